@@ -1,0 +1,17 @@
+"""autograd_core: a reverse-mode automatic differentiation engine for learning backprop.
+
+``Value`` is a scalar node of a computation graph; every op applied to it is recorded, and
+``backward()`` applies the chain rule in reverse topological order. Each op's forward,
+local derivatives and formulas live in one record (:mod:`autograd_core.ops`).
+"""
+from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
+from .anomaly import AnomalyError, detect_anomaly
+from .gradcheck import GradcheckError, gradcheck
+from .graph import topological_order
+from .op import Op
+from .value import Value
+
+__all__ = ["Value", "Op", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
+           "topological_order"]
+__version__ = "0.1.0"

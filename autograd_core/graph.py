@@ -1,0 +1,128 @@
+"""The graph machinery shared by ``Value`` and ``Tensor``: nodes, topological order, backward.
+
+A node stores its ``data``, the ``op`` that made it and its ``parents``. Backward visits the
+nodes in reverse topological order and applies the chain rule at each one:
+
+    parent.grad += ∂node/∂parent · node.grad     (for tensors: a vector-Jacobian product)
+
+:func:`backward` is the whole engine; each node class says in ``_backprop`` how its
+gradient reaches its parents.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ._state import set_grad_enabled, state
+
+
+class Node:
+    """Base of ``Value`` and ``Tensor``: what the graph machinery needs from a node.
+
+    Subclasses provide ``parents``, ``_backprop`` (push ``self.grad`` to the parents),
+    ``_accumulate``/``_reset_grad``, and the math namespaces their rules run on:
+    ``_raw_math`` for their data and ``_graph_math`` recording ops (``create_graph``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_ctx", "_scope")
+
+    _raw_math: Any
+    _graph_math: Any
+    _retain_graph_default = True
+
+    @property
+    def parents(self) -> tuple[Any, ...]:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    @property
+    def op(self) -> Any:
+        """The :class:`~autograd_core.op.Op` that produced this node (``None`` for a leaf)."""
+        return self._op
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The op's non-differentiable parameters (``{"slope": 0.01}`` for leaky_relu)."""
+        return dict(self._ctx or {})
+
+    @property
+    def scope(self) -> tuple[Any, ...]:
+        """The module scopes (outermost first) active when this node was created."""
+        return self._scope or ()
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for nodes not produced by an op: inputs, parameters and constants."""
+        return self._op is None
+
+    def _backprop(self, create_graph: bool) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _accumulate(self, contribution: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _reset_grad(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_backward_allowed(self) -> None:
+        """Hook: raise if this node's graph was freed by an earlier backward."""
+
+    def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
+        """Hook run on the root after backward (tensors free non-retained grads here)."""
+
+
+def topological_order(root: Node) -> list[Node]:
+    """Every node ``root`` depends on, each after all of its parents (iterative DFS).
+
+    Deterministic: parents are visited in operand order. No recursion, so a chain of a
+    million nodes needs no change to the recursion limit. (Nodes hash by identity.)
+    """
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if node is _PARENTS_DONE:               # the node below the marker can now follow
+            order.append(stack.pop())           # ... all of its parents are already in order
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append(node)
+        stack.append(_PARENTS_DONE)
+        for parent in node.parents[::-1]:       # reversed: the first operand is visited first
+            if parent not in visited:
+                stack.append(parent)
+    return order
+
+
+_PARENTS_DONE = object()
+
+
+def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Backpropagate ``gradient`` (∂L/∂root) to every node ``root`` depends on.
+
+    Leaves accumulate into ``.grad`` across calls; intermediate nodes start from zero on
+    every call. With ``create_graph`` the gradients are themselves graph nodes.
+    """
+    order = topological_order(root)
+    for node in order:
+        if node._op is not None:
+            node._check_backward_allowed()
+            node._reset_grad()
+    root._accumulate(gradient)
+    anomaly = state.anomaly
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):            # each node after everything that uses it
+            if node._op is not None:
+                node._backprop(create_graph)    # parent.grad += local derivative · node.grad
+                if anomaly:
+                    _check_parents(node)
+    if retain_graph is None:
+        retain_graph = root._retain_graph_default or create_graph
+    root._finish_backward(order, retain_graph)
+
+
+def _check_parents(node: Node) -> None:
+    from .anomaly import check_backward
+
+    check_backward(node)

@@ -1,0 +1,125 @@
+"""The elementwise op table: each op's forward, local derivatives and formulas in one entry.
+
+Both ``Value`` (on floats) and ``Tensor`` (on arrays, with broadcasting) use these entries.
+Templates use ``$a``/``$b`` for the operands and ``$name`` for a parameter.
+A local derivative rule has the signature ``rule(m, out, a[, b], **params)``.
+"""
+from __future__ import annotations
+
+from .op import Op
+
+ADD = Op("add", symbol="+", inputs="a b",
+         forward=lambda m, a, b: a + b,
+         derivatives=(lambda m, out, a, b: 1.0,
+                      lambda m, out, a, b: 1.0),
+         text="$a + $b", latex="$a + $b",
+         derivative_text=("1", "1"), derivative_latex=("1", "1"))
+
+SUB = Op("sub", symbol="-", inputs="a b",
+         forward=lambda m, a, b: a - b,
+         derivatives=(lambda m, out, a, b: 1.0,
+                      lambda m, out, a, b: -1.0),
+         text="$a - $b", latex="$a - $b",
+         derivative_text=("1", "-1"), derivative_latex=("1", "-1"))
+
+MUL = Op("mul", symbol="*", inputs="a b",
+         forward=lambda m, a, b: a * b,
+         derivatives=(lambda m, out, a, b: b,
+                      lambda m, out, a, b: a),
+         text="$a * $b", latex=r"$a \cdot $b",
+         derivative_text=("$b", "$a"), derivative_latex=("$b", "$a"))
+
+DIV = Op("div", symbol="/", inputs="a b",
+         forward=lambda m, a, b: m.div(a, b),
+         derivatives=(lambda m, out, a, b: m.div(1.0, b),
+                      lambda m, out, a, b: -m.div(out, b)),      # -a / b^2
+         text="$a / $b", latex=r"\frac{$a}{$b}",
+         derivative_text=("1 / $b", "-$a / $b^2"),
+         derivative_latex=(r"\frac{1}{$b}", r"-\frac{$a}{$b^{2}}"))
+
+# d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit PyTorch uses).
+POW = Op("pow", symbol="**", inputs="a b",
+         forward=lambda m, a, b: m.pow(a, b),
+         derivatives=(lambda m, out, a, b: b * m.pow(a, b - 1.0),
+                      lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
+         text="$a ** $b", latex="{$a}^{$b}",
+         derivative_text=("$b * $a ** ($b - 1)", "$a ** $b * ln($a)"),
+         derivative_latex=("$b \\, {$a}^{$b - 1}", "{$a}^{$b} \\ln $a"))
+
+NEG = Op("neg", symbol="-", forward=lambda m, a: -a,
+         derivatives=(lambda m, out, a: -1.0,),
+         text="-$a", latex="-$a", derivative_text=("-1",), derivative_latex=("-1",))
+
+ABS = Op("abs", forward=lambda m, a: abs(a),
+         derivatives=(lambda m, out, a: m.sign(a),),
+         text="|$a|", latex=r"\left|$a\right|",
+         derivative_text=("sign($a)",), derivative_latex=(r"\operatorname{sign}($a)",))
+
+EXP = Op("exp", forward=lambda m, a: m.exp(a),
+         derivatives=(lambda m, out, a: out,),
+         text="exp($a)", latex="e^{$a}",
+         derivative_text=("exp($a)",), derivative_latex=("e^{$a}",))
+
+LOG = Op("log", forward=lambda m, a: m.log(a),
+         derivatives=(lambda m, out, a: m.div(1.0, a),),
+         text="ln($a)", latex=r"\ln $a",
+         derivative_text=("1 / $a",), derivative_latex=(r"\frac{1}{$a}",))
+
+SQRT = Op("sqrt", symbol="√", forward=lambda m, a: m.sqrt(a),
+          derivatives=(lambda m, out, a: m.div(0.5, out),),
+          text="sqrt($a)", latex=r"\sqrt{$a}",
+          derivative_text=("1 / (2 sqrt($a))",), derivative_latex=(r"\frac{1}{2\sqrt{$a}}",))
+
+TANH = Op("tanh", forward=lambda m, a: m.tanh(a),
+          derivatives=(lambda m, out, a: 1.0 - out * out,),
+          text="tanh($a)", latex=r"\tanh $a",
+          derivative_text=("1 - tanh($a)^2",), derivative_latex=(r"1 - \tanh^{2} $a",))
+
+SIGMOID = Op("sigmoid", symbol="σ", forward=lambda m, a: m.sigmoid(a),
+             derivatives=(lambda m, out, a: out * (1.0 - out),),
+             text="sigmoid($a)", latex=r"\sigma($a)",
+             derivative_text=("sigmoid($a) * (1 - sigmoid($a))",),
+             derivative_latex=(r"\sigma($a)\,(1 - \sigma($a))",))
+
+RELU = Op("relu", symbol="ReLU", forward=lambda m, a: m.relu(a),
+          derivatives=(lambda m, out, a: m.step(a),),
+          text="max(0, $a)", latex=r"\max(0, $a)",
+          derivative_text=("1 if $a > 0 else 0",),
+          derivative_latex=(r"\mathbb{1}[$a > 0]",))
+
+LEAKY_RELU = Op("leaky_relu", symbol="LeakyReLU",
+                forward=lambda m, a, slope: m.where(a > 0, a, slope * a),
+                derivatives=(lambda m, out, a, slope: m.where(a > 0, 1.0, slope),),
+                text="$a if $a > 0 else $slope * $a", latex=r"\max($a, $slope\,$a)",
+                derivative_text=("1 if $a > 0 else $slope",),
+                derivative_latex=(r"\begin{cases}1 & $a > 0\\ $slope & $a \le 0\end{cases}",))
+
+SOFTPLUS = Op("softplus", forward=lambda m, a: m.softplus(a),
+              derivatives=(lambda m, out, a: m.sigmoid(a),),
+              text="ln(1 + exp($a))", latex=r"\ln(1 + e^{$a})",
+              derivative_text=("sigmoid($a)",), derivative_latex=(r"\sigma($a)",))
+
+SIN = Op("sin", forward=lambda m, a: m.sin(a),
+         derivatives=(lambda m, out, a: m.cos(a),),
+         text="sin($a)", latex=r"\sin $a",
+         derivative_text=("cos($a)",), derivative_latex=(r"\cos $a",))
+
+COS = Op("cos", forward=lambda m, a: m.cos(a),
+         derivatives=(lambda m, out, a: -m.sin(a),),
+         text="cos($a)", latex=r"\cos $a",
+         derivative_text=("-sin($a)",), derivative_latex=(r"-\sin $a",))
+
+# Piecewise constant: the true derivative is 0 (a Dirac delta at 0), so these cannot be trained.
+STEP = Op("step", symbol="u", forward=lambda m, a: m.step(a),
+          derivatives=(lambda m, out, a: m.zeros_like(a),),
+          text="1 if $a > 0 else 0", latex="u($a)",
+          derivative_text=("0",), derivative_latex=("0",))
+
+SIGN = Op("sign", forward=lambda m, a: m.sign(a),
+          derivatives=(lambda m, out, a: m.zeros_like(a),),
+          text="sign($a)", latex=r"\operatorname{sign}($a)",
+          derivative_text=("0",), derivative_latex=("0",))
+
+ELEMENTWISE_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH,
+                                   SIGMOID, RELU, LEAKY_RELU, SOFTPLUS, SIN, COS, STEP, SIGN)
+"""Every elementwise op, in the order the docs list them."""
