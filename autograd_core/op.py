@@ -33,14 +33,15 @@ class Op:
             ``rule(m, g, out, *inputs, **params) = g · ∂out/∂input_i`` for ops whose
             Jacobian is never formed (matmul, sum, reshape, ...). Derived from
             ``derivatives`` when those are given.
+        params: names of keyword parameters (``"slope"``), passed as ``**params``.
         text, latex: the forward formula as a template over ``$a``, ``$b``, ... and params.
         derivative_text, derivative_latex: ``∂out/∂input_i`` as templates, one per input.
     """
 
     __slots__ = ("name", "symbol", "arity", "forward", "derivatives", "vjps", "text", "latex",
-                 "derivative_text", "derivative_latex", "inputs")
+                 "derivative_text", "derivative_latex", "inputs", "params")
 
-    def __init__(self, name: str, *, symbol: str | None = None, inputs: str = "a",
+    def __init__(self, name: str, *, symbol: str | None = None, inputs: str = "a", params: str = "",
                  forward: Rule, derivatives: Sequence[Rule] | None = None,
                  vjps: Sequence[Rule] | None = None, text: str, latex: str,
                  derivative_text: Sequence[str], derivative_latex: Sequence[str]) -> None:
@@ -50,6 +51,7 @@ class Op:
         self.symbol = symbol or name
         self.inputs = tuple(inputs.split())          # placeholder names: "a b" -> ("a", "b")
         self.arity = len(self.inputs)
+        self.params = tuple(params.split())          # non-differentiable keyword parameters
         self.forward = forward
         self.derivatives = tuple(derivatives) if derivatives is not None else None
         self.vjps = tuple(vjps) if vjps is not None else None
@@ -105,7 +107,9 @@ class Op:
         names = self.inputs if names is None else tuple(names)
         if len(names) != self.arity:
             raise ValueError(f"op {self.name!r} takes {self.arity} operand names, got {len(names)}")
-        mapping = {**{k: _fmt(v) for k, v in params.items()}, **dict(zip(self.inputs, names))}
+        mapping = {name: name for name in self.params}   # unknown values render as their names
+        mapping.update({k: _fmt(v) for k, v in params.items()})
+        mapping.update(zip(self.inputs, names))
         return Template(template).safe_substitute(mapping)
 
     def formula(self, names: Sequence[str] | None = None, *, latex: bool = False,

@@ -87,7 +87,7 @@ RELU = Op("relu", symbol="ReLU", forward=lambda m, a: m.relu(a),
           derivative_text=("1 if $a > 0 else 0",),
           derivative_latex=(r"\mathbb{1}[$a > 0]",))
 
-LEAKY_RELU = Op("leaky_relu", symbol="LeakyReLU",
+LEAKY_RELU = Op("leaky_relu", symbol="LeakyReLU", params="slope",
                 forward=lambda m, a, slope: m.where(a > 0, a, slope * a),
                 derivatives=(lambda m, out, a, slope: m.where(a > 0, 1.0, slope),),
                 text="$a if $a > 0 else $slope * $a", latex=r"\max($a, $slope\,$a)",

@@ -1,0 +1,222 @@
+"""backward(): topological order, reuse, accumulation, depth, higher order, grad modes."""
+from __future__ import annotations
+
+import math
+import threading
+
+import autograd
+import autograd.numpy as anp
+import pytest
+
+from autograd_core import Value, detect_anomaly, enable_grad, gradcheck, no_grad
+from autograd_core.anomaly import AnomalyError
+from autograd_core.graph import topological_order
+
+
+def test_topological_order_puts_parents_first_and_is_deterministic() -> None:
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    d = c + a
+    e = d * c
+    order = topological_order(e)
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in order:
+        for p in node.parents:
+            assert position[id(p)] < position[id(node)]
+    assert len(order) == 5
+    assert [n.label for n in order[:2]] == ["a", "b"]
+    assert [id(n) for n in topological_order(e)] == [id(n) for n in order]
+
+
+def test_reused_node_square() -> None:
+    a = Value(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0
+
+
+def test_reused_intermediate() -> None:
+    a = Value(3.0)
+    b = a + a
+    c = b * b
+    c.backward()
+    assert b.grad == 2 * b.data == 12.0
+    assert a.grad == 24.0            # dc/da = 2b * 2
+
+
+def test_leaves_accumulate_and_intermediates_are_fresh() -> None:
+    a = Value(2.0)
+    b = a * 3.0
+    c = b * b
+    c.backward()
+    assert (a.grad, b.grad) == (36.0, 12.0)
+    c.backward()
+    assert a.grad == 72.0            # leaf: accumulated like PyTorch
+    assert b.grad == 12.0            # intermediate: recomputed from zero
+    a.zero_grad()
+    c.backward()
+    assert a.grad == 36.0
+
+
+def test_node_off_the_path_keeps_zero_grad() -> None:
+    a, b = Value(1.0), Value(2.0)
+    unrelated = b * 5
+    y = a * 2
+    y.backward()
+    assert b.grad == 0.0 and unrelated.grad == 0.0 and a.grad == 2.0
+
+
+def test_seed_gradient_scales_everything() -> None:
+    a = Value(2.0)
+    (a * a).backward(3.0)
+    assert a.grad == 12.0
+
+
+def test_million_node_chain_at_default_recursion_limit() -> None:
+    import sys
+
+    assert sys.getrecursionlimit() <= 1000 or True  # we never change it
+    limit = sys.getrecursionlimit()
+    x = Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 0.0
+    y.backward()
+    assert x.grad == 1.0
+    del y                             # freeing a million-deep chain must not crash
+    assert sys.getrecursionlimit() == limit
+
+
+def test_second_derivative_of_x_cubed_tanh() -> None:
+    f = lambda x: x ** 3 * anp.tanh(x)  # noqa: E731
+    for x0 in (-1.2, 0.3, 0.5, 2.0):
+        x = Value(x0)
+        y = x ** 3 * x.tanh()
+        y.backward(create_graph=True)
+        first = x.grad
+        assert isinstance(first, Value)
+        assert first.data == pytest.approx(autograd.grad(f)(x0), rel=1e-12)
+        x.zero_grad()
+        first.backward()
+        assert x.grad == pytest.approx(autograd.grad(autograd.grad(f))(x0), rel=1e-10)
+
+
+def test_third_derivative_through_repeated_create_graph() -> None:
+    f = lambda x: anp.sin(x) * anp.exp(x)  # noqa: E731
+    x = Value(0.7)
+    y = x.sin() * x.exp()
+    y.backward(create_graph=True)
+    g1 = x.grad
+    x.zero_grad()
+    g1.backward(create_graph=True)
+    g2 = x.grad
+    x.zero_grad()
+    g2.backward()
+    assert x.grad == pytest.approx(autograd.grad(autograd.grad(autograd.grad(f)))(0.7), rel=1e-9)
+
+
+def test_mixed_second_derivative() -> None:
+    x, y = Value(0.4), Value(-1.3)
+    z = (x * y).sigmoid() + x ** 2 * y
+    z.backward(create_graph=True)
+    dz_dx = x.grad
+    x.zero_grad()
+    y.zero_grad()
+    dz_dx.backward()
+    f = lambda a, b: 1 / (1 + anp.exp(-a * b)) + a ** 2 * b  # noqa: E731
+    assert y.grad == pytest.approx(autograd.grad(autograd.grad(f, 0), 1)(0.4, -1.3), rel=1e-10)
+
+
+def test_no_grad_records_nothing_and_restores() -> None:
+    x = Value(2.0)
+    with no_grad():
+        y = x * x
+        with enable_grad():
+            z = x * x
+    assert y.parents == () and y.op is None and not y.requires_grad
+    assert z.parents == (x, x)
+    w = x * x
+    assert w.parents == (x, x)
+
+
+def test_no_grad_as_decorator() -> None:
+    @no_grad()
+    def square(v: Value) -> Value:
+        return v * v
+
+    out = square(Value(3.0))
+    assert out.data == 9.0 and out.parents == ()
+
+
+def test_no_grad_is_thread_local() -> None:
+    seen: list[int] = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def worker() -> None:
+        with no_grad():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    inside.wait(5)
+    x = Value(1.0)
+    seen.append(len((x * x).parents))   # main thread still records while the other is in no_grad
+    release.set()
+    t.join()
+    assert seen == [2]
+
+
+def test_detach_makes_a_constant() -> None:
+    x = Value(2.0)
+    y = (x * 3).detach()
+    z = y * x
+    z.backward()
+    assert y.parents == () and not y.requires_grad and x.grad == 6.0
+
+
+def test_constants_receive_no_gradient() -> None:
+    x = Value(2.0)
+    y = x * 3
+    y.backward()
+    const = y.parents[1]
+    assert not const.requires_grad and const.grad == 0.0
+
+
+def test_gradcheck_passes_and_reports_mismatch() -> None:
+    from autograd_core.op import Op
+    from autograd_core.value import _apply
+
+    assert gradcheck(lambda a, b: (a * b + a.exp()).tanh(), Value(0.3), Value(-0.8))
+    wrong = Op("square_with_wrong_derivative", forward=lambda m, a: a * a,
+               derivatives=(lambda m, out, a: a,),       # should be 2a
+               text="$a^2", latex="$a^2", derivative_text=("$a",), derivative_latex=("$a",))
+    x = Value(1.5, label="x")
+    with pytest.raises(AssertionError, match=r"for x: backward gives 1\.5, finite differences give 2\.99"):
+        gradcheck(lambda v: _apply(wrong, v), x)
+    assert x.data == 1.5 and x.grad == 0.0       # inputs restored
+
+
+def test_gradcheck_rejects_non_scalar_and_non_nodes() -> None:
+    with pytest.raises(TypeError, match="input 0"):
+        gradcheck(lambda v: v, 1.0)
+    with pytest.raises(ValueError):
+        gradcheck(lambda: None)
+
+
+def test_detect_anomaly_forward_names_op_and_label() -> None:
+    x = Value(-1.0, label="x")
+    with detect_anomaly():
+        with pytest.raises(AnomalyError, match=r"forward.*'sqrt'.*'x'"):
+            x.sqrt()
+    assert math.isnan(x.sqrt().data)        # outside the block: plain IEEE result
+
+
+def test_detect_anomaly_backward_names_op() -> None:
+    x = Value(0.0, label="x")
+    y = x.sqrt()
+    y.label = "root"
+    z = y * 0.0
+    with detect_anomaly():
+        with pytest.raises(AnomalyError, match=r"backward.*'sqrt'.*'root'.*'x'"):
+            z.backward()

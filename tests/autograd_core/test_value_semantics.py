@@ -1,0 +1,114 @@
+"""Value construction, IEEE semantics, comparisons and introspection."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from autograd_core import Value
+
+
+@pytest.mark.parametrize("data", [3, 2.5, True, np.float32(1.5), np.int64(4), np.bool_(False),
+                                  np.array(2.0), np.array([7.0])])
+def test_construct_from_real_numbers_stores_python_float(data: object) -> None:
+    v = Value(data)
+    assert type(v.data) is float and v.data == float(np.asarray(data).reshape(()))
+
+
+@pytest.mark.parametrize("bad,name", [("1.0", "str"), (1 + 2j, "complex"), ([1.0], "list"),
+                                      (None, "NoneType"), (np.ones(3), "ndarray"),
+                                      (np.array(["a"]), "ndarray")])
+def test_construct_from_anything_else_raises_type_error_naming_type(bad: object, name: str) -> None:
+    with pytest.raises(TypeError, match=name):
+        Value(bad)
+
+
+def test_value_of_value_is_refused() -> None:
+    with pytest.raises(TypeError, match="Value"):
+        Value(Value(1.0))
+
+
+def test_unsupported_operand_gives_type_error() -> None:
+    with pytest.raises(TypeError):
+        Value(1.0) + "a"
+    with pytest.raises(TypeError):
+        [1.0] * Value(2.0)
+
+
+@pytest.mark.parametrize("expr,expected", [
+    (lambda: Value(0.0).log(), -math.inf),
+    (lambda: Value(-1.0).log(), math.nan),
+    (lambda: Value(1.0) / 0.0, math.inf),
+    (lambda: Value(-1.0) / 0.0, -math.inf),
+    (lambda: Value(0.0) / 0.0, math.nan),
+    (lambda: Value(-8.0) ** (1 / 3), math.nan),
+    (lambda: Value(0.0) ** -1.0, math.inf),
+    (lambda: Value(10.0) ** 400.0, math.inf),
+    (lambda: Value(-10.0) ** 401.0, -math.inf),
+    (lambda: Value(1000.0).exp(), math.inf),
+    (lambda: Value(-1.0).sqrt(), math.nan),
+    (lambda: Value(math.inf).sin(), math.nan),
+    (lambda: Value(-1000.0).sigmoid(), 0.0),
+    (lambda: Value(1000.0).sigmoid(), 1.0),
+    (lambda: Value(1e4).tanh(), 1.0),
+    (lambda: Value(-1e4).tanh(), -1.0),
+    (lambda: Value(1e4).softplus(), 1e4),
+    (lambda: Value(-1e4).softplus(), 0.0),
+    (lambda: Value(math.nan).relu(), math.nan),
+])
+def test_ieee_results_as_numpy_never_an_exception(expr, expected: float) -> None:
+    got = expr().data
+    if math.isnan(expected):
+        assert math.isnan(got)
+    else:
+        assert got == expected
+
+
+def test_ieee_results_agree_with_numpy() -> None:
+    with np.errstate(all="ignore"):
+        for a in (-8.0, -1.0, 0.0, 0.5, 2.0):
+            for b in (-1.0, 0.0, 1 / 3, 2.0, 3.0):
+                np.testing.assert_equal((Value(a) ** b).data, np.power(a, b))
+                np.testing.assert_equal((Value(a) / b).data, np.divide(a, b))
+            np.testing.assert_equal(Value(a).log().data, np.log(a))
+            np.testing.assert_equal(Value(a).sqrt().data, np.sqrt(a))
+
+
+def test_stable_functions_have_finite_gradients_at_extremes() -> None:
+    for x0 in (-1e4, 1e4):
+        for name in ("sigmoid", "tanh", "softplus"):
+            x = Value(x0)
+            getattr(x, name)().backward()
+            assert math.isfinite(x.grad)
+    x = Value(-1e4)
+    x.softplus().backward()
+    assert x.grad == 0.0
+
+
+def test_comparisons_compare_data_and_return_bool() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert (a < b) is True and (a > b) is False and (a <= 1.0) is True and (b >= 3) is False
+    assert (a == Value(1.0)) is True and (a != b) is True and (a == 1) is True
+    assert {a, Value(1.0)}.__len__() == 2          # hashing is by identity
+
+
+def test_introspection_is_read_only() -> None:
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    z = x * w
+    assert z.op.name == "mul" and z.op.symbol == "*" and str(z.op) == "*"
+    assert z.parents == (x, w) and z.parents[0] is x
+    assert x.parents == () and x.op is None and x.is_leaf and not z.is_leaf
+    assert z.local_derivatives() == (-3.0, 2.0)
+    assert x.local_derivatives() == ()
+    with pytest.raises(AttributeError):
+        z.op = None  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        z.parents = ()  # type: ignore[misc]
+    assert x.label == "x" and z.label is None
+
+
+def test_repr_shows_data_grad_and_label() -> None:
+    x = Value(2.0, label="x")
+    (x * x).backward()
+    assert repr(x) == "Value(data=2, grad=4, label='x')"

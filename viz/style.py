@@ -1,0 +1,164 @@
+"""Colours, the legend, number formatting and text escaping shared by every ``viz`` view.
+
+Everything a user can put in a label passes through :func:`dot_escape` (DOT),
+:func:`latex_escape` (LaTeX) or :func:`markdown_escape` (Markdown) before it reaches an
+output; SVG and HTML are produced by XML serialisers that escape on their own.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable, Union
+
+import numpy as np
+
+NumberFormat = Union[str, Callable[[float], str]]
+"""A ``format()`` spec such as ``".4g"`` / ``".4f"``, or a function ``float -> str``."""
+
+DEFAULT_NUMBER_FORMAT = ".4g"
+
+# role -> (fill colour, border colour, legend text). Inputs and constants share the blue
+# family (constants are dashed); parameters are green, intermediates grey, the output orange.
+ROLES: dict[str, tuple[str, str, str]] = {
+    "input": ("#dbeafe", "#1d4ed8", "input / leaf (requires grad)"),
+    "constant": ("#eff6ff", "#93c5fd", "constant (number in the arithmetic)"),
+    "parameter": ("#dcfce7", "#15803d", "parameter (of a module in scope)"),
+    "intermediate": ("#f3f4f6", "#4b5563", "intermediate value"),
+    "output": ("#ffedd5", "#c2410c", "output / loss (the root)"),
+    "group": ("#fef9c3", "#a16207", "collapsed module"),
+}
+OP_FILL, OP_BORDER = "#ffffff", "#6b7280"
+FONT = "Helvetica,Arial,sans-serif"
+
+
+def format_number(value: Any, number_format: NumberFormat = DEFAULT_NUMBER_FORMAT) -> str:
+    """``value`` as text with ``number_format`` (a format spec or a callable).
+
+    Arrays are summarised with :func:`summarize_array`; ``None`` prints as ``"None"``.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return summarize_array(value, number_format)
+    if callable(number_format):
+        return str(number_format(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        data = getattr(value, "data", None)   # a grad that is itself a graph node
+        if data is not None and data is not value:
+            return format_number(data, number_format)
+        return str(value)
+    text = format(number, number_format)
+    return "0" if text in ("-0", "-0.0") else text
+
+
+def summarize_array(array: Any, number_format: NumberFormat = DEFAULT_NUMBER_FORMAT,
+                    max_items: int = 4) -> str:
+    """A short summary of an array: its values when there are at most ``max_items``,
+    otherwise ``mean`` and ``std`` (and ``min``/``max``)."""
+    arr = np.asarray(array, dtype=float)
+    if arr.size <= max_items:
+        return "[" + ", ".join(format_number(float(v), number_format) for v in arr.ravel()) + "]"
+    return (f"μ {format_number(float(arr.mean()), number_format)} "
+            f"σ {format_number(float(arr.std()), number_format)} "
+            f"[{format_number(float(arr.min()), number_format)}, "
+            f"{format_number(float(arr.max()), number_format)}]")
+
+
+def validate_number_format(number_format: NumberFormat) -> NumberFormat:
+    """Return ``number_format`` if it formats a float, else raise ``TypeError``/``ValueError``."""
+    if callable(number_format):
+        return number_format
+    if not isinstance(number_format, str):
+        raise TypeError(f"number_format must be a format spec string such as '.4g' or a "
+                        f"callable float -> str; got {type(number_format).__name__}")
+    try:
+        format(1.5, number_format)
+    except ValueError as exc:
+        raise ValueError(f"number_format {number_format!r} is not a valid float format spec "
+                         f"(expected e.g. '.4g' or '.3f'): {exc}") from None
+    return number_format
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: Any) -> str:
+    """``str(text)`` with control characters dropped and whitespace runs made one space."""
+    return " ".join(_CONTROL.sub("", str(text)).split())
+
+
+def dot_escape(text: Any, record: bool = False) -> str:
+    """Escape ``text`` for a double-quoted DOT label so it shows literally.
+
+    Backslashes (``\\N``, ``\\l`` ... would be Graphviz escapes), quotes and ``&`` (Graphviz
+    expands entities) are neutralised; with ``record=True`` also ``{ } | < >`` and spaces,
+    which structure record labels.
+    """
+    s = clean_text(text).replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+    if record:
+        s = re.sub(r"([{}|<> ])", r"\\\1", s)
+    return s
+
+
+_LATEX_SPECIAL = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\hat{}",
+                  "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\sim{}"}
+
+
+def latex_escape(text: Any) -> str:
+    """``text`` made safe inside LaTeX math mode (special characters escaped)."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in clean_text(text))
+
+
+def latex_name(name: Any) -> str:
+    """A node name for math mode: single letters stay italic, longer names are ``\\mathrm``.
+
+    A trailing number becomes a subscript (``x1`` -> ``x_{1}``).
+    """
+    s = clean_text(name)
+    m = re.fullmatch(r"([A-Za-z]+)(\d+)", s)
+    if m:
+        base, sub = m.groups()
+        base_tex = base if len(base) == 1 else rf"\mathrm{{{base}}}"
+        return f"{base_tex}_{{{sub}}}"
+    if re.fullmatch(r"[A-Za-z]", s):
+        return s
+    if re.fullmatch(r"-?\d+(\.\d*)?(e[+-]?\d+)?", s):
+        return s
+    return rf"\mathrm{{{latex_escape(s)}}}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def markdown_escape(text: Any) -> str:
+    """``text`` for a Markdown table cell: HTML characters as entities, Markdown marks escaped."""
+    s = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def legend_text(role: str) -> str:
+    """The legend's description of a node role."""
+    return ROLES[role][2]
+
+
+def is_finite_number(x: Any) -> bool:
+    """True for a finite real number."""
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+# CSS for the step-by-step views: the classes the stepper toggles on the one laid-out SVG.
+STEP_CSS = """
+.cr-svg g.node, .cr-svg g.edge { transition: opacity .15s; }
+.cr-svg .cr-pending { opacity: .35; }
+.cr-svg .cr-active polygon, .cr-svg .cr-active ellipse, .cr-svg .cr-active path {
+  stroke: #dc2626; stroke-width: 3px; }
+.cr-svg .cr-target polygon, .cr-svg .cr-target ellipse { stroke: #7c3aed; stroke-width: 2.5px; }
+.cr-svg g.edge.cr-active path, .cr-svg g.edge.cr-active polygon { stroke: #dc2626; stroke-width: 2.5px; }
+.cr-svg g.edge.cr-active polygon { fill: #dc2626; }
+.cr-svg text.cr-changed { font-weight: bold; fill: #b91c1c; }
+"""
