@@ -9,9 +9,11 @@ from .anomaly import AnomalyError, detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .graph import topological_order
 from .op import Op
+from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .value import Value
 
-__all__ = ["Value", "Op", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+__all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minimum", "matmul",
+           "Op", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
            "topological_order"]
 __version__ = "0.1.0"

@@ -33,13 +33,15 @@ class Op:
             ``rule(m, g, out, *inputs, **params) = g · ∂out/∂input_i`` for ops whose
             Jacobian is never formed (matmul, sum, reshape, ...). Derived from
             ``derivatives`` when those are given.
+        inputs: placeholder names of the operands (``"a b"``); ``"*xs"`` makes the op
+            variadic: its one vjp rule returns a list with one entry per operand.
         params: names of keyword parameters (``"slope"``), passed as ``**params``.
         text, latex: the forward formula as a template over ``$a``, ``$b``, ... and params.
         derivative_text, derivative_latex: ``∂out/∂input_i`` as templates, one per input.
     """
 
     __slots__ = ("name", "symbol", "arity", "forward", "derivatives", "vjps", "text", "latex",
-                 "derivative_text", "derivative_latex", "inputs", "params")
+                 "derivative_text", "derivative_latex", "inputs", "params", "variadic")
 
     def __init__(self, name: str, *, symbol: str | None = None, inputs: str = "a", params: str = "",
                  forward: Rule, derivatives: Sequence[Rule] | None = None,
@@ -49,7 +51,8 @@ class Op:
             raise ValueError(f"op {name!r}: give exactly one of derivatives= or vjps=")
         self.name = name
         self.symbol = symbol or name
-        self.inputs = tuple(inputs.split())          # placeholder names: "a b" -> ("a", "b")
+        self.variadic = inputs.startswith("*")       # "*tensors": any number of inputs
+        self.inputs = (inputs[1:],) if self.variadic else tuple(inputs.split())
         self.arity = len(self.inputs)
         self.params = tuple(params.split())          # non-differentiable keyword parameters
         self.forward = forward
@@ -90,6 +93,9 @@ class Op:
         if self.derivatives is not None:
             return [upstream * rule(m, out, *args, **params) if parent.requires_grad else None
                     for parent, rule in zip(parents, self.derivatives)]
+        if self.variadic:
+            contributions = self.vjps[0](m, upstream, out, *args, **params)  # type: ignore[index]
+            return [c if parent.requires_grad else None for parent, c in zip(parents, contributions)]
         return [rule(m, upstream, out, *args, **params) if parent.requires_grad else None
                 for parent, rule in zip(parents, self.vjps)]  # type: ignore[arg-type]
 
@@ -105,6 +111,8 @@ class Op:
     # -- formulas -----------------------------------------------------------------------
     def _render(self, template: str, names: Sequence[str] | None, params: dict[str, Any]) -> str:
         names = self.inputs if names is None else tuple(names)
+        if self.variadic:
+            names = (", ".join(names),)
         if len(names) != self.arity:
             raise ValueError(f"op {self.name!r} takes {self.arity} operand names, got {len(names)}")
         mapping = {name: name for name in self.params}   # unknown values render as their names

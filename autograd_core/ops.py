@@ -123,3 +123,37 @@ SIGN = Op("sign", forward=lambda m, a: m.sign(a),
 ELEMENTWISE_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, TANH,
                                    SIGMOID, RELU, LEAKY_RELU, SOFTPLUS, SIN, COS, STEP, SIGN)
 """Every elementwise op, in the order the docs list them."""
+
+# -- elementwise ops used by Tensor (comparisons split ties evenly, like torch.maximum) ----
+WHERE = Op("where", inputs="a b", params="condition",
+           forward=lambda m, a, b, condition: m.where(condition, a, b),
+           derivatives=(lambda m, out, a, b, condition: m.where(condition, 1.0, 0.0),
+                        lambda m, out, a, b, condition: m.where(condition, 0.0, 1.0)),
+           text="$a if condition else $b", latex=r"\begin{cases}$a & c\\ $b & \neg c\end{cases}",
+           derivative_text=("1 if condition else 0", "0 if condition else 1"),
+           derivative_latex=(r"\mathbb{1}[c]", r"\mathbb{1}[\neg c]"))
+
+MAXIMUM = Op("maximum", symbol="max", inputs="a b",
+             forward=lambda m, a, b: m.maximum(a, b),
+             derivatives=(lambda m, out, a, b: m.where(a > b, 1.0, m.where(a == b, 0.5, 0.0)),
+                          lambda m, out, a, b: m.where(b > a, 1.0, m.where(a == b, 0.5, 0.0))),
+             text="max($a, $b)", latex=r"\max($a, $b)",
+             derivative_text=("1 if $a > $b (1/2 if equal) else 0", "1 if $b > $a (1/2 if equal) else 0"),
+             derivative_latex=(r"\mathbb{1}[$a > $b]", r"\mathbb{1}[$b > $a]"))
+
+MINIMUM = Op("minimum", symbol="min", inputs="a b",
+             forward=lambda m, a, b: m.minimum(a, b),
+             derivatives=(lambda m, out, a, b: m.where(a < b, 1.0, m.where(a == b, 0.5, 0.0)),
+                          lambda m, out, a, b: m.where(b < a, 1.0, m.where(a == b, 0.5, 0.0))),
+             text="min($a, $b)", latex=r"\min($a, $b)",
+             derivative_text=("1 if $a < $b (1/2 if equal) else 0", "1 if $b < $a (1/2 if equal) else 0"),
+             derivative_latex=(r"\mathbb{1}[$a < $b]", r"\mathbb{1}[$b < $a]"))
+
+CLIP = Op("clip", params="low high",
+          forward=lambda m, a, low, high: m.clip(a, low, high),
+          derivatives=(lambda m, out, a, low, high: m.in_range(a, low, high),),
+          text="clip($a, $low, $high)", latex=r"\operatorname{clip}($a, $low, $high)",
+          derivative_text=("1 if $low <= $a <= $high else 0",),
+          derivative_latex=(r"\mathbb{1}[$low \le $a \le $high]",))
+
+TENSOR_ELEMENTWISE_OPS: tuple[Op, ...] = ELEMENTWISE_OPS + (WHERE, MAXIMUM, MINIMUM, CLIP)

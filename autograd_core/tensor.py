@@ -1,0 +1,686 @@
+"""``Tensor``: a NumPy array in the computation graph, on the same machinery as ``Value``.
+
+Ops come from the same table as ``Value`` (``ops.py``, elementwise, with broadcasting) plus
+``tensor_ops.py`` (matmul, reductions, shapes, indexing, softmax). Backward is the same loop
+in ``graph.py``; a tensor's chain-rule step is a vector-Jacobian product, and broadcasting
+is undone in one place, :meth:`Tensor._accumulate`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import array_math
+from ._state import state
+from .graph import Node, backward
+from .op import Op
+from .ops import (ABS, ADD, CLIP, COS, DIV, EXP, LEAKY_RELU, LOG, MAXIMUM, MINIMUM, MUL, NEG,
+                  POW, RELU, SIGMOID, SIGN, SIN, SOFTPLUS, SQRT, STEP, SUB, TANH, WHERE)
+from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, LOGSUMEXP,
+                         MATMUL, MEAN, PERMUTE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM, VAR)
+
+_FLOAT_KINDS = "f"
+_new = object.__new__
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """Tensor data as a float ndarray; TypeError naming the type for anything else."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(f"Tensor holds floating-point data; dtype {dtype} was requested "
+                            "(use float32 or float64)")
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__}: {err}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor holds real numbers; got {type(data).__name__} with dtype "
+                        f"{array.dtype} (object, string and complex data are not supported)")
+    if dtype is None:
+        dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+    return np.array(array, dtype=dtype)   # always a copy: the tensor owns its data
+
+
+def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
+
+    Works for ndarrays and, with ``create_graph``, for Tensors (same method names).
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:                       # a scalar contribution: spread it out
+        grad = grad.expand(shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
+    return grad
+
+
+def _normalize_axis(axis: Any, ndim: int) -> Any:
+    """None, or a sorted tuple of non-negative axes; ValueError if out of range."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+class Tensor(Node):
+    """An n-dimensional array in a computation graph (float64 unless float32 is asked for).
+
+    ``requires_grad=True`` marks a leaf whose gradient backward should compute; results of
+    ops on such tensors record the op. Leaves keep ``.grad`` (an ndarray, accumulated across
+    backward calls, ``None`` before the first); other tensors keep it only after
+    :meth:`retain_grad`, as in PyTorch.
+    """
+
+    __slots__ = ("_parents", "_retains_grad", "_freed")
+    _raw_math = array_math
+    _retain_graph_default = False
+    __array_ufunc__ = None          # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 label: str | None = None) -> None:
+        self.data = _as_array(data, dtype)
+        self.grad: Any = None
+        self.requires_grad = bool(requires_grad)
+        self.label = None if label is None else str(label)
+        self._op: Op | None = None
+        self._parents: tuple[Tensor, ...] = ()
+        self._ctx: dict[str, Any] | None = None
+        self._scope = state.scope
+        self._retains_grad = False
+        self._freed = False
+
+    # -- array protocol -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float64 or float32 (the gradient has the same dtype)."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (the same memory, like ``torch.Tensor.numpy``)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists of floats."""
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
+        extras = []
+        if self.dtype != np.float64:
+            extras.append(f"dtype={self.dtype}")
+        if self._op is not None:
+            extras.append(f"op={self._op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.label:
+            extras.append(f"label={self.label!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # -- graph plumbing -------------------------------------------------------------------
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The tensors this one was computed from, in operand order (``()`` for a leaf)."""
+        return self._parents
+
+    def _backprop(self, create_graph: bool) -> None:
+        """The chain rule at this node: add each vector-Jacobian product to its parent."""
+        for parent, contribution in zip(self._parents, self._op.vjp(self, self.grad, create_graph)):
+            if contribution is not None:
+                parent._accumulate(contribution)
+
+    def _accumulate(self, contribution: Any) -> None:
+        """``grad += contribution``, first summed over broadcast axes to this tensor's shape."""
+        if isinstance(contribution, Tensor):
+            contribution = _sum_to_shape(contribution, self.shape)
+        else:
+            contribution = _sum_to_shape(np.asarray(contribution), self.shape)
+            if self.grad is None or contribution.dtype != self.dtype:
+                # a fresh array in this tensor's dtype: never an alias of another gradient
+                contribution = np.array(contribution, dtype=self.dtype)
+        self.grad = contribution if self.grad is None else self.grad + contribution
+
+    def _reset_grad(self) -> None:
+        self.grad = None
+
+    def _check_backward_allowed(self) -> None:
+        if self._freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (op {self._op.name!r}): "
+                "its saved values were freed by the first backward. Pass retain_graph=True to "
+                "the first backward() if you need to call backward through it again.")
+
+    def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
+        for node in order:
+            if node._op is not None:
+                if not node._retains_grad:
+                    node.grad = None
+                if not retain_graph:
+                    node._freed = True
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Backpropagate from this tensor: every leaf with ``requires_grad`` gets ∂/∂leaf.
+
+        A scalar is seeded with 1. A non-scalar needs ``gradient`` (∂L/∂self, same shape),
+        and backward then computes the vector-Jacobian product. The graph can be walked once
+        unless ``retain_graph=True``; ``create_graph=True`` records the backward pass so the
+        gradients can be differentiated again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: no leaf "
+                               "with requires_grad=True contributed to it")
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a scalar output; this "
+                                   f"tensor has shape {self.shape}. Reduce it (e.g. .sum()) or "
+                                   "pass gradient= of the same shape")
+            seed: Any = np.ones(self.shape, dtype=self.dtype)
+        else:
+            seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"gradient has shape {seed.shape} but the tensor has shape {self.shape}")
+        if create_graph:
+            seed = Tensor(seed, dtype=self.dtype)
+        backward(self, seed, retain_graph, create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        self._retains_grad = True
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing no history (and not requiring grad)."""
+        return _constant(self.data.copy(), self.dtype)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self._op is None
+
+    # -- arithmetic (elementwise, broadcasting) -------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _apply(ADD, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _apply(ADD, other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _apply(SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _apply(SUB, other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _apply(MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _apply(MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _apply(DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _apply(DIV, other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _apply(POW, self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _apply(POW, other, self)
+
+    def __neg__(self) -> Tensor:
+        return _apply(NEG, self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _apply(ABS, self)
+
+    def abs(self) -> Tensor:
+        """|x| elementwise."""
+        return _apply(ABS, self)
+
+    def exp(self) -> Tensor:
+        """e^x elementwise."""
+        return _apply(EXP, self)
+
+    def log(self) -> Tensor:
+        """ln x elementwise."""
+        return _apply(LOG, self)
+
+    def sqrt(self) -> Tensor:
+        """√x elementwise."""
+        return _apply(SQRT, self)
+
+    def tanh(self) -> Tensor:
+        """tanh x elementwise."""
+        return _apply(TANH, self)
+
+    def sigmoid(self) -> Tensor:
+        """σ(x) = 1 / (1 + e^-x) elementwise, stable for large |x|."""
+        return _apply(SIGMOID, self)
+
+    def relu(self) -> Tensor:
+        """max(0, x) elementwise."""
+        return _apply(RELU, self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Tensor:
+        """x for x > 0, else slope·x."""
+        return _apply(LEAKY_RELU, self, slope=float(slope))
+
+    def softplus(self) -> Tensor:
+        """ln(1 + e^x) elementwise, stable."""
+        return _apply(SOFTPLUS, self)
+
+    def sin(self) -> Tensor:
+        """sin x elementwise."""
+        return _apply(SIN, self)
+
+    def cos(self) -> Tensor:
+        """cos x elementwise."""
+        return _apply(COS, self)
+
+    def step(self) -> Tensor:
+        """Unit step (gradient 0)."""
+        return _apply(STEP, self)
+
+    def sign(self) -> Tensor:
+        """sign x (gradient 0)."""
+        return _apply(SIGN, self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """Clamp into [min, max] (``torch.clip``); gradient 1 inside, 0 outside."""
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clip: min ({min}) is greater than max ({max})")
+        return _apply(CLIP, self, low=min, high=max)
+
+    clamp = clip
+
+    # -- comparisons give plain boolean arrays --------------------------------------------
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _raw(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _raw(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _raw(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _raw(other)
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _raw(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _raw(other)
+
+    __hash__ = Node.__hash__
+
+    # -- linear algebra -------------------------------------------------------------------
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product with NumPy's rules (1-D, 2-D and batched)."""
+        return matmul(self, other)
+
+    # -- reductions -----------------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Σ over ``axis`` (int, tuple or None for all)."""
+        return _apply(SUM, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """(1/N) Σ over ``axis``."""
+        return _apply(MEAN, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Largest element over ``axis``; ties share the gradient evenly (``torch.amax``)."""
+        self._check_nonempty("max")
+        return _apply(AMAX, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Smallest element over ``axis``; ties share the gradient evenly (``torch.amin``)."""
+        self._check_nonempty("min")
+        return _apply(AMIN, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+
+    def var(self, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """Σ(x - mean)² / (N - correction) over ``axis``; unbiased by default, like ``torch.var``."""
+        return _apply(VAR, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims),
+                      correction=int(correction))
+
+    def _check_nonempty(self, name: str) -> None:
+        if self.size == 0:
+            raise ValueError(f"{name}() of an empty tensor of shape {self.shape}")
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """e^x / Σ e^x along ``axis`` (shifted by the max: stable for logits of ±1e4)."""
+        return _apply(SOFTMAX, self, axis=_normalize_axis(axis, self.ndim)[0])
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x) along ``axis``, stable."""
+        return _apply(LOG_SOFTMAX, self, axis=_normalize_axis(axis, self.ndim)[0])
+
+    def logsumexp(self, axis: Any = -1, keepdims: bool = False) -> Tensor:
+        """ln Σ e^x over ``axis``, stable."""
+        return _apply(LOGSUMEXP, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+
+    # -- shapes ---------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in a new shape (one entry may be -1)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        try:
+            target = np.empty(self.shape, dtype=bool).reshape(shape).shape
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
+                             f"({self.size} elements) into shape {tuple(shape)}") from None
+        return self if target == self.shape else _apply(RESHAPE, self, shape=target)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions start_dim..end_dim into one (``torch.flatten``)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        merged = int(np.prod(self.shape[start:end + 1]))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+    def permute(self, *axes: Any) -> Tensor:
+        """Reorder the dimensions."""
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} "
+                             f"dimensions of shape {self.shape}")
+        return _apply(PERMUTE, self, axes=tuple(a % self.ndim for a in axes))
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        """Swap two dimensions (default: the last two)."""
+        if self.ndim < 2:
+            return self
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(axes)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dimensions reversed (the matrix transpose for 2-D)."""
+        return self if self.ndim < 2 else self.permute(tuple(reversed(range(self.ndim))))
+
+    def expand(self, *shape: Any) -> Tensor:
+        """Broadcast to ``shape`` without copying (-1 keeps a dimension)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        lead = len(shape) - self.ndim
+        target = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        try:
+            np.broadcast_shapes(self.shape, target)
+            if lead < 0 or np.broadcast_shapes(self.shape, target) != target:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"expand: cannot broadcast shape {self.shape} to {shape}") from None
+        return self if target == self.shape else _apply(EXPAND, self, shape=target)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """Drop size-1 dimensions (all, or those in ``axis``)."""
+        axes = range(self.ndim) if axis is None else _normalize_axis(axis, self.ndim)
+        drop = {a for a in axes if self.shape[a] == 1}
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in drop))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        """Insert a size-1 dimension at ``axis``."""
+        if not -self.ndim - 1 <= axis <= self.ndim:
+            raise ValueError(f"unsqueeze: axis {axis} out of range for shape {self.shape}")
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _normalize_index(index)
+        try:
+            self.data[index]
+        except (IndexError, ValueError, TypeError) as err:
+            raise IndexError(f"getitem: index {index!r} is invalid for shape {self.shape}: {err}") from None
+        return _apply(GETITEM, self, index=index)
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _normalize_index(index: Any) -> Any:
+    """Turn Tensors and lists inside an index into integer/boolean arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+            if np.all(np.mod(item, 1) == 0):
+                item = item.astype(np.int64)
+        if isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f":
+            raise IndexError(f"tensors used as indices must hold integers or booleans, got {item.dtype}")
+        out.append(item)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _constant(data: np.ndarray, dtype: Any) -> Tensor:
+    t = _new(Tensor)
+    t.data = np.asarray(data, dtype=dtype)
+    t.grad = None
+    t.requires_grad = False
+    t.label = None
+    t._op = None
+    t._parents = ()
+    t._ctx = None
+    t._scope = state.scope
+    t._retains_grad = False
+    t._freed = False
+    return t
+
+
+def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
+    """Tensors as they are; numbers and arrays as constants in the first tensor's dtype."""
+    dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (int, float, bool, np.number, np.bool_)):
+            out.append(_constant(np.asarray(x, dtype=dtype), dtype))
+        elif isinstance(x, (np.ndarray, list, tuple)):
+            out.append(_constant(_as_array(x, None if isinstance(x, np.ndarray) and x.dtype.kind == "f"
+                                           else dtype), None))
+        else:
+            raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor, "
+                            "a number or an array")
+    return tuple(out)
+
+
+def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
+    """Run ``op`` forward on the inputs and return the result, recorded in the graph if any
+    input requires grad (and grad mode is on)."""
+    try:
+        tensors = _operands(inputs)
+    except TypeError:
+        return NotImplemented
+    try:
+        data = op.forward(array_math, *[t.data for t in tensors], **params)
+    except ValueError as err:
+        shapes = " and ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {err}") from None
+    if not isinstance(data, np.ndarray):
+        data = np.asarray(data)
+    st = state
+    if st.anomaly and data.dtype.kind == "f" and np.isnan(data).any():
+        from .anomaly import report_forward_nan
+        report_forward_nan(op, tensors)
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.label = None
+    t._scope = st.scope
+    t._retains_grad = False
+    t._freed = False
+    if st.grad_enabled and any(x.requires_grad for x in tensors):
+        t.requires_grad = True
+        t._op = op
+        t._parents = tensors
+        t._ctx = params or None
+    else:
+        t.requires_grad = False
+        t._op = None
+        t._parents = ()
+        t._ctx = None
+    return t
+
+
+# -- functions over several tensors -------------------------------------------------------
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis removed."""
+    a, b = _operands((a, b))
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension; got shapes "
+                         f"{a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: "
+                         f"{a.shape[-1]} (last dim of the first) != "
+                         f"{b.shape[-2 if b.ndim > 1 else 0]} ({'second-to-last' if b.ndim > 1 else 'only'} "
+                         "dim of the second)")
+    a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
+    out = _apply(MATMUL, a2, b2)
+    if a.ndim == 1 and b.ndim == 1:
+        return out.reshape(())
+    if a.ndim == 1:
+        return out.squeeze(-2)
+    if b.ndim == 1:
+        return out.squeeze(-1)
+    return out
+
+
+def concatenate(tensors: Iterable[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing ``axis`` (``torch.cat``)."""
+    tensors = _operands(list(tensors))
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    return _apply(CONCATENATE, *tensors, axis=_normalize_axis(axis, tensors[0].ndim)[0])
+
+
+def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new ``axis`` (``torch.stack``)."""
+    tensors = _operands(list(tensors))
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    return _apply(STACK, *tensors, axis=_normalize_axis(axis, tensors[0].ndim + 1)[0])
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` else ``b``, elementwise with broadcasting; the condition
+    (boolean) takes no gradient."""
+    return _apply(WHERE, a, b, condition=np.asarray(_raw(condition), dtype=bool))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max; at ties the gradient is split evenly (``torch.maximum``)."""
+    return _apply(MAXIMUM, a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min; at ties the gradient is split evenly (``torch.minimum``)."""
+    return _apply(MINIMUM, a, b)
+
+
+class _TensorGraphMath:
+    """The math namespace over Tensors: each function records ops (for ``create_graph``)."""
+
+    div = staticmethod(lambda a, b: a / b)
+    pow = staticmethod(lambda a, b: a ** b)
+    zeros_like = staticmethod(lambda x: np.zeros_like(_raw(x)))
+    matmul = staticmethod(matmul)
+    swapaxes = staticmethod(lambda x: x.transpose(-1, -2))
+    sum = staticmethod(lambda x, axis=None, keepdims=False: x.sum(axis, keepdims))
+    mean = staticmethod(lambda x, axis=None, keepdims=False: x.mean(axis, keepdims))
+    reshape = staticmethod(lambda x, shape: x.reshape(shape))
+    permute = staticmethod(lambda x, axes: x.permute(axes))
+    broadcast_to = staticmethod(lambda x, shape: x.expand(shape))
+    getitem = staticmethod(lambda x, index: x[index])
+    scatter = staticmethod(lambda g, index, shape: _apply(SCATTER, g, index=index, shape=shape))
+    tie_mask = staticmethod(array_math.tie_mask)
+    in_range = staticmethod(array_math.in_range)
+    step = staticmethod(lambda x: x.step() if isinstance(x, Tensor) else array_math.step(x))
+    sign = staticmethod(lambda x: x.sign() if isinstance(x, Tensor) else array_math.sign(x))
+
+    @staticmethod
+    def where(condition: Any, a: Any, b: Any) -> Any:
+        if isinstance(a, Tensor) or isinstance(b, Tensor):
+            return where(condition, a, b)
+        return np.where(_raw(condition), a, b)
+
+    @staticmethod
+    def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+        if not isinstance(g, Tensor):
+            return array_math.expand_reduced(g, shape, axis, keepdims)
+        if not keepdims and axis is not None:
+            g = g.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
+        return g.expand(shape)
+
+    @staticmethod
+    def split(g: Tensor, sizes: list[int], axis: int) -> list[Tensor]:
+        bounds = np.cumsum([0] + list(sizes))
+        return [g[(slice(None),) * axis + (slice(int(lo), int(hi)),)]
+                for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin", "cos"):
+    setattr(_TensorGraphMath, _name, staticmethod(getattr(Tensor, _name)))
+
+Tensor._graph_math = _TensorGraphMath

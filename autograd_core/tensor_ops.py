@@ -1,0 +1,130 @@
+"""Tensor-only ops: linear algebra, reductions, shape changes, indexing and softmax.
+
+Their Jacobians are never formed: each entry gives the vector-Jacobian product
+``rule(m, g, out, *inputs, **params) = g · ∂out/∂input`` directly. Broadcasting is undone
+once, when a contribution is added to a tensor's ``grad`` (``Tensor._accumulate``), so no
+rule here sums over broadcast axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .op import Op
+
+MATMUL = Op("matmul", symbol="@", inputs="a b",
+            forward=lambda m, a, b: m.matmul(a, b),
+            vjps=(lambda m, g, out, a, b: m.matmul(g, m.swapaxes(b)),
+                  lambda m, g, out, a, b: m.matmul(m.swapaxes(a), g)),
+            text="$a @ $b", latex="$a $b",
+            derivative_text=("g @ $b^T", "$a^T @ g"),
+            derivative_latex=(r"\bar{g}\, $b^{\top}", r"$a^{\top} \bar{g}"))
+
+SUM = Op("sum", symbol="Σ", params="axis keepdims",
+         forward=lambda m, a, axis, keepdims: m.sum(a, axis, keepdims),
+         vjps=(lambda m, g, out, a, axis, keepdims: m.expand_reduced(g, a.shape, axis, keepdims),),
+         text="sum($a, axis=$axis)", latex=r"\sum_{$axis} $a",
+         derivative_text=("1 (g broadcast back over axis=$axis)",), derivative_latex=("1",))
+
+MEAN = Op("mean", params="axis keepdims",
+          forward=lambda m, a, axis, keepdims: m.mean(a, axis, keepdims),
+          vjps=(lambda m, g, out, a, axis, keepdims:
+                m.expand_reduced(g, a.shape, axis, keepdims) / (a.size // max(out.size, 1)),),
+          text="mean($a, axis=$axis)", latex=r"\frac{1}{N}\sum_{$axis} $a",
+          derivative_text=("1/N",), derivative_latex=(r"\frac{1}{N}",))
+
+AMAX = Op("max", params="axis keepdims",
+          forward=lambda m, a, axis, keepdims: m.amax(a, axis, keepdims),
+          vjps=(lambda m, g, out, a, axis, keepdims:
+                m.expand_reduced(g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
+          text="max($a, axis=$axis)", latex=r"\max_{$axis} $a",
+          derivative_text=("1/k at the k maximal elements, else 0",),
+          derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \max]",))
+
+AMIN = Op("min", params="axis keepdims",
+          forward=lambda m, a, axis, keepdims: m.amin(a, axis, keepdims),
+          vjps=(lambda m, g, out, a, axis, keepdims:
+                m.expand_reduced(g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
+          text="min($a, axis=$axis)", latex=r"\min_{$axis} $a",
+          derivative_text=("1/k at the k minimal elements, else 0",),
+          derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \min]",))
+
+VAR = Op("var", params="axis keepdims correction",
+         forward=lambda m, a, axis, keepdims, correction: m.var(a, axis, keepdims, correction),
+         vjps=(lambda m, g, out, a, axis, keepdims, correction:
+               m.expand_reduced(g, a.shape, axis, keepdims)
+               * (2.0 / (a.size // max(out.size, 1) - correction))
+               * (a - m.mean(a, axis, True)),),
+         text="var($a, axis=$axis)", latex=r"\operatorname{Var}_{$axis} $a",
+         derivative_text=("2 ($a - mean) / (N - $correction)",),
+         derivative_latex=(r"\frac{2($a - \mu)}{N - $correction}",))
+
+RESHAPE = Op("reshape", params="shape",
+             forward=lambda m, a, shape: m.reshape(a, shape),
+             vjps=(lambda m, g, out, a, shape: m.reshape(g, a.shape),),
+             text="reshape($a, $shape)", latex=r"\operatorname{reshape}($a)",
+             derivative_text=("g reshaped back",), derivative_latex=("1",))
+
+PERMUTE = Op("permute", params="axes",
+             forward=lambda m, a, axes: m.permute(a, axes),
+             vjps=(lambda m, g, out, a, axes: m.permute(g, tuple(np.argsort(axes))),),
+             text="permute($a, $axes)", latex=r"$a^{\top}",
+             derivative_text=("g permuted back",), derivative_latex=("1",))
+
+EXPAND = Op("expand", params="shape",
+            forward=lambda m, a, shape: m.broadcast_to(a, shape),
+            vjps=(lambda m, g, out, a, shape: g,),      # summed back to a's shape on accumulation
+            text="expand($a, $shape)", latex=r"\operatorname{expand}($a)",
+            derivative_text=("g summed over the broadcast axes",), derivative_latex=("1",))
+
+GETITEM = Op("getitem", symbol="[]", params="index",
+             forward=lambda m, a, index: m.getitem(a, index),
+             vjps=(lambda m, g, out, a, index: m.scatter(g, index, a.shape),),
+             text="$a[$index]", latex="$a_{$index}",
+             derivative_text=("g scattered back to the indexed positions (repeats add up)",),
+             derivative_latex=("1",))
+
+SCATTER = Op("scatter", params="index shape",
+             forward=lambda m, a, index, shape: m.scatter(a, index, shape),
+             vjps=(lambda m, g, out, a, index, shape: m.getitem(g, index),),
+             text="scatter($a, $index)", latex=r"\operatorname{scatter}($a)",
+             derivative_text=("g at the indexed positions",), derivative_latex=("1",))
+
+CONCATENATE = Op("concatenate", symbol="concat", inputs="*tensors", params="axis",
+                 forward=lambda m, *xs, axis: m.concatenate(xs, axis),
+                 vjps=(lambda m, g, out, *xs, axis: m.split(g, [x.shape[axis] for x in xs], axis),),
+                 text="concatenate([$tensors], axis=$axis)", latex=r"\left[$tensors\right]",
+                 derivative_text=("the matching slice of g",), derivative_latex=("1",))
+
+STACK = Op("stack", inputs="*tensors", params="axis",
+           forward=lambda m, *xs, axis: m.stack(xs, axis),
+           vjps=(lambda m, g, out, *xs, axis:
+                 [m.getitem(g, (slice(None),) * axis + (i,)) for i in range(len(xs))],),
+           text="stack([$tensors], axis=$axis)", latex=r"\left[$tensors\right]",
+           derivative_text=("the matching slice of g",), derivative_latex=("1",))
+
+SOFTMAX = Op("softmax", params="axis",
+             forward=lambda m, a, axis: m.softmax(a, axis),
+             vjps=(lambda m, g, out, a, axis: out * (g - m.sum(g * out, axis, True)),),
+             text="softmax($a, axis=$axis)", latex=r"\operatorname{softmax}($a)",
+             derivative_text=("s * (g - sum(g * s)) with s = softmax($a)",),
+             derivative_latex=(r"s \odot (\bar{g} - \langle \bar{g}, s\rangle)",))
+
+LOG_SOFTMAX = Op("log_softmax", params="axis",
+                 forward=lambda m, a, axis: m.log_softmax(a, axis),
+                 vjps=(lambda m, g, out, a, axis: g - m.exp(out) * m.sum(g, axis, True),),
+                 text="log_softmax($a, axis=$axis)", latex=r"\log\operatorname{softmax}($a)",
+                 derivative_text=("g - softmax($a) * sum(g)",),
+                 derivative_latex=(r"\bar{g} - \operatorname{softmax}($a) \sum \bar{g}",))
+
+LOGSUMEXP = Op("logsumexp", params="axis keepdims",
+               forward=lambda m, a, axis, keepdims: m.logsumexp(a, axis, keepdims),
+               vjps=(lambda m, g, out, a, axis, keepdims:
+                     m.expand_reduced(g, a.shape, axis, keepdims)
+                     * m.exp(a - m.expand_reduced(out, a.shape, axis, keepdims)),),
+               text="logsumexp($a, axis=$axis)", latex=r"\log\sum_{$axis} e^{$a}",
+               derivative_text=("softmax($a)",), derivative_latex=(r"\operatorname{softmax}($a)",))
+
+TENSOR_OPS: tuple[Op, ...] = (MATMUL, SUM, MEAN, AMAX, AMIN, VAR, RESHAPE, PERMUTE, EXPAND,
+                              GETITEM, SCATTER, CONCATENATE, STACK, SOFTMAX, LOG_SOFTMAX,
+                              LOGSUMEXP)
+"""Every tensor-only op."""
