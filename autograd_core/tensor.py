@@ -221,11 +221,13 @@ class Tensor(Node):
                                    "pass gradient= of the same shape")
             seed: Any = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
+            seed = gradient if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ValueError(f"gradient has shape {seed.shape} but the tensor has shape {self.shape}")
-        if create_graph:
-            seed = Tensor(seed, dtype=self.dtype)
+        if create_graph and not isinstance(seed, Tensor):
+            seed = Tensor(seed, dtype=self.dtype)          # the seed joins the gradient graph
+        elif not create_graph and isinstance(seed, Tensor):
+            seed = seed.data
         backward(self, seed, retain_graph, create_graph)
 
     def retain_grad(self) -> Tensor:
