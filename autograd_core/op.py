@@ -91,7 +91,7 @@ class Op:
             m, out, args = node._raw_math, node.data, [p.data for p in parents]
         params = node._ctx or _NO_PARAMS
         if self.derivatives is not None:
-            return [upstream * rule(m, out, *args, **params) if parent.requires_grad else None
+            return [_times(upstream, rule(m, out, *args, **params)) if parent.requires_grad else None
                     for parent, rule in zip(parents, self.derivatives)]
         if self.variadic:
             contributions = self.vjps[0](m, upstream, out, *args, **params)  # type: ignore[index]
@@ -130,6 +130,13 @@ class Op:
         """``∂out/∂input[index]`` as a formula over the operand names: ``w`` for ``x * w``."""
         templates = self.derivative_latex if latex else self.derivative_text
         return self._render(templates[index], names, params)
+
+
+def _times(upstream: Any, local: Any) -> Any:
+    """upstream · local, skipping the multiplication (and a copy) when local is exactly 1."""
+    if local.__class__ is float and local == 1.0:
+        return upstream
+    return upstream * local
 
 
 def _fmt(value: Any) -> str:

@@ -179,8 +179,8 @@ class Tensor(Node):
             contribution = _sum_to_shape(contribution, self.shape)
         else:
             contribution = _sum_to_shape(np.asarray(contribution), self.shape)
-            if self.grad is None or contribution.dtype != self.dtype:
-                # a fresh array in this tensor's dtype: never an alias of another gradient
+            if contribution.dtype != self.dtype or (self.grad is None and self._op is None):
+                # a leaf's grad is the user's to modify: give it an array of its own
                 contribution = np.array(contribution, dtype=self.dtype)
         self.grad = contribution if self.grad is None else self.grad + contribution
 
@@ -538,9 +538,10 @@ def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
             out.append(x)
         elif isinstance(x, (int, float, bool, np.number, np.bool_)):
             out.append(_constant(np.asarray(x, dtype=dtype), dtype))
+        elif isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            out.append(_constant(x, None))          # used as it is: no copy of a float array
         elif isinstance(x, (np.ndarray, list, tuple)):
-            out.append(_constant(_as_array(x, None if isinstance(x, np.ndarray) and x.dtype.kind == "f"
-                                           else dtype), None))
+            out.append(_constant(_as_array(x, dtype), None))
         else:
             raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor, "
                             "a number or an array")

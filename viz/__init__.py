@@ -1,0 +1,21 @@
+"""viz: computation graphs to SVG, and the chain rule step by step.
+
+- :func:`draw_graph` draws a graph (DOT via the ``graphviz`` package; SVG from the system
+  ``dot`` or, without it, Graphviz compiled to WebAssembly).
+- :func:`trace_backward` / :func:`trace_forward` record backward and forward passes step by
+  step, with text, Markdown, LaTeX, SVG-frame and self-contained HTML views.
+- :mod:`viz.plots` (matplotlib, optional) plots training curves, decision boundaries,
+  activations and gradient magnitudes.
+"""
+from .graph import Graph, GradientsNotComputedWarning, draw_graph
+from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
+
+__all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "trace_backward",
+           "trace_forward", "BackwardTrace", "ForwardTrace", "plots"]
+
+
+def __getattr__(name: str):  # viz.plots imports matplotlib only when used
+    if name == "plots":
+        import importlib
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'viz' has no attribute {name!r}")

@@ -153,7 +153,6 @@ def is_finite_number(x: Any) -> bool:
 
 # CSS for the step-by-step views: the classes the stepper toggles on the one laid-out SVG.
 STEP_CSS = """
-.cr-svg g.node, .cr-svg g.edge { transition: opacity .15s; }
 .cr-svg .cr-pending { opacity: .35; }
 .cr-svg .cr-active polygon, .cr-svg .cr-active ellipse, .cr-svg .cr-active path {
   stroke: #dc2626; stroke-width: 3px; }

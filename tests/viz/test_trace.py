@@ -1,0 +1,206 @@
+"""trace_backward / trace_forward: exact engine grads, the views, dual-number tangents."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import viz
+from autograd_core import Value
+
+from .helpers import neuron, neuron_grads_by_hand
+
+
+def build_reused():
+    """a*a, b = a + a, c = b*b, plus a chain through tanh and a constant."""
+    a = Value(1.5, label="a")
+    b = a + a
+    c = b * b
+    d = (a * a).tanh() + c * 0.5 - a / 3.0
+    d.label = "d"
+    return d
+
+
+def grads(root):
+    from autograd_core.graph import topological_order
+    return [n.grad for n in topological_order(root)]
+
+
+@pytest.mark.parametrize("build", [lambda: neuron()[0], build_reused])
+def test_trace_grads_equal_backward_exactly(build):
+    r1, r2 = build(), build()
+    r1.backward()
+    viz.trace_backward(r2)
+    assert grads(r2) == grads(r1)
+
+
+def test_reused_nodes_and_running_sum():
+    a = Value(3.0, label="a")
+    b = a + a
+    b.label = "b"
+    c = b * b
+    c.label = "c"
+    t = viz.trace_backward(c)
+    assert a.grad == 24.0 and b.grad == 12.0          # dc/da = 2b * 2 = 24
+    step_c = t.steps[1]
+    assert [x.parent_name for x in step_c.contributions] == ["b", "b"]
+    second = step_c.contributions[1]
+    assert second.accumulated and second.before == 6.0 and second.after == 12.0
+    assert "∂c/∂b = 6 + 6 = 12" in t.to_text()
+
+
+def test_leaves_accumulate_like_backward():
+    x1, x2 = Value(2.0, label="x"), Value(2.0, label="x")
+    y1, y2 = x1 * x1, x2 * x2
+    y1.backward(); y1.backward()
+    viz.trace_backward(y2); t = viz.trace_backward(y2)
+    assert x2.grad == x1.grad == 8.0
+    assert t.steps[1].contributions[0].accumulated       # 4 + 4 onto the earlier 4
+
+
+def expressions():
+    """Random expression trees over three leaves, with reuse of earlier nodes."""
+    ops = st.sampled_from(["add", "sub", "mul", "tanh", "sigmoid", "neg", "const_mul", "square"])
+    return st.lists(st.tuples(ops, st.integers(0, 100), st.integers(0, 100)), min_size=1,
+                    max_size=12)
+
+
+def build_expression(spec, values):
+    nodes = [Value(v, label=f"x{i}") for i, v in enumerate(values)]
+    for op, i, j in spec:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append({"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+                      "tanh": lambda: a.tanh(), "sigmoid": lambda: a.sigmoid(),
+                      "neg": lambda: -a, "const_mul": lambda: 0.7 * a,
+                      "square": lambda: a * a}[op]())
+    return nodes[-1], nodes[:len(values)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_trace_matches_backward_on_random_graphs(spec, values):
+    r1, leaves1 = build_expression(spec, values)
+    r2, leaves2 = build_expression(spec, values)
+    if r1.op is None:
+        return
+    r1.backward()
+    t = viz.trace_backward(r2)
+    assert grads(r2) == grads(r1)
+    assert [l.grad for l in leaves2] == [l.grad for l in leaves1]
+    for step in t.steps[1:]:
+        for c in step.contributions:
+            assert c.product == c.local * step.upstream
+
+
+def test_text_markdown_latex_views():
+    out, (x1, x2, w1, w2, b) = neuron()
+    t = viz.trace_backward(out)
+    expected = neuron_grads_by_hand()
+    text = t.to_text()
+    assert "out = tanh(" in text
+    assert f"= {format(expected['w1'], '.4g')}" in text
+    md = t.to_markdown()
+    lines = md.splitlines()
+    assert lines[0].startswith("| step |") and set(lines[1]) <= set("|-:")
+    assert len({line.count("|") for line in lines if not line.startswith("|---")}) == 1
+    latex = t.to_latex()
+    assert latex.startswith("\\begin{aligned}") and latex.rstrip().endswith("\\end{aligned}")
+    assert r"\frac{\partial \mathrm{out}}{\partial w_{1}}" in latex
+    assert r"\partial" in latex and r"\cdot" in latex
+
+
+def test_latex_example_from_the_issue():
+    x, w = Value(3.0, label="x"), Value(0.5, label="w")
+    z = x * w
+    z.label = "z"
+    L = z * 1.0
+    L.label = "L"
+    latex = viz.trace_backward(L).to_latex()
+    # dL/dw = dL/dz · dz/dw = 1 · 3 = 3 ; dL/dx = 1 · 0.5 = 0.5
+    assert (r"\frac{\partial L}{\partial w} &= \frac{\partial L}{\partial z} \cdot "
+            r"\frac{\partial z}{\partial w} = 1 \cdot 3 = 3") in latex
+
+
+def test_escaping_in_markdown_and_latex():
+    x = Value(2.0, label="<b>|x_1*</b>")
+    y = x * x
+    y.label = "y"
+    t = viz.trace_backward(y)
+    md = t.to_markdown()
+    assert "<b>" not in md and "&lt;b&gt;" in md
+    assert all(line.count("|") - line.count("\\|") == 8 for line in md.splitlines()[2:])
+    latex = t.to_latex()
+    assert "x_1*" not in latex and r"\_" in latex
+
+
+def test_forward_trace_values_in_topological_order():
+    out, (x1, x2, w1, w2, b) = neuron()
+    f = viz.trace_forward(out)
+    assert f.mode == "values"
+    assert [s.node for s in f.steps][-1] is out
+    assert f.steps[-1].value == out.data
+    assert "out = tanh(" in f.to_text()
+    assert "| step | node |" in f.to_markdown()
+
+
+def test_forward_mode_dual_tangents_match_reverse_mode():
+    out, (x1, x2, w1, w2, b) = neuron()
+    expected = neuron_grads_by_hand()
+    for leaf in (x1, w1, b):
+        f = viz.trace_forward(out, wrt=leaf)
+        assert f.mode == "dual"
+        assert f.tangents[out] == pytest.approx(expected[leaf.label], rel=1e-12)
+    f = viz.trace_forward(out, tangents={x1: 1.0, w1: 2.0})
+    assert f.tangents[out] == pytest.approx(expected["x1"] + 2 * expected["w1"], rel=1e-12)
+    assert r"\dot{\mathrm{out}}" in f.to_latex()
+    assert "dout = " in f.to_text()
+    with pytest.raises(ValueError, match="leaves"):
+        viz.trace_forward(out, wrt=out)
+    with pytest.raises(ValueError, match="not both"):
+        viz.trace_forward(out, wrt=x1, tangents={x1: 1.0})
+
+
+def test_trace_rejects_non_nodes():
+    with pytest.raises(TypeError):
+        viz.trace_backward(1.0)
+    with pytest.raises(TypeError):
+        viz.trace_forward("x")
+
+
+def test_tensor_graph_trace_equals_backward_and_draws():
+    np = pytest.importorskip("numpy")
+    import autograd_core
+    if not hasattr(autograd_core, "Tensor"):
+        pytest.skip("no Tensor yet")
+    Tensor = autograd_core.Tensor
+
+    def build():
+        W = Tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True)
+        x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        b = Tensor(np.array([0.1, 0.2]), requires_grad=True)
+        h = W @ x + b
+        return (h.tanh() * h).sum(), (W, x, b)
+
+    (L1, leaves1), (L2, leaves2) = build(), build()
+    L1.backward()
+    t = viz.trace_backward(L2)
+    for a, b in zip(leaves1, leaves2):
+        assert np.array_equal(a.grad, b.grad)
+    assert "shape (2, 2)" in t.graph.source.replace("\\ ", " ")
+    assert "vjp" in t.to_markdown() or "g" in t.to_text()
+    assert len(t.frames()) == len(t.steps)
+
+
+def test_dual_mode_equals_engine_dual_numbers():
+    import autograd_core
+    if not hasattr(autograd_core, "Dual"):
+        pytest.skip("no Dual yet")
+    Dual = autograd_core.Dual
+    out, (x1, x2, w1, w2, b) = neuron()
+    f = viz.trace_forward(out, wrt=w1)
+    d = (Dual(2.0) * Dual(-3.0, 1.0) + Dual(0.0) * Dual(1.0) + Dual(6.8813735870195432)).tanh()
+    assert f.tangents[out] == d.tangent
+    assert f.steps[-1].value == d.primal

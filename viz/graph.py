@@ -1,0 +1,429 @@
+"""Draw a computation graph: :func:`draw_graph` builds DOT with the ``graphviz`` package and
+returns a :class:`Graph` that renders to SVG (system ``dot`` or WebAssembly Graphviz).
+
+Each value is a box (label, data, grad; for tensors also the shape), each op an ellipse
+showing the op's symbol from its :class:`~autograd_core.op.Op` record, and every edge runs
+from an operand to the op that consumes it. ``show_local=True`` writes the local derivative
+∂out/∂operand on each operand edge, with the formula taken from the same op record.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import graphviz
+import numpy as np
+
+from autograd_core.graph import topological_order
+
+from . import render as _render
+from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
+                    clean_text, dot_escape, format_number, validate_number_format)
+
+COLLAPSE_LEVELS = {"neuron": 0, "layer": 1, "module": 2}
+RANKDIRS = ("LR", "TB", "RL", "BT")
+DEFAULT_MAX_NODES = 500
+
+
+class GradientsNotComputedWarning(UserWarning):
+    """Drawing gradients that are all zero because backward has not run yet."""
+
+
+class Graph:
+    """A drawn computation graph.
+
+    Attributes:
+        source: the DOT text (needs no Graphviz to produce).
+        ids: engine node -> id of the box that shows it (a value box or a collapsed group).
+        op_ids: engine node -> id of its op ellipse (nodes made by an op and drawn).
+        names: engine node -> the name used in labels and formulas.
+        roles: engine node -> ``"input"``, ``"constant"``, ``"parameter"``,
+            ``"intermediate"`` or ``"output"``.
+        node_count: number of boxes and ellipses drawn (legend excluded).
+    """
+
+    def __init__(self, digraph: graphviz.Digraph, *, ids: dict[Any, str], op_ids: dict[Any, str],
+                 names: dict[Any, str], roles: dict[Any, str], node_count: int,
+                 edge_count: int) -> None:
+        self.digraph = digraph
+        self.source: str = digraph.source
+        self.ids, self.op_ids, self.names, self.roles = ids, op_ids, names, roles
+        self.node_count, self.edge_count = node_count, edge_count
+        self._svg: str | None = None
+
+    def svg(self) -> str:
+        """The drawing as SVG text (rendered once, then cached)."""
+        if self._svg is None:
+            self._svg = _render.render(self.source, "svg").decode("utf-8")
+        return self._svg
+
+    def save(self, path: str | Path) -> Path:
+        """Write the graph to ``path``; the suffix picks the format: ``.svg``, ``.png``, ``.dot``/``.gv``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".svg":
+            path.write_text(self.svg(), encoding="utf-8")
+        elif suffix in (".dot", ".gv"):
+            path.write_text(self.source, encoding="utf-8")
+        elif suffix == ".png":
+            path.write_bytes(_render.render(self.source, "png"))
+        else:
+            raise ValueError(f"cannot save a graph as {suffix or 'a file without suffix'!r}: "
+                             "use .svg, .png or .dot")
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        return f"<viz.Graph: {self.node_count} nodes, {self.edge_count} edges>"
+
+
+# ---------------------------------------------------------------------------------------------
+# what the graph holds: names, roles, groups
+# ---------------------------------------------------------------------------------------------
+def is_array_node(node: Any) -> bool:
+    """True for a node whose data is an array with at least one dimension (a Tensor)."""
+    return len(tuple(getattr(node.data, "shape", ()))) > 0
+
+
+def node_names(order: Sequence[Any], number_format: NumberFormat = DEFAULT_NUMBER_FORMAT
+               ) -> dict[Any, str]:
+    """A display name per node: its ``label``; a constant's value; else ``v1``, ``v2``, ...
+    numbered in topological order."""
+    names: dict[Any, str] = {}
+    counter = 0
+    for node in order:
+        label = getattr(node, "label", None)
+        if label:
+            names[node] = clean_text(label) or "?"
+        elif node.op is None and not node.requires_grad and not is_array_node(node):
+            names[node] = format_number(node.data, number_format)
+        else:
+            counter += 1
+            names[node] = f"v{counter}"
+    return names
+
+
+def _scope_parameters(scope: Any) -> set[int]:
+    """ids of ``scope.parameters()`` when the scope object has that method (nn modules do)."""
+    method = getattr(scope, "parameters", None)
+    if not callable(method):
+        return set()
+    try:
+        return {id(p) for p in method()}
+    except Exception:  # a scope object whose parameters() needs arguments: not a module
+        return set()
+
+
+def node_roles(order: Sequence[Any], root: Any) -> dict[Any, str]:
+    """The role of each node: output (the root), parameter (a leaf listed by the
+    ``parameters()`` of a scope object in the graph), input (other leaves that require
+    grad), constant (leaves that don't) or intermediate."""
+    scopes: dict[int, Any] = {}
+    for node in order:
+        for scope in node.scope:
+            scopes.setdefault(id(scope), scope)
+    param_ids: set[int] = set()
+    for scope in scopes.values():
+        param_ids |= _scope_parameters(scope)
+    roles: dict[Any, str] = {}
+    for node in order:
+        if node is root:
+            roles[node] = "output"
+        elif node.op is not None:
+            roles[node] = "intermediate"
+        elif not node.requires_grad:
+            roles[node] = "constant"
+        elif id(node) in param_ids:
+            roles[node] = "parameter"
+        else:
+            roles[node] = "input"
+    return roles
+
+
+def _group_scope(node: Any, level: int) -> Any:
+    for scope in reversed(node.scope):             # innermost first
+        kind = getattr(scope, "scope_kind", "module")
+        if COLLAPSE_LEVELS.get(kind, 2) >= level:
+            return scope
+    return None
+
+
+def _scope_title(scope: Any, index: int) -> str:
+    name = getattr(scope, "name", None) or getattr(scope, "label", None)
+    if isinstance(name, str) and name:
+        return clean_text(name)
+    return f"{type(scope).__name__} #{index}"
+
+
+def node_groups(order: Sequence[Any], collapse: str | None) -> dict[Any, Any]:
+    """node -> the scope object whose box it is collapsed into (``collapse`` given).
+
+    A node goes to its innermost scope whose ``scope_kind`` is at least as coarse as
+    ``collapse`` (neuron < layer < module); a parameter leaf goes to the group whose
+    ``parameters()`` lists it.
+    """
+    if collapse is None:
+        return {}
+    level = COLLAPSE_LEVELS[collapse]
+    groups: dict[Any, Any] = {}
+    scopes: dict[int, Any] = {}
+    for node in order:
+        scope = _group_scope(node, level)
+        if scope is not None:
+            groups[node] = scope
+            scopes.setdefault(id(scope), scope)
+    owner: dict[int, Any] = {}
+    for scope in scopes.values():
+        for pid in _scope_parameters(scope):
+            owner.setdefault(pid, scope)
+    for node in order:
+        if node.op is None and node not in groups and id(node) in owner:
+            groups[node] = owner[id(node)]
+    return groups
+
+
+def _is_zero(grad: Any) -> bool:
+    if grad is None:
+        return True
+    grad = getattr(grad, "data", grad) if not isinstance(grad, (float, int, np.ndarray)) else grad
+    try:
+        return bool(np.all(np.asarray(grad, dtype=float) == 0))
+    except (TypeError, ValueError):
+        return False
+
+
+def grads_not_computed(order: Sequence[Any], root: Any) -> bool:
+    """True when the root was made by an op yet every gradient in the graph is zero."""
+    return root.op is not None and all(_is_zero(node.grad) for node in order)
+
+
+# ---------------------------------------------------------------------------------------------
+# labels
+# ---------------------------------------------------------------------------------------------
+def value_fields(node: Any, name: str, role: str, show_grad: bool,
+                 number_format: NumberFormat) -> list[str]:
+    """The text lines of a value box: name, (shape), data, grad. Constants show their value."""
+    if role == "constant" and not is_array_node(node):
+        return [name]
+    fields = [name]
+    if is_array_node(node):
+        fields.append("shape " + str(tuple(np.shape(node.data))))
+    fields.append("data " + format_number(node.data, number_format))
+    if show_grad:
+        fields.append("grad " + format_number(node.grad, number_format))
+    return fields
+
+
+def record_label(fields: Iterable[str], rankdir: str) -> graphviz.quoting.NoHtml:
+    """A Graphviz record label with ``fields`` stacked vertically, every field escaped."""
+    body = "|".join(dot_escape(f, record=True) for f in fields)
+    return graphviz.nohtml(body if rankdir in ("LR", "RL") else "{" + body + "}")
+
+
+def op_label(node: Any, names: dict[Any, str], hidden: set[Any],
+             number_format: NumberFormat) -> str:
+    """The op ellipse's text: the op's symbol; when some operands are hidden constants, the
+    op's formula with their values substituted (``x * 2``)."""
+    op = node.op
+    if not any(p in hidden for p in node.parents):
+        return op.symbol
+    operand_names = [format_number(p.data, number_format) if p in hidden else names[p]
+                     for p in node.parents]
+    return op.formula(operand_names, **node.params)
+
+
+def local_label(node: Any, index: int, names: dict[Any, str],
+                number_format: NumberFormat) -> str:
+    """``∂out/∂operand``: the op's derivative formula and, for elementwise ops, its value."""
+    op = node.op
+    operand_names = [names[p] for p in node.parents]
+    formula = op.derivative_formula(index, operand_names, **node.params)
+    if not op.elementwise:
+        return formula
+    value = format_number(op.local_derivatives(node)[index], number_format)
+    return value if formula == value else f"{formula} = {value}"
+
+
+def _node_attrs(role: str) -> dict[str, str]:
+    fill, border, _ = ROLES[role]
+    style = "filled,dashed" if role == "constant" else "filled,bold" if role == "output" else "filled"
+    return {"style": style, "fillcolor": fill, "color": border}
+
+
+# ---------------------------------------------------------------------------------------------
+# draw_graph
+# ---------------------------------------------------------------------------------------------
+def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
+               collapse: str | None = None, hide_constants: bool = False,
+               max_nodes: int = DEFAULT_MAX_NODES, *,
+               number_format: NumberFormat = DEFAULT_NUMBER_FORMAT, legend: bool = True,
+               title: str | None = None, _third_field: Any = None) -> Graph:
+    """Draw the computation graph that ends in ``root`` and return it as a :class:`Graph`.
+
+    Args:
+        root: the output node (a ``Value`` or ``Tensor``); everything it depends on is drawn.
+        rankdir: Graphviz direction: ``"LR"`` (left to right), ``"TB"``, ``"RL"``, ``"BT"``.
+        show_grad: show each value's ``.grad`` (warns if backward has not run yet).
+        show_local: write ∂out/∂operand (formula = value) on every operand edge.
+        collapse: ``"neuron"``, ``"layer"`` or ``"module"`` to draw each such ``nn`` scope
+            as one box (with its parameters); ``None`` draws every node.
+        hide_constants: leave out constant leaves; the op then shows its formula with them.
+        max_nodes: refuse (``ValueError``) to draw more boxes and ellipses than this.
+        number_format: format spec (``".4g"``) or callable used for every number.
+        legend: add a legend of the node colours present.
+        title: a caption under the graph.
+
+    (``_third_field``, private: ``node -> str`` replacing the grad line; forward-mode traces
+    use it to show tangents.)
+    """
+    if not hasattr(root, "parents") or not hasattr(root, "data"):
+        raise TypeError(f"draw_graph expects a graph node (Value or Tensor), got "
+                        f"{type(root).__name__}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}; got {rankdir!r}")
+    if collapse is not None and collapse not in COLLAPSE_LEVELS:
+        raise ValueError(f"collapse must be None, 'neuron', 'layer' or 'module'; got {collapse!r}")
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive int; got {max_nodes!r}")
+    number_format = validate_number_format(number_format)
+
+    order = topological_order(root)
+    names = node_names(order, number_format)
+    roles = node_roles(order, root)
+    groups = node_groups(order, collapse)
+    hidden = {n for n in order if hide_constants and roles[n] == "constant" and n is not root}
+
+    group_ids: dict[int, str] = {}
+    group_scopes: dict[str, Any] = {}
+    for node in order:
+        if node in groups and id(groups[node]) not in group_ids:
+            gid = f"g{len(group_ids) + 1}"
+            group_ids[id(groups[node])] = gid
+            group_scopes[gid] = groups[node]
+    index = {node: i for i, node in enumerate(order)}
+    ids: dict[Any, str] = {}
+    for node in order:
+        if node in groups:
+            ids[node] = group_ids[id(groups[node])]
+        elif node not in hidden:
+            ids[node] = f"v{index[node]}"
+    value_nodes = [n for n in order if n not in groups and n not in hidden]
+    op_nodes = [n for n in value_nodes if n.op is not None]
+    node_count = len(value_nodes) + len(op_nodes) + len(group_ids)
+    if node_count > max_nodes:
+        kinds = (f"{len(value_nodes)} values, {len(op_nodes)} ops"
+                 + (f", {len(group_ids)} collapsed boxes" if group_ids else ""))
+        raise ValueError(
+            f"the graph has {node_count} nodes to draw ({kinds}; {len(order)} graph nodes in "
+            f"all), more than max_nodes={max_nodes}. Pass collapse='neuron', 'layer' or "
+            f"'module' to draw each nn module as one box, hide_constants=True, or raise "
+            f"max_nodes.")
+    if show_grad and _third_field is None and grads_not_computed(order, root):
+        warnings.warn("every gradient in this graph is 0: backward has not run yet. Call "
+                      "root.backward() (or viz.trace_backward(root)) before drawing, or pass "
+                      "show_grad=False.", GradientsNotComputedWarning, stacklevel=2)
+
+    dot = graphviz.Digraph(name="chainrule")
+    dot.attr(rankdir=rankdir, bgcolor="white", fontname=FONT, nodesep="0.25", ranksep="0.35")
+    if title:
+        dot.attr(label=graphviz.nohtml(dot_escape(title)), labelloc="b")
+    dot.attr("node", fontname=FONT, fontsize="11")
+    dot.attr("edge", fontname=FONT, fontsize="9", color="#6b7280", arrowsize="0.7")
+
+    op_ids: dict[Any, str] = {}
+    for node in value_nodes:
+        vid = ids[node]
+        role = roles[node]
+        fields = value_fields(node, names[node], role, show_grad, number_format)
+        if _third_field is not None and len(fields) > 1:
+            fields = fields[:-1] + [_third_field(node)] if show_grad else fields + [_third_field(node)]
+        dot.node(vid, label=record_label(fields, rankdir), shape="record", id=vid,
+                 **{"class": f"cr-value cr-role-{role}"}, **_node_attrs(role))
+        if node.op is not None:
+            oid = f"o{index[node]}"
+            op_ids[node] = oid
+            dot.node(oid, label=graphviz.nohtml(dot_escape(op_label(node, names, hidden,
+                                                                    number_format))),
+                     shape="ellipse", id=oid, style="filled", fillcolor=OP_FILL,
+                     color=OP_BORDER, fontsize="10", margin="0.04", height="0.3",
+                     **{"class": "cr-op"})
+            dot.edge(oid, vid, id=f"e{index[node]}", **{"class": "cr-edge cr-out"})
+
+    edge_count = len(op_nodes)
+    for node in op_nodes:
+        oid = op_ids[node]
+        for k, parent in enumerate(node.parents):
+            if parent in hidden:
+                continue
+            attrs: dict[str, Any] = {"id": f"e{index[node]}_{k}", "class": "cr-edge cr-in"}
+            if show_local:
+                attrs["label"] = graphviz.nohtml(dot_escape(local_label(node, k, names,
+                                                                        number_format)))
+                attrs["fontcolor"] = "#7c3aed"
+            dot.edge(ids[parent], oid, **attrs)
+            edge_count += 1
+
+    # collapsed boxes: one per scope, edges from what flows in, to what flows out
+    consumers: dict[Any, list[Any]] = {n: [] for n in order}
+    for node in order:
+        for parent in node.parents:
+            consumers[parent].append(node)
+    seen_edges: set[tuple[str, str]] = set()
+    for gid, scope in group_scopes.items():
+        members = [n for n in order if n in groups and groups[n] is scope]
+        outputs = [n for n in members if n is root or any(c not in groups or groups[c] is not scope
+                                                           for c in consumers[n])]
+        n_ops = sum(1 for n in members if n.op is not None)
+        n_params = sum(1 for n in members if n.op is None)
+        fields = [_scope_title(scope, int(gid[1:])),
+                  f"{n_ops} ops, {n_params} leaves"]
+        for out in outputs[:3]:
+            fields.append(f"{names[out]} = {format_number(out.data, number_format)}")
+            if show_grad:
+                fields.append("grad " + format_number(out.grad, number_format))
+        if len(outputs) > 3:
+            fields.append(f"... {len(outputs) - 3} more outputs")
+        is_root = any(m is root for m in members)
+        attrs = _node_attrs("output") if is_root else _node_attrs("group")
+        dot.node(gid, label=record_label(fields, rankdir), shape="record", id=gid,
+                 **{"class": "cr-group"}, **attrs)
+        for node in members:
+            for parent in node.parents:
+                if parent in hidden or (parent in groups and groups[parent] is scope):
+                    continue
+                key = (ids[parent], gid)
+                if key not in seen_edges:
+                    seen_edges.add(key)
+                    dot.edge(ids[parent], gid, id=f"e{ids[parent]}_{gid}",
+                             **{"class": "cr-edge cr-in"})
+                    edge_count += 1
+
+    if legend:
+        _add_legend(dot, sorted({roles[n] for n in value_nodes}, key=list(ROLES).index)
+                    + (["group"] if group_ids else []), bool(op_nodes), rankdir)
+    return Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
+                 edge_count=edge_count)
+
+
+def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, rankdir: str) -> None:
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", fontsize="10", color="#d1d5db", style="rounded")
+        names = []
+        for role in roles:
+            name = f"legend_{role}"
+            names.append(name)
+            legend.node(name, label=ROLES[role][2], shape="box", fontsize="9", id=name,
+                        height="0.25", **{"class": "cr-legend"}, **_node_attrs(role))
+        if has_ops:
+            legend.node("legend_op", label="op (∂out/∂in on edges with show_local)",
+                        shape="ellipse", fontsize="9", id="legend_op", style="filled",
+                        fillcolor=OP_FILL, color=OP_BORDER, height="0.25",
+                        **{"class": "cr-legend"})
+            names.append("legend_op")
+        legend.body.append("{rank=same; " + "; ".join(names) + "}")
