@@ -77,6 +77,12 @@ def step(x: np.ndarray) -> np.ndarray:
     return (x > 0).astype(np.result_type(x, 1.0))
 
 
+def indicator(condition: np.ndarray) -> np.ndarray:
+    """A 0/1 mask for a derivative: the boolean array itself, which multiplies like 1/0
+    without a float copy."""
+    return condition
+
+
 def swapaxes(x: np.ndarray) -> np.ndarray:
     """Swap the last two axes (the matrix transpose of a batch)."""
     return np.swapaxes(x, -1, -2)
@@ -189,8 +195,9 @@ def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nda
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x) along ``axis``."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """x - logsumexp(x) along ``axis``, as (x - max) - ln Σ e^(x - max)."""
+    shifted = x - np.amax(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

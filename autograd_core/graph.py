@@ -78,19 +78,20 @@ def topological_order(root: Node) -> list[Node]:
     order: list[Node] = []
     visited: set[Node] = set()
     stack: list[Any] = [root]
+    push, pop = stack.append, stack.pop
     while stack:
-        node = stack.pop()
-        if node is _PARENTS_DONE:               # the node below the marker can now follow
-            order.append(stack.pop())           # ... all of its parents are already in order
+        node = pop()
+        if node is _PARENTS_DONE:               # the node below the marker can now follow:
+            order.append(pop())                 # all of its parents are already in `order`
             continue
         if node in visited:
             continue
         visited.add(node)
-        stack.append(node)
-        stack.append(_PARENTS_DONE)
-        for parent in node.parents[::-1]:       # reversed: the first operand is visited first
+        push(node)
+        push(_PARENTS_DONE)
+        for parent in reversed(node.parents):   # reversed: the first operand is visited first
             if parent not in visited:
-                stack.append(parent)
+                push(parent)
     return order
 
 

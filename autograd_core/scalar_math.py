@@ -112,6 +112,11 @@ def step(x: float) -> float:
     return 1.0 if x > 0.0 else (x if x != x else 0.0)
 
 
+def indicator(condition: bool) -> float:
+    """1.0 if ``condition`` else 0.0."""
+    return 1.0 if condition else 0.0
+
+
 def sign(x: float) -> float:
     """-1, 0 or 1 by the sign of x (``nan`` stays ``nan``)."""
     return 1.0 if x > 0.0 else -1.0 if x < 0.0 else (x if x != x else 0.0)

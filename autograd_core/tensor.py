@@ -169,19 +169,23 @@ class Tensor(Node):
 
     def _backprop(self, create_graph: bool) -> None:
         """The chain rule at this node: add each vector-Jacobian product to its parent."""
-        for parent, contribution in zip(self._parents, self._op.vjp(self, self.grad, create_graph)):
+        upstream = self.grad
+        for parent, contribution in zip(self._parents, self._op.vjp(self, upstream, create_graph)):
             if contribution is not None:
+                if parent._op is None and parent.grad is None and not create_graph and (
+                        contribution is upstream or contribution.base is not None):
+                    # a leaf's grad is the user's to modify: never an alias of another array
+                    contribution = np.array(contribution)
                 parent._accumulate(contribution)
 
     def _accumulate(self, contribution: Any) -> None:
         """``grad += contribution``, first summed over broadcast axes to this tensor's shape."""
-        if isinstance(contribution, Tensor):
+        if contribution.__class__ is not np.ndarray and not isinstance(contribution, Tensor):
+            contribution = np.asarray(contribution)
+        if contribution.shape != self.shape:
             contribution = _sum_to_shape(contribution, self.shape)
-        else:
-            contribution = _sum_to_shape(np.asarray(contribution), self.shape)
-            if contribution.dtype != self.dtype or (self.grad is None and self._op is None):
-                # a leaf's grad is the user's to modify: give it an array of its own
-                contribution = np.array(contribution, dtype=self.dtype)
+        if contribution.dtype != self.dtype and not isinstance(contribution, Tensor):
+            contribution = contribution.astype(self.dtype)
         self.grad = contribution if self.grad is None else self.grad + contribution
 
     def _reset_grad(self) -> None:
@@ -531,6 +535,11 @@ def _constant(data: np.ndarray, dtype: Any) -> Tensor:
 
 def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     """Tensors as they are; numbers and arrays as constants in the first tensor's dtype."""
+    for x in inputs:
+        if x.__class__ is not Tensor:
+            break
+    else:
+        return tuple(inputs)
     dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
     out = []
     for x in inputs:
@@ -573,7 +582,12 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     t._scope = st.scope
     t._retains_grad = False
     t._freed = False
-    if st.grad_enabled and any(x.requires_grad for x in tensors):
+    needs_grad = False
+    for x in tensors:
+        if x.requires_grad:
+            needs_grad = True
+            break
+    if needs_grad and st.grad_enabled:
         t.requires_grad = True
         t._op = op
         t._parents = tensors
@@ -658,6 +672,7 @@ class _TensorGraphMath:
     getitem = staticmethod(lambda x, index: x[index])
     scatter = staticmethod(lambda g, index, shape: _apply(SCATTER, g, index=index, shape=shape))
     tie_mask = staticmethod(array_math.tie_mask)
+    indicator = staticmethod(array_math.indicator)
     in_range = staticmethod(array_math.in_range)
     step = staticmethod(lambda x: x.step() if isinstance(x, Tensor) else array_math.step(x))
     sign = staticmethod(lambda x: x.sign() if isinstance(x, Tensor) else array_math.sign(x))

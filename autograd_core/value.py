@@ -323,6 +323,7 @@ class _ValueGraphMath:
     div = staticmethod(lambda a, b: a / b)
     pow = staticmethod(lambda a, b: a ** b)
     where = staticmethod(scalar_math.where)
+    indicator = staticmethod(scalar_math.indicator)
     zeros_like = staticmethod(scalar_math.zeros_like)
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import autograd_core
 from autograd_core import Value
 
-SeedLike = "int | np.random.Generator | None"
 
 
 def as_generator(seed: int | np.random.Generator | None, name: str = "seed") -> np.random.Generator:

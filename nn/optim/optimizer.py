@@ -1,0 +1,165 @@
+"""``Optimizer``: the base class (``torch.optim.Optimizer``'s API) for Value and Tensor parameters.
+
+A subclass implements ``_update(param, grad, state, group)`` on NumPy arrays and returns the
+new parameter value; the base class reads each gradient, keeps the per-parameter state
+(momentum buffers, running averages, the step count) and writes the result back in place
+(a Value gets a float, a Tensor's ``.data`` array is overwritten).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from autograd_core import Value, enable_grad
+
+from .._util import grad_array, is_parameter, param_array, set_param_data
+
+
+class Optimizer:
+    """Holds ``param_groups`` (dicts: ``"params"`` plus hyperparameters) and ``state``."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        if is_parameter(params):
+            raise TypeError("params must be an iterable of parameters (e.g. model.parameters()), "
+                            "not a single parameter")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"params must be an iterable of parameters or of dicts; got "
+                            f"{type(params).__name__}") from None
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self._state: dict[int, dict[str, Any]] = {}
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (missing ones from defaults)."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError("a param group must be a dict with a 'params' entry")
+        params = param_group["params"]
+        params = [params] if is_parameter(params) else list(params)
+        for i, p in enumerate(params):
+            if not is_parameter(p):
+                raise TypeError(f"optimizer can only optimize trainable leaves (Value or Tensor "
+                                f"with requires_grad=True); param {i} is {type(p).__name__}")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        unknown = set(param_group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise TypeError(f"unknown hyperparameters {sorted(unknown)} for "
+                            f"{type(self).__name__}; expected some of {sorted(self.defaults)}")
+        group = {**self.defaults, **param_group, "params": params}
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate hyperparameters (subclasses add their own checks)."""
+        lr = group.get("lr")
+        if lr is not None and (not isinstance(lr, (int, float)) or lr < 0):
+            raise ValueError(f"Invalid learning rate: {lr!r} (expected a number >= 0)")
+        wd = group.get("weight_decay", 0.0)
+        if wd < 0:
+            raise ValueError(f"Invalid weight_decay value: {wd!r} (expected >= 0)")
+
+    # -- the loop -----------------------------------------------------------------------
+    def state_of(self, p: Any) -> dict[str, Any]:
+        """The state dict of one parameter (``torch``'s ``optimizer.state[p]``)."""
+        return self._state.setdefault(id(p), {})
+
+    @property
+    def state(self) -> dict[Any, dict[str, Any]]:
+        """Per-parameter state keyed by parameter."""
+        by_id = {id(p): p for g in self.param_groups for p in g["params"]}
+        return {by_id[k]: v for k, v in self._state.items() if k in by_id}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: Values to 0.0; Tensors to None (zeros if ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if isinstance(p, Value):
+                    p.grad = 0.0
+                elif set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad = np.zeros_like(p.data)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient. ``closure`` re-evaluates the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = grad_array(p)
+                if g is None:
+                    continue
+                if group.get("maximize", False):
+                    g = -g
+                state = self.state_of(p)
+                state["step"] = state.get("step", 0) + 1
+                new = self._update(np.array(param_array(p), dtype=np.float64), g, state, group)
+                set_param_data(p, new)
+        return loss
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- state dicts ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``,
+        indices numbering the parameters across groups (PyTorch's layout); arrays are copied."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[k]: copy.deepcopy(v) for k, v in self._state.items() if k in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and state saved by :meth:`state_dict` (validated first)."""
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError("optimizer state_dict must be a dict with keys 'state' and "
+                             "'param_groups'")
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved)} parameter groups; this "
+                             f"optimizer has {len(self.param_groups)}")
+        for i, (s, g) in enumerate(zip(saved, self.param_groups)):
+            if len(s["params"]) != len(g["params"]):
+                raise ValueError(f"parameter group {i} has {len(g['params'])} parameters; the "
+                                 f"loaded one has {len(s['params'])}")
+        params = {i: p for s, g in zip(saved, self.param_groups)
+                  for i, p in zip(s["params"], g["params"])}
+        for i, st in state_dict["state"].items():
+            for key, val in st.items():
+                if isinstance(val, np.ndarray) and i in params and \
+                        val.shape != np.shape(param_array(params[i])):
+                    raise ValueError(f"state {key!r} of parameter {i} has shape {val.shape}; "
+                                     f"the parameter has shape {np.shape(param_array(params[i]))}")
+        self._state = {id(params[i]): copy.deepcopy(st) for i, st in state_dict["state"].items()
+                       if i in params}
+        for s, g in zip(saved, self.param_groups):
+            g.update({k: v for k, v in s.items() if k != "params"})
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        lines.append(")")
+        return "\n".join(lines)

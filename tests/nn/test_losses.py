@@ -1,0 +1,194 @@
+"""Losses: value = formula (written here with HIPS autograd.numpy), gradient = autograd's
+gradient, gradcheck passes; on Tensors and on Values; clear errors for bad targets."""
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad as oracle_grad
+
+from autograd_core import Tensor, Value, gradcheck
+from nn import losses
+
+RNG = np.random.default_rng(0)
+N, C = 5, 4
+LOGITS = RNG.normal(size=(N, C)) * 2
+LABELS = np.array([0, 3, 1, 1, 2])
+PROBS = np.exp(LOGITS) / np.exp(LOGITS).sum(1, keepdims=True)
+X1 = RNG.normal(size=N)
+Y_REG = RNG.normal(size=N)
+Y01 = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+YPM = 2 * Y01 - 1
+P01 = 1 / (1 + np.exp(-X1))
+W_C = np.array([0.5, 1.0, 2.0, 1.5])
+
+
+def _log_softmax(s):
+    m = anp.max(s, axis=1, keepdims=True)
+    return s - m - anp.log(anp.sum(anp.exp(s - m), axis=1, keepdims=True))
+
+
+def _reduce(l, reduction):
+    return anp.mean(l) if reduction == "mean" else anp.sum(l)
+
+
+# (name, our call, reference formula in autograd.numpy, input array)
+CASES = [
+    ("mse", lambda x, r: losses.mse_loss(x, Y_REG, reduction=r),
+     lambda x, r: _reduce((x - Y_REG) ** 2, r), X1),
+    ("bce", lambda x, r: losses.binary_cross_entropy(x, Y01, reduction=r),
+     lambda x, r: _reduce(-(Y01 * anp.log(x) + (1 - Y01) * anp.log(1 - x)), r), P01),
+    ("bce_weight", lambda x, r: losses.binary_cross_entropy(x, Y01, weight=np.arange(1, N + 1), reduction=r),
+     lambda x, r: _reduce(-np.arange(1, N + 1) * (Y01 * anp.log(x) + (1 - Y01) * anp.log(1 - x)), r), P01),
+    ("bce_logits", lambda x, r: losses.binary_cross_entropy_with_logits(x, Y01, reduction=r),
+     lambda x, r: _reduce(-(Y01 * anp.log(1 / (1 + anp.exp(-x))) + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
+    ("bce_logits_pos_weight",
+     lambda x, r: losses.binary_cross_entropy_with_logits(x, Y01, pos_weight=np.array(3.0), reduction=r),
+     lambda x, r: _reduce(-(3.0 * Y01 * anp.log(1 / (1 + anp.exp(-x))) + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
+    ("hinge", lambda x, r: losses.hinge_loss(x, YPM, reduction=r),
+     lambda x, r: _reduce(anp.maximum(0.0, 1 - YPM * x), r), X1 * 0.7),
+    ("cross_entropy", lambda x, r: losses.cross_entropy(x, LABELS, reduction=r),
+     lambda x, r: _reduce(-_log_softmax(x)[np.arange(N), LABELS], r), LOGITS),
+    ("cross_entropy_probs", lambda x, r: losses.cross_entropy(x, PROBS, reduction=r),
+     lambda x, r: _reduce(-anp.sum(PROBS * _log_softmax(x), axis=1), r), LOGITS),
+    ("nll", lambda x, r: losses.nll_loss(x, LABELS, reduction=r),
+     lambda x, r: _reduce(-x[np.arange(N), LABELS], r), _log_softmax(LOGITS)),
+    ("multiclass_hinge", lambda x, r: losses.multiclass_hinge_loss(x, LABELS, reduction=r),
+     lambda x, r: _reduce(anp.sum(anp.maximum(0.0, 1 + x - x[np.arange(N), LABELS][:, None])
+                                  * (1 - np.eye(C)[LABELS]), axis=1), r), LOGITS * 0.3),
+]
+
+
+def _values(arr):
+    return Value(float(arr)) if np.ndim(arr) == 0 else [_values(a) for a in arr]
+
+
+def _value_grads(vals):
+    return np.array([_value_grads(v) for v in vals]) if isinstance(vals, list) else vals.grad
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("name,ours,ref,x0", CASES, ids=[c[0] for c in CASES])
+def test_tensor_loss_matches_formula_and_oracle_gradient(name, ours, ref, x0, reduction):
+    x = Tensor(x0.copy(), requires_grad=True)
+    loss = ours(x, reduction)
+    assert loss.item() == pytest.approx(float(ref(x0, reduction)), rel=1e-12, abs=1e-12)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, oracle_grad(lambda a: ref(a, reduction))(x0),
+                               rtol=1e-10, atol=1e-12)
+    assert gradcheck(lambda t: ours(t, reduction), Tensor(x0.copy(), requires_grad=True))
+
+
+@pytest.mark.parametrize("name,ours,ref,x0", CASES, ids=[c[0] for c in CASES])
+def test_value_loss_matches_formula_and_oracle_gradient(name, ours, ref, x0):
+    vals = _values(x0)
+    loss = ours(vals, "mean")
+    assert isinstance(loss, Value)
+    assert loss.data == pytest.approx(float(ref(x0, "mean")), rel=1e-12, abs=1e-12)
+    loss.backward()
+    np.testing.assert_allclose(_value_grads(vals), oracle_grad(lambda a: ref(a, "mean"))(x0),
+                               rtol=1e-10, atol=1e-12)
+    flat = [v for row in vals for v in (row if isinstance(row, list) else [row])]
+    rows = len(vals[0]) if isinstance(vals[0], list) else None
+
+    def f(*leaves):
+        leaves = list(leaves)
+        nested = [leaves[i * rows:(i + 1) * rows] for i in range(len(leaves) // rows)] if rows else leaves
+        return ours(nested, "mean")
+
+    assert gradcheck(f, *flat)
+
+
+@pytest.mark.parametrize("name,ours,ref,x0", CASES, ids=[c[0] for c in CASES])
+def test_reduction_none_gives_per_sample_losses(name, ours, ref, x0):
+    per = ours(Tensor(x0.copy()), "none")
+    assert per.shape == (N,)
+    assert per.data.sum() == pytest.approx(ours(Tensor(x0.copy()), "sum").item(), rel=1e-12)
+    per_v = ours(_values(x0), "none")
+    assert isinstance(per_v, list) and len(per_v) == N
+    np.testing.assert_allclose([v.data for v in per_v], per.data, rtol=1e-12)
+
+
+def test_cross_entropy_weight_ignore_index_and_label_smoothing():
+    y = LABELS.copy()
+    y[2] = -100
+    valid = y != -100
+    logp = _log_softmax(LOGITS)
+    wy = W_C[np.where(valid, y, 0)] * valid
+    nll = -logp[np.arange(N), np.where(valid, y, 0)] * wy
+    expected = nll.sum() / wy.sum()
+    got = losses.cross_entropy(Tensor(LOGITS), y, weight=W_C)
+    assert got.item() == pytest.approx(expected, rel=1e-12)
+    eps = 0.1
+    smooth = -(logp * W_C).sum(1) * valid
+    expected_ls = ((1 - eps) * nll.sum() + eps / C * smooth.sum()) / wy.sum()
+    got_ls = losses.cross_entropy(Tensor(LOGITS), y, weight=W_C, label_smoothing=eps)
+    assert got_ls.item() == pytest.approx(expected_ls, rel=1e-12)
+    x = Tensor(LOGITS.copy(), requires_grad=True)
+    assert gradcheck(lambda t: losses.cross_entropy(t, y, weight=W_C, label_smoothing=eps), x)
+
+
+def test_cross_entropy_unbatched_and_stable():
+    s = np.array([1000.0, 0.0, -1000.0])
+    loss = losses.cross_entropy(Tensor(s), np.array(1))
+    assert loss.item() == pytest.approx(1000.0)
+    assert np.isfinite(losses.cross_entropy([Value(1000.0), Value(-1000.0)], 1).data)
+    big = losses.binary_cross_entropy_with_logits(Tensor(np.array([800.0, -800.0])),
+                                                  np.array([0.0, 1.0]), reduction="none")
+    np.testing.assert_allclose(big.data, [800.0, 800.0])
+
+
+def test_bce_clamps_log_at_minus_100():
+    loss = losses.binary_cross_entropy(Tensor(np.array([0.0, 1.0])), np.array([1.0, 0.0]),
+                                       reduction="none")
+    np.testing.assert_allclose(loss.data, [100.0, 100.0])
+    assert losses.binary_cross_entropy([Value(0.0)], [1.0]).data == pytest.approx(100.0)
+
+
+def test_l2_penalty():
+    params = [Value(1.0), Value(-2.0)]
+    pen = losses.l2_penalty(params, alpha=0.5)
+    assert pen.data == pytest.approx(0.5 * 5)
+    pen.backward()
+    assert [p.grad for p in params] == [1.0, -2.0]
+    t = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    assert losses.l2_penalty([t], alpha=2.0).item() == pytest.approx(60.0)
+    with pytest.raises(ValueError):
+        losses.l2_penalty([])
+
+
+# -- bad input -----------------------------------------------------------------------------------
+def test_wrong_label_shapes_are_named():
+    with pytest.raises(ValueError, match=r"target shape \(5,\) does not match input shape \(5, 1\).*squeeze"):
+        losses.mse_loss(Tensor(np.zeros((5, 1))), np.zeros(5))
+    with pytest.raises(ValueError, match="does not match"):
+        losses.hinge_loss([Value(0.0)] * 3, [1, -1])
+    with pytest.raises(ValueError, match=r"class-index target must have shape \(5,\)"):
+        losses.cross_entropy(Tensor(LOGITS), np.zeros((5, 2), dtype=int))
+    with pytest.raises(ValueError, match="probabilities with the input's shape"):
+        losses.cross_entropy(Tensor(LOGITS), np.zeros(5))
+    with pytest.raises(ValueError, match=r"shape \(N, C\)"):
+        losses.multiclass_hinge_loss(Tensor(np.zeros((2, 3, 4))), np.zeros(2, dtype=int))
+
+
+def test_class_index_out_of_range():
+    for fn in (losses.cross_entropy, losses.nll_loss, losses.multiclass_hinge_loss):
+        with pytest.raises(ValueError, match=r"class index 4 out of range for 4 classes"):
+            fn(Tensor(LOGITS), np.array([0, 1, 4, 0, 0]))
+        with pytest.raises(ValueError, match="out of range"):
+            fn(_values(LOGITS), np.array([0, 1, -1, 0, 0]))
+
+
+def test_other_bad_targets():
+    with pytest.raises(ValueError, match=r"-1 or \+1"):
+        losses.hinge_loss(Tensor(X1), Y01)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        losses.binary_cross_entropy(Tensor(X1), Y01)
+    with pytest.raises(TypeError, match="integers"):
+        losses.nll_loss(Tensor(LOGITS), LABELS.astype(float))
+    with pytest.raises(ValueError, match="reduction"):
+        losses.mse_loss(Tensor(X1), Y_REG, reduction="avg")
+    with pytest.raises(TypeError, match="input must be a Tensor"):
+        losses.mse_loss(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
+        losses.cross_entropy(Tensor(LOGITS), LABELS, weight=np.ones(3))
