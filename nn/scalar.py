@@ -83,9 +83,9 @@ class Neuron(Module):
         self.activation = _check_activation(activation)
         if init not in _init.SCHEMES:
             raise ValueError(f"init must be one of {sorted(_init.SCHEMES)}; got {init!r}")
-        self.w = [Value(0.0) for _ in range(self.nin)]
+        self.w = [Value(0.0, label=f"w{i + 1}") for i in range(self.nin)]
         _init.SCHEMES[init](self.w, as_generator(seed))
-        self.b = Value(0.0) if bias else None
+        self.b = Value(0.0, label="b") if bias else None
 
     @property
     def nonlin(self) -> bool:

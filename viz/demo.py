@@ -49,21 +49,18 @@ def train(steps: int = 100, seed: int = 1337) -> tuple[Any, np.ndarray, np.ndarr
     return model, X, y, history
 
 
-def _output_neuron_graph(model: Any, x: np.ndarray, y: float) -> Any:
-    """The output neuron and the loss of one point, with the last hidden layer's
-    activations as labelled inputs: a graph small enough to step through."""
+def _output_neuron_graph(model: Any, x: np.ndarray, y: float, units: int = 5) -> Any:
+    """The output neuron and the loss of one point, with the last hidden layer's active
+    units as inputs ``h1, h2, ...``: a graph small enough to step through by hand."""
     from autograd_core import Value, no_grad
 
     with no_grad():
-        h = [Value(float(v.data), requires_grad=False) for v in model.layers[0](list(map(float, x)))]
-        h = model.layers[1](h)
-    hidden = [Value(v.data, label=f"h{i + 1}", requires_grad=False) for i, v in enumerate(h)
-              if v.data != 0.0][:6]                  # the active units (ReLU zeros add nothing)
+        hidden = model.layers[1](model.layers[0](list(map(float, x))))
+    active = [i for i, h in enumerate(hidden) if h.data != 0.0][:units]  # ReLU zeros add nothing
     neuron = model.layers[-1].neurons[0]
-    index = [i for i, v in enumerate(h) if v.data != 0.0][:6]
     score = neuron.b
-    for i, hv in zip(index, hidden):
-        score = score + neuron.w[i] * hv
+    for i in active:
+        score = score + neuron.w[i] * Value(hidden[i].data, label=f"h{i + 1}")
     score.label = "score"
     margin = 1 - y * score
     margin.label = "margin"
@@ -98,7 +95,10 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Pa
         print("matplotlib is not installed: skipping the loss curve and decision boundary "
               "(pip install 'chainrule[plots]')")
 
-    x0, y0 = X[0], float(y[0])
+    # the point the model finds hardest: its loss (and so its gradient) is not zero
+    margins = [float(yi) * model([float(a), float(b)]).data for (a, b), yi in zip(X, y)]
+    hardest = int(np.argmin(margins))
+    x0, y0 = X[hardest], float(y[hardest])
     score = model([Value(float(x0[0]), label="x1", requires_grad=False),
                    Value(float(x0[1]), label="x2", requires_grad=False)])
     loss = (1 - y0 * score).relu()
@@ -110,6 +110,7 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Pa
     written.append((out_dir / "point_graph.svg", "one data point's graph, one box per neuron"))
 
     small = _output_neuron_graph(model, x0, y0)
+    model.zero_grad()                     # the stepper starts from no gradients at all
     trace = trace_backward(small, show_local=True)
     trace.save_html(out_dir / "stepper.html")
     written.append((out_dir / "stepper.html", f"backward through the output neuron, {len(trace.steps)} steps"))
