@@ -95,12 +95,14 @@ def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A001
     """Sum over ``axis``."""
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """Broadcast the gradient of a reduction over ``axis`` back to the input ``shape``."""
-    if not keepdims and axis is not None:
+    if axis is None:
+        return np.full(shape, g, dtype=np.result_type(g, 1.0))
+    if not keepdims:
         g = np.expand_dims(g, axis)
     return np.broadcast_to(g, shape)
 
@@ -133,17 +135,17 @@ def _is_basic(index: Any) -> bool:
 
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Arithmetic mean over ``axis``."""
-    return np.mean(x, axis=axis, keepdims=keepdims)
+    return x.mean(axis=axis, keepdims=keepdims)
 
 
 def amax(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Largest element over ``axis``."""
-    return np.amax(x, axis=axis, keepdims=keepdims)
+    return x.max(axis=axis, keepdims=keepdims)
 
 
 def amin(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Smallest element over ``axis``."""
-    return np.amin(x, axis=axis, keepdims=keepdims)
+    return x.min(axis=axis, keepdims=keepdims)
 
 
 def var(x: np.ndarray, axis: Any = None, keepdims: bool = False, correction: int = 1) -> np.ndarray:
@@ -196,14 +198,14 @@ def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nda
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """x - logsumexp(x) along ``axis``, as (x - max) - ln Σ e^(x - max)."""
-    shifted = x - np.amax(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^(x - max) / Σ e^(x - max) along ``axis``."""
-    e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def tie_mask(x: Any, out: Any, axis: Any, keepdims: bool) -> np.ndarray:

@@ -29,9 +29,12 @@ class Node:
     _graph_math: Any
     _retain_graph_default = True
 
+    _parents: tuple[Any, ...]   # a slot on Tensor, a property built from two slots on Value
+
     @property
-    def parents(self) -> tuple[Any, ...]:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    def parents(self) -> tuple[Any, ...]:
+        """The nodes this one was computed from, in operand order (``()`` for a leaf)."""
+        return self._parents
 
     @property
     def op(self) -> Any:
@@ -60,10 +63,8 @@ class Node:
         raise NotImplementedError
 
     def _reset_grad(self) -> None:  # pragma: no cover - abstract
+        """Start an intermediate node's gradient from zero (raise if its graph was freed)."""
         raise NotImplementedError
-
-    def _check_backward_allowed(self) -> None:
-        """Hook: raise if this node's graph was freed by an earlier backward."""
 
     def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
         """Hook run on the root after backward (tensors free non-retained grads here)."""
@@ -89,7 +90,7 @@ def topological_order(root: Node) -> list[Node]:
         visited.add(node)
         push(node)
         push(_PARENTS_DONE)
-        for parent in reversed(node.parents):   # reversed: the first operand is visited first
+        for parent in reversed(node._parents):  # reversed: the first operand is visited first
             if parent not in visited:
                 push(parent)
     return order
@@ -108,7 +109,6 @@ def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
     order = topological_order(root)
     for node in order:
         if node._op is not None:
-            node._check_backward_allowed()
             node._reset_grad()
     root._accumulate(gradient)
     anomaly = state.anomaly

@@ -12,11 +12,13 @@ Python floats (``m`` = :mod:`autograd_core.scalar_math`), NumPy arrays
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from string import Template
 from typing import Any, Callable, Sequence
 
 Rule = Callable[..., Any]
 _NO_PARAMS: dict[str, Any] = {}
+_data = attrgetter("data")
 
 
 class Op:
@@ -84,27 +86,31 @@ class Op:
         ``None`` for a parent that does not require grad. With ``create_graph`` the
         contributions are graph nodes, so they can be differentiated again.
         """
-        parents = node.parents
+        parents = node._parents
         if create_graph:
             m, out, args = node._graph_math, node, parents
         else:
-            m, out, args = node._raw_math, node.data, [p.data for p in parents]
+            m, out, args = node._raw_math, node.data, tuple(map(_data, parents))
         params = node._ctx or _NO_PARAMS
-        if self.derivatives is not None:
-            return [_times(upstream, rule(m, out, *args, **params)) if parent.requires_grad else None
-                    for parent, rule in zip(parents, self.derivatives)]
         if self.variadic:
             contributions = self.vjps[0](m, upstream, out, *args, **params)  # type: ignore[index]
-            return [c if parent.requires_grad else None for parent, c in zip(parents, contributions)]
-        return [rule(m, upstream, out, *args, **params) if parent.requires_grad else None
-                for parent, rule in zip(parents, self.vjps)]  # type: ignore[arg-type]
+            return [c if p.requires_grad else None for p, c in zip(parents, contributions)]
+        result = []
+        if self.derivatives is not None:            # elementwise: upstream · local derivative
+            for parent, rule in zip(parents, self.derivatives):
+                result.append(_times(upstream, rule(m, out, *args, **params))
+                              if parent.requires_grad else None)
+        else:                                        # a vector-Jacobian product rule
+            for parent, rule in zip(parents, self.vjps):  # type: ignore[arg-type]
+                result.append(rule(m, upstream, out, *args, **params) if parent.requires_grad else None)
+        return result
 
     def local_derivatives(self, node: Any) -> tuple[Any, ...]:
         """``∂out/∂parent`` for each parent of an elementwise node, as numbers (or arrays)."""
         if self.derivatives is None:
             raise TypeError(f"op {self.name!r} has no elementwise local derivative; "
                             "its gradient is a vector-Jacobian product")
-        args = [p.data for p in node.parents]
+        args = [p.data for p in node._parents]
         params = node._ctx or _NO_PARAMS
         return tuple(rule(node._raw_math, node.data, *args, **params) for rule in self.derivatives)
 

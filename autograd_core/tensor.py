@@ -162,11 +162,6 @@ class Tensor(Node):
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
     # -- graph plumbing -------------------------------------------------------------------
-    @property
-    def parents(self) -> tuple[Tensor, ...]:
-        """The tensors this one was computed from, in operand order (``()`` for a leaf)."""
-        return self._parents
-
     def _backprop(self, create_graph: bool) -> None:
         """The chain rule at this node: add each vector-Jacobian product to its parent."""
         upstream = self.grad
@@ -189,14 +184,12 @@ class Tensor(Node):
         self.grad = contribution if self.grad is None else self.grad + contribution
 
     def _reset_grad(self) -> None:
-        self.grad = None
-
-    def _check_backward_allowed(self) -> None:
         if self._freed:
             raise RuntimeError(
                 f"Trying to backward through the graph a second time (op {self._op.name!r}): "
                 "its saved values were freed by the first backward. Pass retain_graph=True to "
                 "the first backward() if you need to call backward through it again.")
+        self.grad = None
 
     def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
         for node in order:
@@ -489,12 +482,10 @@ class Tensor(Node):
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _normalize_index(index)
         try:
-            self.data[index]
+            return _apply(GETITEM, self, index=_normalize_index(index))
         except (IndexError, ValueError, TypeError) as err:
             raise IndexError(f"getitem: index {index!r} is invalid for shape {self.shape}: {err}") from None
-        return _apply(GETITEM, self, index=index)
 
 
 def _raw(x: Any) -> Any:
@@ -539,7 +530,7 @@ def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
         if x.__class__ is not Tensor:
             break
     else:
-        return tuple(inputs)
+        return inputs if inputs.__class__ is tuple else tuple(inputs)
     dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
     out = []
     for x in inputs:
@@ -565,8 +556,13 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     except TypeError:
         return NotImplemented
     try:
-        data = op.forward(array_math, *[t.data for t in tensors], **params)
-    except ValueError as err:
+        if len(tensors) == 1:
+            data = op.forward(array_math, tensors[0].data, **params)
+        elif len(tensors) == 2:
+            data = op.forward(array_math, tensors[0].data, tensors[1].data, **params)
+        else:
+            data = op.forward(array_math, *[t.data for t in tensors], **params)
+    except (ValueError, IndexError) as err:
         shapes = " and ".join(str(t.shape) for t in tensors)
         raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {err}") from None
     if not isinstance(data, np.ndarray):
@@ -604,6 +600,8 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis removed."""
     a, b = _operands((a, b))
+    if a.data.ndim >= 2 and b.data.ndim >= 2:
+        return _apply(MATMUL, a, b)        # shape errors are reported by _apply with both shapes
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension; got shapes "
                          f"{a.shape} and {b.shape}")

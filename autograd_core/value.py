@@ -59,8 +59,8 @@ class Value(Node):
 
     # -- graph plumbing -------------------------------------------------------------
     @property
-    def parents(self) -> tuple[Value, ...]:
-        """The Values this one was computed from, in operand order (``()`` for a leaf)."""
+    def _parents(self) -> tuple[Value, ...]:
+        """The one or two parents as a tuple (stored in two slots: no tuple per node)."""
         if self._a is None:
             return ()
         return (self._a,) if self._b is None else (self._a, self._b)

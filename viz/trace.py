@@ -356,8 +356,7 @@ def trace_backward(root: Any, gradient: Any = 1.0, *, rankdir: str = "LR",
 
     for node in order:
         if node.op is not None:
-            node._check_backward_allowed()
-            node._reset_grad()
+            node._reset_grad()           # raises if a freed tensor graph is walked again
     if is_array_node(root):
         root._accumulate(np.broadcast_to(np.asarray(gradient, dtype=float), np.shape(root.data))
                          .copy())

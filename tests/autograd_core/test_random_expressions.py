@@ -38,7 +38,10 @@ BINARY: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any, Any], Any]]] =
     "sub": (lambda u, v: u - v, lambda a, b: a - b),
     "mul": (lambda u, v: u * v, lambda a, b: a * b),
     "div": (lambda u, v: u / (v * v + 1), lambda a, b: a / (b * b + 1)),
-    "pow": (lambda u, v: (u * u + 0.5) ** v.tanh(), lambda a, b: (a * a + 0.5) ** anp.tanh(b)),
+    # oracle written as exp(b ln a): HIPS autograd's own power rule uses a non-differentiable
+    # where(b == 0, ...) that zeroes second derivatives at an exponent of exactly 0
+    "pow": (lambda u, v: (u * u + 0.5) ** v.tanh(),
+            lambda a, b: anp.exp(anp.tanh(b) * anp.log(a * a + 0.5))),
     "rsub_const": (lambda u, v: 2.0 - u * v, lambda a, b: 2.0 - a * b),
 }
 
