@@ -426,4 +426,9 @@ def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, rankdir:
                         fillcolor=OP_FILL, color=OP_BORDER, height="0.25",
                         **{"class": "cr-legend"})
             names.append("legend_op")
-        legend.body.append("{rank=same; " + "; ".join(names) + "}")
+        if rankdir in ("LR", "RL"):
+            # ranks run left to right here: invisible edges lay the legend out as one row
+            for left, right in zip(names, names[1:]):
+                legend.edge(left, right, style="invis")
+        else:
+            legend.body.append("{rank=same; " + "; ".join(names) + "}")

@@ -1,0 +1,55 @@
+"""Regenerate the README gallery: a graph SVG, a trace table and a stepper frame (PNG).
+
+Run from the repository root:  python docs/gallery/make_gallery.py
+The PNG needs Playwright and Chromium (Debian's ``chromium``) on PATH.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from autograd_core import Value
+from viz import draw_graph, trace_backward
+
+HERE = Path(__file__).resolve().parent
+
+
+def neuron() -> Value:
+    """The one-neuron example: out = tanh(x1·w1 + x2·w2 + b)."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    out = n.tanh()
+    out.label = "out"
+    return out
+
+
+def main() -> None:
+    out = neuron()
+    out.backward()
+    draw_graph(out, show_local=True).save(HERE / "neuron_graph.svg")
+    trace = trace_backward(neuron())
+    (HERE / "neuron_trace.md").write_text(trace.to_markdown() + "\n", encoding="utf-8")
+    html = trace.save_html(Path(tempfile.mkdtemp()) / "stepper.html")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("chromium not found: stepper_frame.png not regenerated")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1200, "height": 640})
+        page.goto(html.as_uri())
+        for _ in range(5):                # step 5: the gradient reaches x1 and w1
+            page.click(".cr-next")
+        page.screenshot(path=str(HERE / "stepper_frame.png"))
+        browser.close()
+    print("gallery written to", HERE)
+
+
+if __name__ == "__main__":
+    main()
