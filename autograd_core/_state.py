@@ -14,12 +14,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _State(threading.local):
-    """Attributes read by every op; ``threading.local`` gives each thread its own copy."""
+    """What every op reads; ``threading.local`` gives each thread its own copy.
+
+    ``mode`` packs ``(grad_enabled, scope, anomaly)`` into one tuple so that an op pays for
+    a single thread-local lookup; the three properties keep it up to date.
+    """
 
     def __init__(self) -> None:
-        self.grad_enabled: bool = True
-        self.scope: tuple[Any, ...] | None = None   # innermost-last path of module scopes
-        self.anomaly: bool = False
+        self.mode: tuple[bool, tuple[Any, ...] | None, bool] = (True, None, False)
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self.mode[0]
+
+    @grad_enabled.setter
+    def grad_enabled(self, value: bool) -> None:
+        self.mode = (value, self.mode[1], self.mode[2])
+
+    @property
+    def scope(self) -> tuple[Any, ...] | None:
+        """The enclosing module scopes, outermost first (``None`` outside any)."""
+        return self.mode[1]
+
+    @scope.setter
+    def scope(self, value: tuple[Any, ...] | None) -> None:
+        self.mode = (self.mode[0], value, self.mode[2])
+
+    @property
+    def anomaly(self) -> bool:
+        return self.mode[2]
+
+    @anomaly.setter
+    def anomaly(self, value: bool) -> None:
+        self.mode = (self.mode[0], self.mode[1], value)
 
 
 state = _State()

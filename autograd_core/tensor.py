@@ -567,15 +567,15 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
         raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {err}") from None
     if not isinstance(data, np.ndarray):
         data = np.asarray(data)
-    st = state
-    if st.anomaly and data.dtype.kind == "f" and np.isnan(data).any():
+    grad_enabled, scope, anomaly = state.mode
+    if anomaly and data.dtype.kind == "f" and np.isnan(data).any():
         from .anomaly import report_forward_nan
         report_forward_nan(op, tensors)
     t = _new(Tensor)
     t.data = data
     t.grad = None
     t.label = None
-    t._scope = st.scope
+    t._scope = scope
     t._retains_grad = False
     t._freed = False
     needs_grad = False
@@ -583,7 +583,7 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
         if x.requires_grad:
             needs_grad = True
             break
-    if needs_grad and st.grad_enabled:
+    if needs_grad and grad_enabled:
         t.requires_grad = True
         t._op = op
         t._parents = tensors

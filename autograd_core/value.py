@@ -296,16 +296,16 @@ def _apply(op: Op, a: Any, b: Any = None, ctx: dict[str, Any] | None = None) -> 
                 return NotImplemented
         data = op.forward(scalar_math, a.data, b.data)
         needs_grad = a.requires_grad or b.requires_grad
-    st = state
-    if st.anomaly and data != data:
+    grad_enabled, scope, anomaly = state.mode
+    if anomaly and data != data:
         from .anomaly import report_forward_nan
         report_forward_nan(op, (a,) if b is None else (a, b))
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v.label = None
-    v._scope = st.scope
-    if needs_grad and st.grad_enabled:
+    v._scope = scope
+    if needs_grad and grad_enabled:
         v.requires_grad = True
         v._op = op
         v._a = a
