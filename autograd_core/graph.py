@@ -19,7 +19,8 @@ class Node:
     """Base of ``Value`` and ``Tensor``: what the graph machinery needs from a node.
 
     Subclasses provide ``parents``, ``_backprop`` (push ``self.grad`` to the parents),
-    ``_accumulate``/``_reset_grad``, and the math namespaces their rules run on:
+    ``_accumulate``, ``_zero_grad`` (what a fresh gradient is), and the math namespaces
+    their rules run on:
     ``_raw_math`` for their data and ``_graph_math`` recording ops (``create_graph``).
     """
 
@@ -56,15 +57,17 @@ class Node:
         """True for nodes not produced by an op: inputs, parameters and constants."""
         return self._op is None
 
-    def _backprop(self, create_graph: bool) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _backprop(self, create_graph: bool) -> None:
+        """The chain rule at this node: add each parent's share of ``self.grad`` to it."""
+        for parent, contribution in zip(self._parents, self._op.vjp(self, self.grad, create_graph)):
+            if contribution is not None:
+                parent._accumulate(contribution)
 
     def _accumulate(self, contribution: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _reset_grad(self) -> None:  # pragma: no cover - abstract
-        """Start an intermediate node's gradient from zero (raise if its graph was freed)."""
-        raise NotImplementedError
+    def _start_backward(self, order: list[Any]) -> None:
+        """Hook run on the root before backward (tensors refuse a graph already freed)."""
 
     def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
         """Hook run on the root after backward (tensors free non-retained grads here)."""
@@ -107,9 +110,7 @@ def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
     every call. With ``create_graph`` the gradients are themselves graph nodes.
     """
     order = topological_order(root)
-    for node in order:
-        if node._op is not None:
-            node._reset_grad()
+    reset_intermediate_grads(order)
     root._accumulate(gradient)
     anomaly = state.anomaly
     with set_grad_enabled(create_graph):
@@ -121,6 +122,18 @@ def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = root._retain_graph_default or create_graph
     root._finish_backward(order, retain_graph)
+
+
+def reset_intermediate_grads(order: list[Node]) -> None:
+    """Before a backward pass: every non-leaf gradient starts from zero (leaves keep theirs)."""
+    if not order:
+        return
+    root = order[-1]
+    root._start_backward(order)
+    zero = root._zero_grad
+    for node in order:
+        if node._op is not None:
+            node.grad = zero
 
 
 def _check_parents(node: Node) -> None:

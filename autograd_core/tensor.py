@@ -89,6 +89,7 @@ class Tensor(Node):
 
     __slots__ = ("_parents", "_retains_grad", "_freed")
     _raw_math = array_math
+    _zero_grad = None
     _retain_graph_default = False
     __array_ufunc__ = None          # ndarray (op) Tensor defers to Tensor's reflected operators
 
@@ -183,13 +184,13 @@ class Tensor(Node):
             contribution = contribution.astype(self.dtype)
         self.grad = contribution if self.grad is None else self.grad + contribution
 
-    def _reset_grad(self) -> None:
-        if self._freed:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time (op {self._op.name!r}): "
-                "its saved values were freed by the first backward. Pass retain_graph=True to "
-                "the first backward() if you need to call backward through it again.")
-        self.grad = None
+    def _start_backward(self, order: list[Any]) -> None:
+        for node in order:
+            if node._freed:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time (op {node._op.name!r}): "
+                    "its saved values were freed by the first backward. Pass retain_graph=True "
+                    "to the first backward() if you need to call backward through it again.")
 
     def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
         for node in order:

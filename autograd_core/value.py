@@ -44,6 +44,7 @@ class Value(Node):
 
     __slots__ = ("_a", "_b")        # the one or two parents (None when absent)
     _raw_math = scalar_math
+    _zero_grad = 0.0
     __array_ufunc__ = None              # NumPy scalars defer to Value's reflected operators
 
     def __init__(self, data: Any, label: str | None = None, requires_grad: bool = True) -> None:
@@ -68,31 +69,28 @@ class Value(Node):
     def _backprop(self, create_graph: bool) -> None:
         """The chain rule at this node: ``parent.grad += ∂self/∂parent · self.grad``."""
         op, a, b = self._op, self._a, self._b
-        if create_graph:
-            for parent, contribution in zip(self.parents, op.vjp(self, self.grad, True)):
-                if contribution is not None:
-                    parent._accumulate(contribution)
+        if create_graph:                          # gradients as Values: the generic step
+            Node._backprop(self, True)
             return
-        da, *db = op.derivatives                 # one rule per operand
+        rules = op.derivatives                   # one local-derivative rule per operand
+        g = self.grad
         if b is None:
             if self._ctx:
-                a.grad += da(scalar_math, self.data, a.data, **self._ctx) * self.grad
+                a.grad += rules[0](scalar_math, self.data, a.data, **self._ctx) * g
             else:
-                a.grad += da(scalar_math, self.data, a.data) * self.grad
+                a.grad += rules[0](scalar_math, self.data, a.data) * g
             return
+        out, a_data, b_data = self.data, a.data, b.data
         if a.requires_grad:
-            a.grad += da(scalar_math, self.data, a.data, b.data) * self.grad
+            a.grad += rules[0](scalar_math, out, a_data, b_data) * g
         if b.requires_grad:
-            b.grad += db[0](scalar_math, self.data, a.data, b.data) * self.grad
+            b.grad += rules[1](scalar_math, out, a_data, b_data) * g
 
     def _accumulate(self, contribution: Any) -> None:
         grad = self.grad
         # Starting from exact zero, take the contribution itself: with create_graph this
         # keeps 0 + g out of the gradient graph.
         self.grad = contribution if (grad.__class__ is float and grad == 0.0) else grad + contribution
-
-    def _reset_grad(self) -> None:
-        self.grad = 0.0
 
     def backward(self, gradient: float = 1.0, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:

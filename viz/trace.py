@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from autograd_core._state import set_grad_enabled, state
-from autograd_core.graph import topological_order
+from autograd_core.graph import reset_intermediate_grads, topological_order
 from autograd_core.value import Value
 
 try:                                    # forward mode with dual numbers, when the engine has it
@@ -354,9 +354,7 @@ def trace_backward(root: Any, gradient: Any = 1.0, *, rankdir: str = "LR",
     names = _names_for(order, number_format)
     initial = {n: _copy(n.grad) for n in order if n.op is None}
 
-    for node in order:
-        if node.op is not None:
-            node._reset_grad()           # raises if a freed tensor graph is walked again
+    reset_intermediate_grads(order)      # as backward does (and refuses a freed tensor graph)
     if is_array_node(root):
         root._accumulate(np.broadcast_to(np.asarray(gradient, dtype=float), np.shape(root.data))
                          .copy())
