@@ -52,7 +52,7 @@ def report_forward_nan(op: Any, inputs: tuple[Any, ...]) -> None:
 
 def check_backward(node: Any) -> None:
     """Called after ``node``'s chain-rule step: raise if it made a parent's gradient NaN."""
-    if _has_nan(node.grad):
+    if node.grad is not None and _has_nan(node.grad):
         return  # the NaN came from further down; it was reported there
     for i, parent in enumerate(node.parents):
         if parent.requires_grad and parent.grad is not None and _has_nan(parent.grad):

@@ -163,25 +163,38 @@ class Tensor(Node):
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
     # -- graph plumbing -------------------------------------------------------------------
-    def _backprop(self, create_graph: bool) -> None:
-        """The chain rule at this node: add each vector-Jacobian product to its parent."""
+    def _backprop(self, create_graph: bool, release: bool = True) -> None:
+        """The chain rule at this node: add each vector-Jacobian product to its parent.
+
+        With ``release`` this node's gradient is dropped once used (unless retained), as
+        PyTorch does, so a backward pass holds few large gradients at a time.
+        """
         upstream = self.grad
         for parent, contribution in zip(self._parents, self._op.vjp(self, upstream, create_graph)):
             if contribution is not None:
-                if parent._op is None and parent.grad is None and not create_graph and (
-                        contribution is upstream or contribution.base is not None):
-                    # a leaf's grad is the user's to modify: never an alias of another array
-                    contribution = np.array(contribution)
-                parent._accumulate(contribution)
+                # a view of another gradient must not become a leaf's own .grad
+                shared = contribution is upstream or getattr(contribution, "base", None) is not None
+                parent._accumulate(contribution, shared)
+        if release and not self._retains_grad:
+            self.grad = None
 
-    def _accumulate(self, contribution: Any) -> None:
-        """``grad += contribution``, first summed over broadcast axes to this tensor's shape."""
+    def _accumulate(self, contribution: Any, shared: bool = False) -> None:
+        """``grad += contribution``, first summed over broadcast axes to this tensor's shape.
+
+        ``shared`` says the contribution may be another array's memory: a leaf, whose grad
+        the user may modify in place, then gets a copy.
+        """
         if contribution.__class__ is not np.ndarray and not isinstance(contribution, Tensor):
             contribution = np.asarray(contribution)
         if contribution.shape != self.shape:
             contribution = _sum_to_shape(contribution, self.shape)
-        if contribution.dtype != self.dtype and not isinstance(contribution, Tensor):
+            shared = contribution.base is not None          # a reduction makes a new array
+        if isinstance(contribution, Tensor):
+            pass
+        elif contribution.dtype != self.dtype:
             contribution = contribution.astype(self.dtype)
+        elif shared and self.grad is None and self._op is None:
+            contribution = contribution.copy()
         self.grad = contribution if self.grad is None else self.grad + contribution
 
     def _start_backward(self, order: list[Any]) -> None:

@@ -429,7 +429,7 @@ def _tensor_step(node: Any, names: dict[Any, str], paths: dict[Any, int]) -> lis
     locals_ = (node.op.local_derivatives(node) if node.op.elementwise
                else (None,) * len(node.parents))
     running = {p: _copy(p.grad) for p in node.parents}
-    node._backprop(False)
+    node._backprop(False, release=False)   # keep the gradient: the frames show it
     contributions = []
     for k, (parent, product) in enumerate(zip(node.parents, shown)):
         if product is None or not parent.requires_grad:
