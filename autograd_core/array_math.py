@@ -134,8 +134,9 @@ def _is_basic(index: Any) -> bool:
 
 
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    """Arithmetic mean over ``axis``."""
-    return x.mean(axis=axis, keepdims=keepdims)
+    """Arithmetic mean over ``axis``: the sum divided by the number of summed elements."""
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return total / (x.size // max(np.size(total), 1) if x.size else 0)
 
 
 def amax(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

@@ -10,6 +10,7 @@ gradient reaches its parents.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from ._state import set_grad_enabled, state
@@ -91,9 +92,13 @@ def topological_order(root: Node) -> list[Node]:
         if node in visited:
             continue
         visited.add(node)
+        parents = node._parents
+        if not parents:                         # a leaf has nothing to wait for
+            order.append(node)
+            continue
         push(node)
         push(_PARENTS_DONE)
-        for parent in reversed(node._parents):  # reversed: the first operand is visited first
+        for parent in reversed(parents):        # reversed: the first operand is visited first
             if parent not in visited:
                 push(parent)
     return order
@@ -113,7 +118,8 @@ def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
     reset_intermediate_grads(order)
     root._accumulate(gradient)
     anomaly = state.anomaly
-    with set_grad_enabled(create_graph):
+    # Raw gradients are plain floats/arrays and record nothing; create_graph records ops.
+    with set_grad_enabled(True) if create_graph else nullcontext():
         for node in reversed(order):            # each node after everything that uses it
             if node._op is not None:
                 node._backprop(create_graph)    # parent.grad += local derivative · node.grad

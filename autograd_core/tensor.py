@@ -173,7 +173,8 @@ class Tensor(Node):
         for parent, contribution in zip(self._parents, self._op.vjp(self, upstream, create_graph)):
             if contribution is not None:
                 # a view of another gradient must not become a leaf's own .grad
-                shared = contribution is upstream or getattr(contribution, "base", None) is not None
+                shared = contribution is upstream or (
+                    contribution.__class__ is np.ndarray and contribution.base is not None)
                 parent._accumulate(contribution, shared)
         if release and not self._retains_grad:
             self.grad = None
@@ -184,17 +185,18 @@ class Tensor(Node):
         ``shared`` says the contribution may be another array's memory: a leaf, whose grad
         the user may modify in place, then gets a copy.
         """
-        if contribution.__class__ is not np.ndarray and not isinstance(contribution, Tensor):
-            contribution = np.asarray(contribution)
-        if contribution.shape != self.shape:
-            contribution = _sum_to_shape(contribution, self.shape)
-            shared = contribution.base is not None          # a reduction makes a new array
-        if isinstance(contribution, Tensor):
-            pass
-        elif contribution.dtype != self.dtype:
-            contribution = contribution.astype(self.dtype)
-        elif shared and self.grad is None and self._op is None:
-            contribution = contribution.copy()
+        is_array = contribution.__class__ is np.ndarray
+        if not is_array and not isinstance(contribution, Tensor):
+            contribution, is_array = np.asarray(contribution), True
+        data = self.data
+        if contribution.shape != data.shape:
+            contribution = _sum_to_shape(contribution, data.shape)
+            shared = is_array and contribution.base is not None   # a reduction makes a new array
+        if is_array:
+            if contribution.dtype is not data.dtype and contribution.dtype != data.dtype:
+                contribution = contribution.astype(data.dtype)
+            elif shared and self.grad is None and self._op is None:
+                contribution = contribution.copy()
         self.grad = contribution if self.grad is None else self.grad + contribution
 
     def _start_backward(self, order: list[Any]) -> None:
