@@ -208,11 +208,9 @@ class Tensor(Node):
                     "to the first backward() if you need to call backward through it again.")
 
     def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
-        for node in order:
-            if node._op is not None:
-                if not node._retains_grad:
-                    node.grad = None
-                if not retain_graph:
+        if not retain_graph:
+            for node in order:
+                if node._op is not None:
                     node._freed = True
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -567,10 +565,14 @@ def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
 def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     """Run ``op`` forward on the inputs and return the result, recorded in the graph if any
     input requires grad (and grad mode is on)."""
-    try:
-        tensors = _operands(inputs)
-    except TypeError:
-        return NotImplemented
+    tensors = inputs
+    for x in inputs:
+        if x.__class__ is not Tensor:           # numbers and arrays become constants
+            try:
+                tensors = _operands(inputs)
+            except TypeError:
+                return NotImplemented
+            break
     try:
         if len(tensors) == 1:
             data = op.forward(array_math, tensors[0].data, **params)
