@@ -171,7 +171,15 @@ class Tensor(Node):
         """
         upstream = self.grad
         for parent, contribution in zip(self._parents, self._op.vjp(self, upstream, create_graph)):
-            if contribution is not None:
+            if contribution is None:
+                continue
+            data = parent.data
+            if parent._op is not None and contribution.__class__ is np.ndarray \
+                    and contribution.shape == data.shape and contribution.dtype is data.dtype:
+                # the common case, inline: an intermediate array gradient of the right shape
+                grad = parent.grad
+                parent.grad = contribution if grad is None else grad + contribution
+            else:
                 # a view of another gradient must not become a leaf's own .grad
                 shared = contribution is upstream or (
                     contribution.__class__ is np.ndarray and contribution.base is not None)
