@@ -92,6 +92,13 @@ class Neuron(Module):
         """micrograd's flag: True unless the neuron is linear."""
         return self.activation != "linear"
 
+    def label_parameters(self, prefix: str = "") -> None:
+        """Name the weights ``{prefix}w1 ... {prefix}wn`` and the bias ``{prefix}b`` (graph labels)."""
+        for k, w in enumerate(self.w):
+            w.label = f"{prefix}w{k + 1}"
+        if self.b is not None:
+            self.b.label = f"{prefix}b"
+
     def forward(self, x: Any) -> Value:
         """``act(Σ_i w_i x_i + b)``."""
         xs = _as_inputs(x)
@@ -121,6 +128,12 @@ class Layer(Module):
         rng = as_generator(seed)
         self.neurons = [Neuron(nin, activation, nonlin=nonlin, init=init, bias=bias, seed=rng)
                         for _ in range(self.nout)]
+        self.label_parameters()
+
+    def label_parameters(self, prefix: str = "") -> None:
+        """Name neuron j's parameters ``{prefix}n{j}.w1 ...``, so that labels are unique."""
+        for j, neuron in enumerate(self.neurons):
+            neuron.label_parameters(f"{prefix}n{j + 1}.")
 
     @property
     def activation(self) -> str:
@@ -164,6 +177,8 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1],
                              output_activation if i == last else activation, init=init, seed=rng)
                        for i in range(len(nouts))]
+        for i, layer in enumerate(self.layers):
+            layer.label_parameters(f"L{i + 1}.")
 
     def forward(self, x: Any) -> Value | list[Value]:
         """Apply the layers in order."""

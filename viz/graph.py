@@ -210,7 +210,9 @@ def value_fields(node: Any, name: str, role: str, show_grad: bool,
                  number_format: NumberFormat) -> list[str]:
     """The text lines of a value box: name, (shape), data, grad. Constants show their value."""
     if role == "constant" and not is_array_node(node):
-        return [name]
+        if getattr(node, "label", None):          # a named constant (an input): name and value
+            return [name, "data " + format_number(node.data, number_format)]
+        return [name]                             # an unnamed number: its name is its value
     fields = [name]
     if is_array_node(node):
         fields.append("shape " + str(tuple(np.shape(node.data))))

@@ -32,6 +32,8 @@ def _plt() -> Any:
 def _series(history: Any) -> dict[str, list[float]]:
     """``{metric: [values per epoch]}`` from a dict of lists, a list of per-epoch dicts, or an
     object with a ``history`` attribute holding either."""
+    if hasattr(history, "as_dict"):             # nn.History
+        history = history.as_dict()
     history = getattr(history, "history", history)
     if isinstance(history, Mapping):
         out = {str(k): [float(x) for x in v] for k, v in history.items()
@@ -45,6 +47,7 @@ def _series(history: Any) -> dict[str, list[float]]:
         raise TypeError("history must be a dict of lists ({'loss': [...]}), a list of per-epoch "
                         f"dicts, or an object with .history; got {type(history).__name__}")
     out.pop("epoch", None)
+    out.pop("lr", None)                          # a setting, not a metric
     if not out:
         raise ValueError("history holds no numeric series to plot")
     return out
@@ -177,10 +180,13 @@ def _grad_norm(params: Sequence[Any]) -> float:
 def layer_gradient_norms(model: Any) -> dict[str, float]:
     """``{layer name: ‖∂L/∂θ‖₂}`` over each layer's parameters, after backward.
 
-    Layers are ``model.layers`` when the model has them (``nn.MLP``, ``nn.Sequential``),
-    else the model itself; each needs ``parameters()``.
+    Layers are ``model.layers`` when the model has them (``nn.MLP``), the modules a container
+    iterates over (``nn.Sequential``), else the model itself; layers without parameters
+    (activations) are skipped.
     """
-    layers = getattr(model, "layers", None) or [model]
+    layers = getattr(model, "layers", None)
+    if layers is None:                           # a container such as nn.Sequential iterates
+        layers = list(model) if hasattr(model, "__iter__") else [model]
     out = {}
     for i, layer in enumerate(layers):
         params = list(layer.parameters()) if hasattr(layer, "parameters") else []
@@ -192,7 +198,12 @@ def layer_gradient_norms(model: Any) -> dict[str, float]:
 def dead_relu_fraction(pre_activations: Any) -> float:
     """Fraction of ReLU units whose pre-activation is ≤ 0 for every sample (gradient 0):
     ``pre_activations`` has shape (samples, units)."""
-    a = np.asarray([[float(getattr(v, "data", v)) for v in row] for row in pre_activations])
+    if isinstance(pre_activations, np.ndarray) or hasattr(pre_activations, "shape"):
+        a = np.asarray(getattr(pre_activations, "data", pre_activations)
+                       if not isinstance(pre_activations, np.ndarray) else pre_activations, dtype=float)
+    else:                                        # rows of Values or numbers
+        a = np.asarray([[float(v.data) if isinstance(v, Value) else float(v) for v in row]
+                        for row in pre_activations])
     return float(np.mean(np.all(a <= 0, axis=0))) if a.size else 0.0
 
 

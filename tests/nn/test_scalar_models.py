@@ -144,3 +144,11 @@ def test_xor_learned_by_2_2_1_relu_net():
     assert loss.data < 1e-3, "no restart learned XOR"
     preds = [model(list(x)).data for x in X]
     assert [int(p > 0.5) for p in preds] == y.tolist()
+
+
+def test_mlp_parameter_labels_are_unique_and_say_where_they_are() -> None:
+    model = nn.MLP(2, [3, 1], seed=0)
+    labels = [p.label for p in model.parameters()]
+    assert len(set(labels)) == len(labels) == 13
+    assert labels[:3] == ["L1.n1.w1", "L1.n1.w2", "L1.n1.b"] and labels[-1] == "L2.n1.b"
+    assert [p.label for p in nn.Neuron(2, seed=0).parameters()] == ["w1", "w2", "b"]

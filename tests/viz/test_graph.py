@@ -237,3 +237,12 @@ def test_reused_node_draws_two_edges():
     b = a * a
     g = viz.draw_graph(b, show_grad=False)
     assert g.source.count(f"{g.ids[a]} -> {g.op_ids[b]}") == 2
+
+
+def test_named_constant_shows_its_value():
+    x = Value(2.5, label="x1", requires_grad=False)
+    w = Value(-3.0, label="w")
+    y = x * w
+    y.backward()
+    g = viz.draw_graph(y)
+    assert r"x1|data\ 2.5" in g.source          # record fields: name | value

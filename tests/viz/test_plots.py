@@ -89,3 +89,26 @@ def test_layer_gradient_norms_and_plot():
     fig = plots.plot_gradient_magnitudes([norms, norms])
     assert len(fig.axes[0].get_lines()) == 2
     assert plots.dead_relu_fraction([[-1.0, 2.0], [-0.5, -1.0]]) == 0.5
+
+
+def test_plots_accept_nn_objects() -> None:
+    import nn
+    from autograd_core import Tensor
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = nn.Sequential(nn.Linear(2, 4, seed=0), nn.ReLU(), nn.Linear(4, 2, seed=1))
+    history = nn.fit(model, nn.losses.cross_entropy, nn.optim.SGD(model.parameters(), lr=0.1),
+                     (X, y), epochs=3, batch_size=8, progress=False, seed=0)
+    fig = plots.plot_history(history)
+    labels = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+    assert "train_loss" in labels and "lr" not in labels
+    loss = nn.losses.cross_entropy(model(Tensor(X)), y)
+    loss.backward()
+    norms = plots.layer_gradient_norms(model)
+    assert len(norms) == 2                       # the two Linear layers; ReLU has no parameters
+    expected = np.sqrt(sum(float((p.grad ** 2).sum()) for p in model[0].parameters()))
+    assert list(norms.values())[0] == pytest.approx(expected)
+    pre = np.array([[-1.0, 2.0, -0.5], [-2.0, -1.0, -0.1]])
+    assert plots.dead_relu_fraction(pre) == pytest.approx(2 / 3)     # columns 0 and 2
+    assert plots.dead_relu_fraction(Tensor(pre)) == pytest.approx(2 / 3)
