@@ -14,13 +14,12 @@ import numpy as np
 
 from . import scalar_math
 from .op import Op
-from .ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, RELU, SIGMOID, SIGN,
-                  SIN, SOFTPLUS, SQRT, STEP, SUB, TANH)
+from .operators import Operators
 
 _NUMBERS = (int, float, bool, np.integer, np.floating, np.bool_)
 
 
-class Dual:
+class Dual(Operators):
     """A scalar ``primal + tangent·ε``: the value and its directional derivative.
 
     >>> x = Dual(3.0, 1.0)            # seed dx/dx = 1
@@ -46,78 +45,6 @@ class Dual:
 
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal:.6g}, tangent={self.tangent:.6g})"
-
-    def __add__(self, other: Any) -> Dual:
-        return _apply(ADD, self, other)
-
-    def __radd__(self, other: Any) -> Dual:
-        return _apply(ADD, other, self)
-
-    def __sub__(self, other: Any) -> Dual:
-        return _apply(SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Dual:
-        return _apply(SUB, other, self)
-
-    def __mul__(self, other: Any) -> Dual:
-        return _apply(MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Dual:
-        return _apply(MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Dual:
-        return _apply(DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Dual:
-        return _apply(DIV, other, self)
-
-    def __pow__(self, other: Any) -> Dual:
-        return _apply(POW, self, other)
-
-    def __rpow__(self, other: Any) -> Dual:
-        return _apply(POW, other, self)
-
-    def __neg__(self) -> Dual:
-        return _apply(NEG, self)
-
-    def __abs__(self) -> Dual:
-        return _apply(ABS, self)
-
-    def exp(self) -> Dual:
-        return _apply(EXP, self)
-
-    def log(self) -> Dual:
-        return _apply(LOG, self)
-
-    def sqrt(self) -> Dual:
-        return _apply(SQRT, self)
-
-    def tanh(self) -> Dual:
-        return _apply(TANH, self)
-
-    def sigmoid(self) -> Dual:
-        return _apply(SIGMOID, self)
-
-    def relu(self) -> Dual:
-        return _apply(RELU, self)
-
-    def leaky_relu(self, slope: float = 0.01) -> Dual:
-        return _apply(LEAKY_RELU, self, slope=float(slope))
-
-    def softplus(self) -> Dual:
-        return _apply(SOFTPLUS, self)
-
-    def sin(self) -> Dual:
-        return _apply(SIN, self)
-
-    def cos(self) -> Dual:
-        return _apply(COS, self)
-
-    def step(self) -> Dual:
-        return _apply(STEP, self)
-
-    def sign(self) -> Dual:
-        return _apply(SIGN, self)
 
     def __lt__(self, other: Any) -> bool:
         return self.primal < _primal(other)
@@ -153,3 +80,6 @@ def _apply(op: Op, *operands: Any, **params: Any) -> Dual:
         if d.tangent != 0.0:                    # skip: 0 · inf would give nan
             tangent += rule(scalar_math, out, *primals, **params) * d.tangent
     return Dual(out, tangent)
+
+
+Dual._record = staticmethod(_apply)

@@ -15,8 +15,8 @@ from . import array_math
 from ._state import state
 from .graph import Node, backward
 from .op import Op
-from .ops import (ABS, ADD, CLIP, COS, DIV, EXP, LEAKY_RELU, LOG, MAXIMUM, MINIMUM, MUL, NEG,
-                  POW, RELU, SIGMOID, SIGN, SIN, SOFTPLUS, SQRT, STEP, SUB, TANH, WHERE)
+from .operators import Operators
+from .ops import CLIP, MAXIMUM, MINIMUM, WHERE
 from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, LOGSUMEXP,
                          MATMUL, MEAN, PERMUTE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM, VAR)
 
@@ -78,7 +78,7 @@ def _normalize_axis(axis: Any, ndim: int) -> Any:
     return tuple(sorted(out))
 
 
-class Tensor(Node):
+class Tensor(Operators, Node):
     """An n-dimensional array in a computation graph (float64 unless float32 is asked for).
 
     ``requires_grad=True`` marks a leaf whose gradient backward should compute; results of
@@ -262,98 +262,6 @@ class Tensor(Node):
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded op."""
         return self._op is None
-
-    # -- arithmetic (elementwise, broadcasting) -------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _apply(ADD, self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _apply(ADD, other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _apply(SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _apply(SUB, other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _apply(MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _apply(MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _apply(DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _apply(DIV, other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _apply(POW, self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _apply(POW, other, self)
-
-    def __neg__(self) -> Tensor:
-        return _apply(NEG, self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return _apply(ABS, self)
-
-    def abs(self) -> Tensor:
-        """|x| elementwise."""
-        return _apply(ABS, self)
-
-    def exp(self) -> Tensor:
-        """e^x elementwise."""
-        return _apply(EXP, self)
-
-    def log(self) -> Tensor:
-        """ln x elementwise."""
-        return _apply(LOG, self)
-
-    def sqrt(self) -> Tensor:
-        """√x elementwise."""
-        return _apply(SQRT, self)
-
-    def tanh(self) -> Tensor:
-        """tanh x elementwise."""
-        return _apply(TANH, self)
-
-    def sigmoid(self) -> Tensor:
-        """σ(x) = 1 / (1 + e^-x) elementwise, stable for large |x|."""
-        return _apply(SIGMOID, self)
-
-    def relu(self) -> Tensor:
-        """max(0, x) elementwise."""
-        return _apply(RELU, self)
-
-    def leaky_relu(self, slope: float = 0.01) -> Tensor:
-        """x for x > 0, else slope·x."""
-        return _apply(LEAKY_RELU, self, slope=float(slope))
-
-    def softplus(self) -> Tensor:
-        """ln(1 + e^x) elementwise, stable."""
-        return _apply(SOFTPLUS, self)
-
-    def sin(self) -> Tensor:
-        """sin x elementwise."""
-        return _apply(SIN, self)
-
-    def cos(self) -> Tensor:
-        """cos x elementwise."""
-        return _apply(COS, self)
-
-    def step(self) -> Tensor:
-        """Unit step (gradient 0)."""
-        return _apply(STEP, self)
-
-    def sign(self) -> Tensor:
-        """sign x (gradient 0)."""
-        return _apply(SIGN, self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """Clamp into [min, max] (``torch.clip``); gradient 1 inside, 0 outside."""
@@ -726,3 +634,4 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin"
     setattr(_TensorGraphMath, _name, staticmethod(getattr(Tensor, _name)))
 
 Tensor._graph_math = _TensorGraphMath
+Tensor._record = staticmethod(_apply)

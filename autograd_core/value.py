@@ -1,7 +1,6 @@
 """``Value``: a scalar node of the computation graph (micrograd's idea, on the op table)."""
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable
 
 import numpy as np
@@ -10,8 +9,7 @@ from . import scalar_math
 from ._state import state
 from .graph import Node, backward
 from .op import Op
-from .ops import (ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, MUL, NEG, POW, RELU, SIGMOID, SIGN,
-                  SIN, SOFTPLUS, SQRT, STEP, SUB, TANH)
+from .operators import Operators
 
 _new = object.__new__
 _NUMBER_TYPES = (int, float, bool, np.integer, np.floating, np.bool_)
@@ -30,7 +28,7 @@ def _to_float(data: Any) -> float:
                     f"got {type(data).__name__}: {data!r:.60}")
 
 
-class Value(Node):
+class Value(Operators, Node):
     """A scalar in a computation graph: ``data`` (float), ``grad`` (∂L/∂self after backward).
 
     Arithmetic with Values or Python numbers records an op; ``backward()`` fills ``grad`` of
@@ -131,94 +129,6 @@ class Value(Node):
         grad = self.grad.data if isinstance(self.grad, Value) else self.grad
         return f"Value(data={self.data:.6g}, grad={grad:.6g}{label})"
 
-    # -- arithmetic: each method records one op of the table -----------------------------
-    def __add__(self, other: Any) -> Value:
-        return _apply(ADD, self, other)
-
-    def __radd__(self, other: Any) -> Value:
-        return _apply(ADD, other, self)
-
-    def __sub__(self, other: Any) -> Value:
-        return _apply(SUB, self, other)
-
-    def __rsub__(self, other: Any) -> Value:
-        return _apply(SUB, other, self)
-
-    def __mul__(self, other: Any) -> Value:
-        return _apply(MUL, self, other)
-
-    def __rmul__(self, other: Any) -> Value:
-        return _apply(MUL, other, self)
-
-    def __truediv__(self, other: Any) -> Value:
-        return _apply(DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> Value:
-        return _apply(DIV, other, self)
-
-    def __pow__(self, other: Any) -> Value:
-        return _apply(POW, self, other)
-
-    def __rpow__(self, other: Any) -> Value:
-        return _apply(POW, other, self)
-
-    def __neg__(self) -> Value:
-        return _apply(NEG, self)
-
-    def __pos__(self) -> Value:
-        return self
-
-    def __abs__(self) -> Value:
-        return _apply(ABS, self)
-
-    def exp(self) -> Value:
-        """e^x."""
-        return _apply(EXP, self)
-
-    def log(self) -> Value:
-        """Natural log ln x (``-inf`` at 0, ``nan`` below)."""
-        return _apply(LOG, self)
-
-    def sqrt(self) -> Value:
-        """√x."""
-        return _apply(SQRT, self)
-
-    def tanh(self) -> Value:
-        """tanh x; derivative 1 - tanh² x."""
-        return _apply(TANH, self)
-
-    def sigmoid(self) -> Value:
-        """σ(x) = 1 / (1 + e^-x); derivative σ(x)(1 - σ(x))."""
-        return _apply(SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, x); derivative 1 for x > 0, else 0."""
-        return _apply(RELU, self)
-
-    def leaky_relu(self, slope: float = 0.01) -> Value:
-        """x for x > 0, else slope·x (``torch.nn.functional.leaky_relu``'s negative_slope)."""
-        return _apply(LEAKY_RELU, self, None, {"slope": float(slope)})
-
-    def softplus(self) -> Value:
-        """ln(1 + e^x), computed stably; derivative σ(x)."""
-        return _apply(SOFTPLUS, self)
-
-    def sin(self) -> Value:
-        """sin x."""
-        return _apply(SIN, self)
-
-    def cos(self) -> Value:
-        """cos x."""
-        return _apply(COS, self)
-
-    def step(self) -> Value:
-        """Unit step u(x): 1 for x > 0, else 0. Its gradient is 0 everywhere (not trainable)."""
-        return _apply(STEP, self)
-
-    def sign(self) -> Value:
-        """sign x ∈ {-1, 0, 1}. Gradient 0."""
-        return _apply(SIGN, self)
-
     # -- comparisons look at data and return bool --------------------------------------
     def __lt__(self, other: Any) -> bool:
         return self.data < _data(other)
@@ -274,7 +184,7 @@ def _as_value(x: Any) -> Any:
     return None
 
 
-def _apply(op: Op, a: Any, b: Any = None, ctx: dict[str, Any] | None = None) -> Value:
+def _apply(op: Op, a: Any, b: Any = None, **ctx: Any) -> Value:
     """Run ``op`` forward on one or two operands and return its result node.
 
     The node joins the graph (remembers ``op`` and its parents) when grad mode is on and an
@@ -308,7 +218,7 @@ def _apply(op: Op, a: Any, b: Any = None, ctx: dict[str, Any] | None = None) -> 
         v._op = op
         v._a = a
         v._b = b
-        v._ctx = ctx
+        v._ctx = ctx or None
     else:
         v.requires_grad = False
         v._op = v._a = v._b = v._ctx = None
@@ -334,3 +244,4 @@ for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin"
     setattr(_ValueGraphMath, _name, staticmethod(_method(_name)))
 
 Value._graph_math = _ValueGraphMath
+Value._record = staticmethod(_apply)

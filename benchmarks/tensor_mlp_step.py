@@ -18,7 +18,7 @@ import gc
 import statistics
 import time
 import tracemalloc
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - older engine
 
 from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_names
 from .stepper import Frame, Steps, render_frames, save_text, stepper_fragment, stepper_html
-from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_escape, latex_name,
+from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
                     markdown_escape, validate_number_format)
 
 

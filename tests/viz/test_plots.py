@@ -1,7 +1,6 @@
 """viz.plots with matplotlib's Agg backend (matplotlib is an optional extra)."""
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np

@@ -1,8 +1,6 @@
 """trace_backward / trace_forward: exact engine grads, the views, dual-number tangents."""
 from __future__ import annotations
 
-import math
-import re
 
 import pytest
 from hypothesis import given, settings
