@@ -30,7 +30,9 @@ def browser() -> Iterator[object]:
     """One headless Debian Chromium per test module, driven by Playwright."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        if os.environ.get("CI"):             # CI installs Chromium: its absence is a failure
+            pytest.fail(f"no Chromium at {CHROMIUM}; .ci/run should have installed it")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
