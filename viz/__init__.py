@@ -8,10 +8,12 @@
   activations and gradient magnitudes.
 """
 from .graph import Graph, GradientsNotComputedWarning, draw_graph
+from .compare import ModeComparison, compare_modes
 from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
 
 __all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "trace_backward",
-           "trace_forward", "BackwardTrace", "ForwardTrace", "plots"]
+           "trace_forward", "BackwardTrace", "ForwardTrace", "compare_modes", "ModeComparison",
+           "plots"]
 
 
 def __getattr__(name: str):  # viz.plots imports matplotlib only when used

@@ -1,0 +1,54 @@
+"""compare_modes: forward mode (dual numbers) beside reverse mode on one graph."""
+from __future__ import annotations
+
+import math
+from html.parser import HTMLParser
+
+import pytest
+
+import viz
+from autograd_core import Value
+
+from .conftest import served
+
+
+def neuron() -> tuple[Value, Value, Value, Value]:
+    x, w, b = Value(0.5, label="x"), Value(-1.5, label="w"), Value(2.0, label="b")
+    y = (x * w + b).tanh()
+    y.label = "y"
+    return y, x, w, b
+
+
+def test_both_modes_give_the_same_derivative_and_count_passes() -> None:
+    y, x, w, b = neuron()
+    c = viz.compare_modes(y, w)
+    dy_dw = (1 - math.tanh(0.5 * -1.5 + 2.0) ** 2) * 0.5         # written out by hand
+    assert c.forward_derivative == pytest.approx(dy_dw, rel=1e-12)
+    assert c.reverse_derivative == pytest.approx(dy_dw, rel=1e-12)
+    assert x.grad == pytest.approx((1 - math.tanh(1.25) ** 2) * -1.5)
+    assert (c.forward_passes, c.reverse_passes) == (3, 1)
+    html = c.to_html()
+    HTMLParser().feed(html)
+    assert html.count('class="cr-stepper"') == 2 and "3 passes" in html
+
+
+def test_wrt_must_be_a_leaf_of_the_graph() -> None:
+    y, x, w, b = neuron()
+    with pytest.raises(ValueError, match="leaf"):
+        viz.compare_modes(y, y.parents[0])
+    with pytest.raises(ValueError, match="leaves of this graph"):
+        viz.compare_modes(y, Value(1.0, label="other"))
+
+
+def test_the_two_steppers_move_independently(browser) -> None:
+    y, x, w, b = neuron()
+    c = viz.compare_modes(y, w)
+    with served(browser, c.to_html()) as (page, others):
+        nexts = page.locator(".cr-next")
+        nexts.nth(0).click()
+        nexts.nth(0).click()
+        nexts.nth(1).click()
+        steppers = page.locator(".cr-stepper")
+        assert steppers.nth(0).get_attribute("data-step") == "2"
+        assert steppers.nth(1).get_attribute("data-step") == "1"
+        assert others == []
