@@ -46,22 +46,6 @@ class Dual(Operators):
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal:.6g}, tangent={self.tangent:.6g})"
 
-    def __lt__(self, other: Any) -> bool:
-        return self.primal < _primal(other)
-
-    def __le__(self, other: Any) -> bool:
-        return self.primal <= _primal(other)
-
-    def __gt__(self, other: Any) -> bool:
-        return self.primal > _primal(other)
-
-    def __ge__(self, other: Any) -> bool:
-        return self.primal >= _primal(other)
-
-
-def _primal(x: Any) -> float:
-    return x.primal if isinstance(x, Dual) else float(x)
-
 
 def _apply(op: Op, *operands: Any, **params: Any) -> Dual:
     """Forward mode through one op: out = f(primals), out' = Σ_i ∂f/∂x_i · x_i'."""

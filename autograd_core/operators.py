@@ -111,4 +111,29 @@ class Operators:
         """sign x ∈ {-1, 0, 1}. Gradient 0."""
         return self._record(SIGN, self)
 
+    # -- comparisons look at the data: bool for scalars, boolean arrays for tensors ---------
+    def __lt__(self, other: Any) -> Any:
+        return self.data < _data_of(other)
 
+    def __le__(self, other: Any) -> Any:
+        return self.data <= _data_of(other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self.data > _data_of(other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self.data >= _data_of(other)
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return self.data == _data_of(other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return self.data != _data_of(other)
+
+    __hash__ = object.__hash__        # identity: nodes work as dict keys and set members
+    data: Any
+
+
+def _data_of(x: Any) -> Any:
+    """The number or array behind ``x`` (``x`` itself when it is not one of ours)."""
+    return x.data if isinstance(x, Operators) else x

@@ -271,27 +271,6 @@ class Tensor(Operators, Node):
 
     clamp = clip
 
-    # -- comparisons give plain boolean arrays --------------------------------------------
-    def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _raw(other)
-
-    def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _raw(other)
-
-    def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _raw(other)
-
-    def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _raw(other)
-
-    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _raw(other)
-
-    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _raw(other)
-
-    __hash__ = Node.__hash__
-
     # -- linear algebra -------------------------------------------------------------------
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -439,19 +418,26 @@ def _normalize_index(index: Any) -> Any:
     return tuple(out) if isinstance(index, tuple) else out[0]
 
 
-def _constant(data: np.ndarray, dtype: Any) -> Tensor:
+def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = (),
+          ctx: dict[str, Any] | None = None, scope: Any = None) -> Tensor:
+    """A Tensor made by the engine: a constant leaf when ``op`` is None, else an op's result."""
     t = _new(Tensor)
-    t.data = np.asarray(data, dtype=dtype)
+    t.data = data
     t.grad = None
-    t.requires_grad = False
+    t.requires_grad = op is not None
     t.label = None
-    t._op = None
-    t._parents = ()
-    t._ctx = None
-    t._scope = state.scope
+    t._op = op
+    t._parents = parents
+    t._ctx = ctx
+    t._scope = scope
     t._retains_grad = False
     t._freed = False
     return t
+
+
+def _constant(data: Any, dtype: Any) -> Tensor:
+    """A leaf that does not require grad (a number or array mixed into tensor arithmetic)."""
+    return _node(np.asarray(data, dtype=dtype), scope=state.scope)
 
 
 def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
@@ -505,29 +491,10 @@ def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
     if anomaly and data.dtype.kind == "f" and np.isnan(data).any():
         from .anomaly import report_forward_nan
         report_forward_nan(op, tensors)
-    t = _new(Tensor)
-    t.data = data
-    t.grad = None
-    t.label = None
-    t._scope = scope
-    t._retains_grad = False
-    t._freed = False
-    needs_grad = False
     for x in tensors:
-        if x.requires_grad:
-            needs_grad = True
-            break
-    if needs_grad and grad_enabled:
-        t.requires_grad = True
-        t._op = op
-        t._parents = tensors
-        t._ctx = params or None
-    else:
-        t.requires_grad = False
-        t._op = None
-        t._parents = ()
-        t._ctx = None
-    return t
+        if x.requires_grad and grad_enabled:    # record the op: the result joins the graph
+            return _node(data, op, tensors, params or None, scope)
+    return _node(data, scope=scope)
 
 
 # -- functions over several tensors -------------------------------------------------------

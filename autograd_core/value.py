@@ -129,41 +129,6 @@ class Value(Operators, Node):
         grad = self.grad.data if isinstance(self.grad, Value) else self.grad
         return f"Value(data={self.data:.6g}, grad={grad:.6g}{label})"
 
-    # -- comparisons look at data and return bool --------------------------------------
-    def __lt__(self, other: Any) -> bool:
-        return self.data < _data(other)
-
-    def __le__(self, other: Any) -> bool:
-        return self.data <= _data(other)
-
-    def __gt__(self, other: Any) -> bool:
-        return self.data > _data(other)
-
-    def __ge__(self, other: Any) -> bool:
-        return self.data >= _data(other)
-
-    def __eq__(self, other: object) -> bool:  # type: ignore[override]
-        try:
-            return self.data == _data(other)
-        except TypeError:
-            return NotImplemented
-
-    def __ne__(self, other: object) -> bool:  # type: ignore[override]
-        try:
-            return self.data != _data(other)
-        except TypeError:
-            return NotImplemented
-
-    __hash__ = Node.__hash__          # identity: Values work as dict keys and set members
-
-
-def _data(x: Any) -> float:
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, _NUMBER_TYPES):
-        return x
-    raise TypeError(f"cannot compare Value with {type(x).__name__}")
-
 
 def _constant(data: float) -> Value:
     v = _new(Value)

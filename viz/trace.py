@@ -138,8 +138,24 @@ class _TraceViews:
     graph: Graph
     title: str
 
+    steps: Sequence[Any]
+
     def _steps(self) -> Steps:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _step_lines(self, step: Any) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_text(self) -> str:
+        """Every step as plain text, one block per step (backward: the node's formula, its
+        upstream gradient, and per operand the local derivative, the product and the running
+        sum; forward: each node's value, and its tangent in dual mode)."""
+        out = []
+        for step in self.steps:
+            lines = self._step_lines(step)
+            out.append(f"step {step.index}: " + lines[0])
+            out.extend(lines[1:])
+        return "\n".join(out)
 
     def frames(self) -> list[str]:
         """One SVG per step: the active node and edges highlighted, values/gradients filled
@@ -215,16 +231,6 @@ class BackwardTrace(_TraceViews):
                              f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
                              f"(sum over paths, contribution {c.path})")
         return lines
-
-    def to_text(self) -> str:
-        """Every step as plain text: the node's formula, its upstream gradient, and for each
-        operand the local derivative, the product and the running sum."""
-        out = []
-        for step in self.steps:
-            lines = self._step_lines(step)
-            out.append(f"step {step.index}: " + lines[0])
-            out.extend(lines[1:])
-        return "\n".join(out)
 
     def to_markdown(self) -> str:
         """A Markdown table, one row per gradient contribution (the seed first)."""
@@ -493,15 +499,6 @@ class ForwardTrace(_TraceViews):
                                  for t in step.terms) or "0"
                 lines.append(f"  d{step.name} = {sym} = {num} = {_num(step.tangent, fmt)}")
         return lines
-
-    def to_text(self) -> str:
-        """Every node's value (and tangent in dual mode) as it is computed."""
-        out = []
-        for step in self.steps:
-            lines = self._step_lines(step)
-            out.append(f"step {step.index}: " + lines[0])
-            out.extend(lines[1:])
-        return "\n".join(out)
 
     def to_markdown(self) -> str:
         """A Markdown table: step, node, formula, numbers substituted, value (, tangent)."""
