@@ -95,15 +95,14 @@ class Op:
         if self.variadic:
             contributions = self.vjps[0](m, upstream, out, *args, **params)  # type: ignore[index]
             return [c if p.requires_grad else None for p, c in zip(parents, contributions)]
-        derivatives = self.derivatives
         result = []
-        for i, parent in enumerate(parents):
-            if not parent.requires_grad:
-                result.append(None)
-            elif derivatives is not None:           # elementwise: upstream · local derivative
-                result.append(_times(upstream, derivatives[i](m, out, *args, **params)))
-            else:                                   # a vector-Jacobian product rule
-                result.append(self.vjps[i](m, upstream, out, *args, **params))  # type: ignore[index]
+        if self.derivatives is not None:            # elementwise: upstream · local derivative
+            for parent, rule in zip(parents, self.derivatives):
+                result.append(_times(upstream, rule(m, out, *args, **params))
+                              if parent.requires_grad else None)
+        else:                                       # a vector-Jacobian product rule
+            for parent, rule in zip(parents, self.vjps):  # type: ignore[arg-type]
+                result.append(rule(m, upstream, out, *args, **params) if parent.requires_grad else None)
         return result
 
     def local_derivatives(self, node: Any) -> tuple[Any, ...]:
