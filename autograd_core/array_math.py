@@ -85,7 +85,7 @@ def indicator(condition: np.ndarray) -> np.ndarray:
 
 def swapaxes(x: np.ndarray) -> np.ndarray:
     """Swap the last two axes (the matrix transpose of a batch)."""
-    return np.swapaxes(x, -1, -2)
+    return x.swapaxes(-1, -2)
 
 
 def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -101,7 +101,9 @@ def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray: 
 def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
     """Broadcast the gradient of a reduction over ``axis`` back to the input ``shape``."""
     if axis is None:
-        return np.full(shape, g, dtype=np.result_type(g, 1.0))
+        out = np.empty(shape, dtype=np.result_type(g, 1.0))
+        out[...] = g
+        return out
     if not keepdims:
         g = np.expand_dims(g, axis)
     return np.broadcast_to(g, shape)
