@@ -52,15 +52,20 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     """
     if grad.shape == shape:
         return grad
+    total = np.add.reduce if grad.__class__ is np.ndarray else _tensor_sum
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = total(grad, axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = total(grad, axis=stretched, keepdims=True)
     if grad.shape != shape:                       # a scalar contribution: spread it out
         grad = grad.expand(shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
     return grad
+
+
+def _tensor_sum(t: Tensor, axis: Any, keepdims: bool = False) -> Tensor:
+    return t.sum(axis=axis, keepdims=keepdims)
 
 
 def _normalize_axis(axis: Any, ndim: int) -> Any:
