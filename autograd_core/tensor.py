@@ -243,7 +243,7 @@ class Tensor(Operators, Node):
                 raise RuntimeError(f"backward() without a gradient needs a scalar output; this "
                                    f"tensor has shape {self.shape}. Reduce it (e.g. .sum()) or "
                                    "pass gradient= of the same shape")
-            seed: Any = np.ones(self.shape, dtype=self.dtype)
+            seed: Any = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
             seed = gradient if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
             if seed.shape != self.shape:
@@ -409,6 +409,9 @@ def _raw(x: Any) -> Any:
 def _normalize_index(index: Any) -> Any:
     """Turn Tensors and lists inside an index into integer/boolean arrays."""
     items = index if isinstance(index, tuple) else (index,)
+    if all(item.__class__ in _PLAIN_INDEX or (item.__class__ is np.ndarray and item.dtype.kind in "biu")
+           for item in items):
+        return index                              # nothing to convert
     out = []
     for item in items:
         if isinstance(item, Tensor):
@@ -421,6 +424,9 @@ def _normalize_index(index: Any) -> Any:
             raise IndexError(f"tensors used as indices must hold integers or booleans, got {item.dtype}")
         out.append(item)
     return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+_PLAIN_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
 def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = (),
