@@ -106,6 +106,9 @@ class Sequential(Module):
         if not isinstance(module, Module):
             raise TypeError(f"Sequential takes Modules; {name!r} is {type(module).__name__}")
         setattr(self, name, module)
+        for pname, param in module.named_parameters():   # labels as state_dict keys: 0.weight
+            if not isinstance(param, list):
+                param.label = f"{name}.{pname}"
 
     def append(self, module: Module) -> Sequential:
         """Add a module at the end."""

@@ -62,6 +62,8 @@ class Module:
         self._buffers.pop(name, None)
         if _is_param_or_list(value):
             self._param_names.append(name)
+            if getattr(value, "label", "") is None:      # graphs name a parameter after its attribute
+                value.label = name
         elif _is_module_or_list(value):
             self._module_names.append(name)
         object.__setattr__(self, name, value)

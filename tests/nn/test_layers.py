@@ -176,3 +176,9 @@ def test_batchnorm_errors_and_state_dict_keys():
     bn.eval()
     with no_grad():
         assert bn(np.zeros((1, 4))).shape == (1, 4)           # eval works on one sample
+
+
+def test_tensor_parameters_are_labelled_like_their_state_dict_keys() -> None:
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.ReLU(), nn.Linear(3, 1, seed=1))
+    assert [p.label for p in model.parameters()] == list(model.state_dict())
+    assert [p.label for p in nn.Linear(2, 2, seed=0).parameters()] == ["weight", "bias"]
