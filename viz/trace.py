@@ -411,19 +411,22 @@ def _local_formulas(node: Any, k: int, names: dict[Any, str]) -> tuple[str, str]
 
 
 def _scalar_step(node: Any, names: dict[Any, str], paths: dict[Any, int]) -> list[Contribution]:
-    """The chain rule at a scalar node, in the engine's arithmetic and order."""
+    """A scalar node: the engine's own ``_backprop`` does ``parent.grad += local · grad``;
+    the same products and running sums, in the same order, are recorded for display."""
     upstream = node.grad
+    running: dict[Any, Any] = {}
     contributions = []
     for k, (parent, local) in enumerate(zip(node.parents, node.local_derivatives())):
         if not parent.requires_grad:
             continue
         product = local * upstream
-        before = parent.grad
-        parent.grad = before + product                # the engine's  parent.grad += local * grad
+        before = running.get(parent, parent.grad)
+        running[parent] = before + product
         paths[parent] = paths.get(parent, 0) + 1
         text, latex = _local_formulas(node, k, names)
         contributions.append(Contribution(parent, names[parent], k, text, latex, local, product,
-                                          before, parent.grad, paths[parent]))
+                                          before, running[parent], paths[parent]))
+    node._backprop(False)
     return contributions
 
 
