@@ -578,13 +578,11 @@ class _TensorGraphMath:
     mean = staticmethod(lambda x, axis=None, keepdims=False: x.mean(axis, keepdims))
     reshape = staticmethod(lambda x, shape: x.reshape(shape))
     permute = staticmethod(lambda x, axes: x.permute(axes))
-    broadcast_to = staticmethod(lambda x, shape: x.expand(shape))
     getitem = staticmethod(lambda x, index: x[index])
     scatter = staticmethod(lambda g, index, shape: _apply(SCATTER, g, index=index, shape=shape))
     tie_mask = staticmethod(array_math.tie_mask)
     indicator = staticmethod(array_math.indicator)
     in_range = staticmethod(array_math.in_range)
-    step = staticmethod(lambda x: x.step() if isinstance(x, Tensor) else array_math.step(x))
     sign = staticmethod(lambda x: x.sign() if isinstance(x, Tensor) else array_math.sign(x))
 
     @staticmethod
@@ -608,7 +606,7 @@ class _TensorGraphMath:
                 for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin", "cos"):
+for _name in ("exp", "log", "sigmoid", "sin", "cos"):    # what the derivative/VJP rules call
     setattr(_TensorGraphMath, _name, staticmethod(getattr(Tensor, _name)))
 
 Tensor._graph_math = _TensorGraphMath

@@ -79,7 +79,7 @@ EXPAND = Op("expand", params="shape",
 GETITEM = Op("getitem", symbol="[]", params="index",
              forward=lambda m, a, index: m.getitem(a, index),
              vjps=(lambda m, g, out, a, index: m.scatter(g, index, a.shape),),
-             text="$a[$index]", latex="$a_{$index}",
+             text="$a[$index]", latex="${a}_{$index}",
              derivative_text=("g scattered back to the indexed positions (repeats add up)",),
              derivative_latex=("1",))
 

@@ -204,8 +204,7 @@ def _method(name: str) -> Callable[[Any], Any]:
     return lambda x: getattr(x, name)() if isinstance(x, Value) else getattr(scalar_math, name)(x)
 
 
-for _name in ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin", "cos", "step",
-              "sign"):
+for _name in ("exp", "log", "sigmoid", "sin", "cos", "sign"):   # what the derivative rules call
     setattr(_ValueGraphMath, _name, staticmethod(_method(_name)))
 
 Value._graph_math = _ValueGraphMath

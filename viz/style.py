@@ -6,7 +6,6 @@ output; SVG and HTML are produced by XML serialisers that escape on their own.
 """
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, Callable, Union
 
@@ -136,19 +135,6 @@ def markdown_escape(text: Any) -> str:
     """``text`` for a Markdown table cell: HTML characters as entities, Markdown marks escaped."""
     s = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s)
-
-
-def legend_text(role: str) -> str:
-    """The legend's description of a node role."""
-    return ROLES[role][2]
-
-
-def is_finite_number(x: Any) -> bool:
-    """True for a finite real number."""
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
 
 
 # CSS for the step-by-step views: the classes the stepper toggles on the one laid-out SVG.

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core import Value, gradcheck
-from autograd_core.ops import ELEMENTWISE_OPS
+from autograd_core.ops import TENSOR_ELEMENTWISE_OPS
+from autograd_core.tensor_ops import TENSOR_OPS
 
 from .oracle import BINARY, UNARY
 
@@ -118,7 +119,7 @@ def test_step_and_sign_have_zero_gradient(method: str, x0: float, expected: None
 
 
 def test_every_op_has_formulas_for_each_input() -> None:
-    for op in ELEMENTWISE_OPS:
+    for op in TENSOR_ELEMENTWISE_OPS + TENSOR_OPS:
         names = ["x", "w"][: op.arity]
         text = op.formula(names)
         assert "x" in text and "$" not in text, op.name
