@@ -69,7 +69,7 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 def relu(x: np.ndarray) -> np.ndarray:
     """max(x, 0), propagating nan."""
-    return np.maximum(x, 0)
+    return np.maximum(x, 0.0)
 
 
 def step(x: np.ndarray) -> np.ndarray:
@@ -131,14 +131,19 @@ def data(x: Any) -> np.ndarray:
 
 def _is_basic(index: Any) -> bool:
     """True for indices of ints, slices, None and Ellipsis only (no repeated elements)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+    for item in index if isinstance(index, tuple) else (index,):
+        if item.__class__ not in _BASIC_INDEX and not isinstance(item, np.integer):
+            return False
+    return True
+
+
+_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Arithmetic mean over ``axis``: the sum divided by the number of summed elements."""
     total = np.add.reduce(x, axis=axis, keepdims=keepdims)
-    return total / (x.size // max(np.size(total), 1) if x.size else 0)
+    return total / (x.size // max(total.size, 1) if x.size else 0)
 
 
 def amax(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

@@ -11,6 +11,8 @@ gradient reaches its parents.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from itertools import count
+from operator import attrgetter
 from typing import Any
 
 from ._state import set_grad_enabled, state
@@ -25,7 +27,7 @@ class Node:
     ``_raw_math`` for their data and ``_graph_math`` recording ops (``create_graph``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_ctx", "_scope")
+    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_ctx", "_scope", "_serial")
 
     _raw_math: Any
     _graph_math: Any
@@ -75,36 +77,26 @@ class Node:
 
 
 def topological_order(root: Node) -> list[Node]:
-    """Every node ``root`` depends on, each after all of its parents (iterative DFS).
+    """Every node ``root`` depends on, each after all of its parents.
 
-    Deterministic: parents are visited in operand order. No recursion, so a chain of a
+    A node is always created after its parents, so the nodes ``root`` reaches, sorted by
+    their creation serial number, are in topological order: the order the forward pass
+    computed them. Finding them is a plain graph search with no recursion, so a chain of a
     million nodes needs no change to the recursion limit. (Nodes hash by identity.)
     """
-    order: list[Node] = []
-    visited: set[Node] = set()
-    stack: list[Any] = [root]
-    push, pop = stack.append, stack.pop
+    reached = {root}
+    stack = [root]
     while stack:
-        node = pop()
-        if node is _PARENTS_DONE:               # the node below the marker can now follow:
-            order.append(pop())                 # all of its parents are already in `order`
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        parents = node._parents
-        if not parents:                         # a leaf has nothing to wait for
-            order.append(node)
-            continue
-        push(node)
-        push(_PARENTS_DONE)
-        for parent in reversed(parents):        # reversed: the first operand is visited first
-            if parent not in visited:
-                push(parent)
-    return order
+        for parent in stack.pop()._parents:
+            if parent not in reached:
+                reached.add(parent)
+                stack.append(parent)
+    return sorted(reached, key=_creation)
 
 
-_PARENTS_DONE = object()
+_creation = attrgetter("_serial")
+new_serial = count().__next__
+"""The next creation serial number: every node constructor takes one."""
 
 
 def backward(root: Node, gradient: Any, retain_graph: bool | None = None,

@@ -98,8 +98,13 @@ class Op:
         result = []
         if self.derivatives is not None:            # elementwise: upstream · local derivative
             for parent, rule in zip(parents, self.derivatives):
-                result.append(_times(upstream, rule(m, out, *args, **params))
-                              if parent.requires_grad else None)
+                if parent.requires_grad:
+                    local = rule(m, out, *args, **params)
+                    # a local derivative of exactly 1 (add, sub) passes upstream on, uncopied
+                    result.append(upstream if local.__class__ is float and local == 1.0
+                                  else upstream * local)
+                else:
+                    result.append(None)
         else:                                       # a vector-Jacobian product rule
             for parent, rule in zip(parents, self.vjps):  # type: ignore[arg-type]
                 result.append(rule(m, upstream, out, *args, **params) if parent.requires_grad else None)
@@ -136,13 +141,6 @@ class Op:
         """``∂out/∂input[index]`` as a formula over the operand names: ``w`` for ``x * w``."""
         templates = self.derivative_latex if latex else self.derivative_text
         return self._render(templates[index], names, params)
-
-
-def _times(upstream: Any, local: Any) -> Any:
-    """upstream · local, skipping the multiplication (and a copy) when local is exactly 1."""
-    if local.__class__ is float and local == 1.0:
-        return upstream
-    return upstream * local
 
 
 def _fmt(value: Any) -> str:

@@ -82,7 +82,7 @@ SIGMOID = Op("sigmoid", symbol="σ", forward=lambda m, a: m.sigmoid(a),
              derivative_latex=(r"\sigma($a)\,(1 - \sigma($a))",))
 
 RELU = Op("relu", symbol="ReLU", forward=lambda m, a: m.relu(a),
-          derivatives=(lambda m, out, a: m.indicator(a > 0),),
+          derivatives=(lambda m, out, a: m.indicator(a > 0.0),),
           text="max(0, $a)", latex=r"\max(0, $a)",
           derivative_text=("1 if $a > 0 else 0",),
           derivative_latex=(r"\mathbb{1}[$a > 0]",))

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import array_math
 from ._state import state
-from .graph import Node, backward
+from .graph import Node, backward, new_serial
 from .op import Op
 from .operators import Operators
 from .ops import CLIP, MAXIMUM, MINIMUM, WHERE
@@ -21,6 +21,7 @@ from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, 
                          MATMUL, MEAN, PERMUTE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM, VAR)
 
 _FLOAT_KINDS = "f"
+_FLOAT64 = np.dtype(np.float64)
 _new = object.__new__
 
 
@@ -56,9 +57,10 @@ def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = total(grad, axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = total(grad, axis=stretched, keepdims=True)
+    if 1 in shape:
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        if stretched:
+            grad = total(grad, axis=stretched, keepdims=True)
     if grad.shape != shape:                       # a scalar contribution: spread it out
         grad = grad.expand(shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
     return grad
@@ -72,6 +74,8 @@ def _normalize_axis(axis: Any, ndim: int) -> Any:
     """None, or a sorted tuple of non-negative axes; ValueError if out of range."""
     if axis is None:
         return None
+    if axis.__class__ is int and -ndim <= axis < ndim:      # the common case, checked cheaply
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
@@ -108,6 +112,7 @@ class Tensor(Operators, Node):
         self._parents: tuple[Tensor, ...] = ()
         self._ctx: dict[str, Any] | None = None
         self._scope = state.scope
+        self._serial = new_serial()
         self._retains_grad = False
         self._freed = False
 
@@ -243,7 +248,7 @@ class Tensor(Operators, Node):
                 raise RuntimeError(f"backward() without a gradient needs a scalar output; this "
                                    f"tensor has shape {self.shape}. Reduce it (e.g. .sum()) or "
                                    "pass gradient= of the same shape")
-            seed: Any = np.ones(self.data.shape, dtype=self.data.dtype)
+            seed: Any = np.array(1.0, dtype=self.data.dtype).reshape(self.data.shape)
         else:
             seed = gradient if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
             if seed.shape != self.shape:
@@ -409,8 +414,11 @@ def _raw(x: Any) -> Any:
 def _normalize_index(index: Any) -> Any:
     """Turn Tensors and lists inside an index into integer/boolean arrays."""
     items = index if isinstance(index, tuple) else (index,)
-    if all(item.__class__ in _PLAIN_INDEX or (item.__class__ is np.ndarray and item.dtype.kind in "biu")
-           for item in items):
+    for item in items:
+        if item.__class__ not in _PLAIN_INDEX and not (
+                item.__class__ is np.ndarray and item.dtype.kind in "biu"):
+            break
+    else:
         return index                              # nothing to convert
     out = []
     for item in items:
@@ -441,6 +449,7 @@ def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = 
     t._parents = parents
     t._ctx = ctx
     t._scope = scope
+    t._serial = new_serial()
     t._retains_grad = False
     t._freed = False
     return t
@@ -458,7 +467,11 @@ def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
             break
     else:
         return inputs if inputs.__class__ is tuple else tuple(inputs)
-    dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), np.dtype(np.float64))
+    dtype = _FLOAT64
+    for x in inputs:
+        if isinstance(x, Tensor):
+            dtype = x.data.dtype
+            break
     out = []
     for x in inputs:
         if isinstance(x, Tensor):

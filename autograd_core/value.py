@@ -7,7 +7,7 @@ import numpy as np
 
 from . import scalar_math
 from ._state import state
-from .graph import Node, backward
+from .graph import Node, backward, new_serial
 from .op import Op
 from .operators import Operators
 
@@ -55,6 +55,7 @@ class Value(Operators, Node):
         self._b: Value | None = None
         self._ctx: dict[str, Any] | None = None
         self._scope = state.scope
+        self._serial = new_serial()
 
     # -- graph plumbing -------------------------------------------------------------
     @property
@@ -137,6 +138,7 @@ def _constant(data: float) -> Value:
     v.requires_grad = False
     v.label = v._op = v._a = v._b = v._ctx = None
     v._scope = state.scope
+    v._serial = new_serial()
     return v
 
 
@@ -178,6 +180,7 @@ def _apply(op: Op, a: Any, b: Any = None, **ctx: Any) -> Value:
     v.grad = 0.0
     v.label = None
     v._scope = scope
+    v._serial = new_serial()
     if needs_grad and grad_enabled:
         v.requires_grad = True
         v._op = op
