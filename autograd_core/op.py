@@ -12,13 +12,11 @@ Python floats (``m`` = :mod:`autograd_core.scalar_math`), NumPy arrays
 """
 from __future__ import annotations
 
-from operator import attrgetter
 from string import Template
 from typing import Any, Callable, Sequence
 
 Rule = Callable[..., Any]
 _NO_PARAMS: dict[str, Any] = {}
-_data = attrgetter("data")
 
 
 class Op:
@@ -90,7 +88,7 @@ class Op:
         if create_graph:
             m, out, args = node._graph_math, node, parents
         else:
-            m, out, args = node._raw_math, node.data, tuple(map(_data, parents))
+            m, out, args = node._raw_math, node.data, [p.data for p in parents]
         params = node._ctx or _NO_PARAMS
         if self.variadic:
             contributions = self.vjps[0](m, upstream, out, *args, **params)  # type: ignore[index]

@@ -9,18 +9,47 @@ BLAS and PyTorch are limited to one thread for all three (threadpoolctl,
 ``torch.set_num_threads(1)``): at these sizes threads add more overhead than they save,
 and a second busy core otherwise makes the timings erratic.
 
-Run:  python benchmarks/tensor_mlp_step.py [--steps 300]
+Page faults are reported too. The big network's 1 MB arrays make glibc's malloc hand memory
+back to the kernel after every step (its trim and mmap thresholds adapt to the process's
+history), and the next step faults it in again, so the timings then depend on what the
+process did before: importing PyTorch alone moved the chainrule/NumPy ratio from 1.33x to
+0.87x. The script therefore fixes those two thresholds for the whole process (``mallopt``,
+the same for all three engines) so that each step reuses the same memory;
+``--default-allocator`` leaves glibc's adaptive behaviour on, to see that effect.
+
+Run:  python benchmarks/tensor_mlp_step.py [--steps 300] [--no-torch] [--default-allocator]
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gc
+import resource
 import statistics
 import time
 import tracemalloc
 from typing import Any
 
 import numpy as np
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory in the heap instead of returning it to the
+    kernel after every step (fixed thresholds instead of adaptive ones). False where the C
+    library has no ``mallopt`` (not glibc): the run then uses the default allocator."""
+    libc_name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(libc_name) if libc_name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)       # glibc's maximum: 32 MB
+                and libc.mallopt(m_trim_threshold, 2**30))
+
+
+def page_faults() -> int:
+    """Minor page faults of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def load_digits_data() -> tuple[np.ndarray, np.ndarray]:
@@ -122,16 +151,19 @@ def run_config(X: np.ndarray, Y: np.ndarray, hidden: int, batch: int, steps: int
         engines["torch"] = TorchMLP(weights)
     rng = np.random.default_rng(1)
     times: dict[str, list[float]] = {k: [] for k in engines}
+    faults = dict.fromkeys(engines, 0)
     losses: dict[str, float] = {}
     for _ in range(steps):
         idx = rng.choice(len(X), batch, replace=False)
         x, y = np.ascontiguousarray(X[idx]), Y[idx]
         for name, engine in engines.items():
+            faults_before = page_faults()
             start = time.perf_counter()
             losses[name] = engine.step(x, y, 0.1)
             times[name].append(time.perf_counter() - start)
+            faults[name] += page_faults() - faults_before
     med = {k: statistics.median(v) for k, v in times.items()}
-    return {"median": med, "losses": losses}
+    return {"median": med, "losses": losses, "faults": {k: v / steps for k, v in faults.items()}}
 
 
 def graph_memory_growth(X: np.ndarray, Y: np.ndarray, warmup: int = 500,
@@ -160,7 +192,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300, help="timed steps per configuration")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's adaptive trim/mmap thresholds on")
     args = parser.parse_args()
+    pinned = not args.default_allocator and keep_freed_memory()
+    print("allocator: " + ("glibc, freed memory kept in the heap (mallopt)" if pinned
+                           else "default (glibc's adaptive thresholds)"))
     X, Y = load_digits_data()
     with_torch = not args.no_torch
     if with_torch:
@@ -181,6 +218,7 @@ def main() -> None:
             line += f" | torch {med['torch'] * 1e6:7.1f} us"
         print(line)
         print(f"  chainrule / hand-written numpy = {med['chainrule'] / med['numpy']:.2f}x (target <= {target}x)")
+        print("  page faults per step: " + ", ".join(f"{k} {v:.0f}" for k, v in r["faults"].items()))
         if with_torch:
             print(f"  chainrule / torch = {med['chainrule'] / med['torch']:.2f}x (target < 1 for 64-128-10)")
         same = np.allclose(list(losses.values()), losses["numpy"], rtol=1e-6)

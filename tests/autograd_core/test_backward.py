@@ -7,6 +7,8 @@ import threading
 import autograd
 import autograd.numpy as anp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd_core import Value, detect_anomaly, enable_grad, gradcheck, no_grad
 from autograd_core.anomaly import AnomalyError
@@ -26,6 +28,32 @@ def test_topological_order_puts_parents_first_and_is_deterministic() -> None:
     assert len(order) == 5
     assert [n.label for n in order[:2]] == ["a", "b"]
     assert [id(n) for n in topological_order(e)] == [id(n) for n in order]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.booleans()),
+                min_size=1, max_size=40))
+def test_topological_order_of_random_graphs(recipe: list[tuple[int, int, bool]]) -> None:
+    """Each step combines two earlier nodes (unary when the flag is set); the order must hold
+    exactly the nodes the root reaches, every parent before its children, in the order the
+    forward pass created them."""
+    nodes = [Value(1.0), Value(2.0), Value(0.5, requires_grad=False)]
+    for i, j, unary in recipe:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append(a.tanh() if unary else a * b + 0.0 * b)
+    root = nodes[-1]
+    reachable, stack = {id(root): root}, [root]            # independent reachability walk
+    while stack:
+        for parent in stack.pop().parents:
+            if id(parent) not in reachable:
+                reachable[id(parent)] = parent
+                stack.append(parent)
+    order = topological_order(root)
+    assert sorted(map(id, order)) == sorted(reachable)
+    position = {id(n): k for k, n in enumerate(order)}
+    assert all(position[id(p)] < position[id(n)] for n in order for p in n.parents)
+    created = [n for n in nodes if id(n) in reachable]      # user-made nodes, forward order
+    assert [position[id(n)] for n in created] == sorted(position[id(n)] for n in created)
 
 
 def test_reused_node_square() -> None:
