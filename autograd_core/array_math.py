@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 
-def _quiet() -> Any:
-    return np.errstate(all="ignore")
+_quiet = np.errstate(all="ignore")
+"""Decorator: IEEE results without warnings inside the call (thread-safe: the state is set
+per call, never globally)."""
 
 tanh = np.tanh
 sin = np.sin
@@ -26,34 +27,34 @@ broadcast_to = np.broadcast_to
 zeros_like = np.zeros_like
 
 
+@_quiet
 def exp(x: np.ndarray) -> np.ndarray:
     """e**x (``inf`` on overflow)."""
-    with _quiet():
-        return np.exp(x)
+    return np.exp(x)
 
 
+@_quiet
 def log(x: np.ndarray) -> np.ndarray:
     """ln x (``-inf`` at 0, ``nan`` below)."""
-    with _quiet():
-        return np.log(x)
+    return np.log(x)
 
 
+@_quiet
 def sqrt(x: np.ndarray) -> np.ndarray:
     """√x (``nan`` below 0)."""
-    with _quiet():
-        return np.sqrt(x)
+    return np.sqrt(x)
 
 
+@_quiet
 def div(a: Any, b: Any) -> np.ndarray:
     """a / b with IEEE division by zero."""
-    with _quiet():
-        return np.divide(a, b)
+    return np.divide(a, b)
 
 
+@_quiet
 def pow(a: Any, b: Any) -> np.ndarray:  # noqa: A001
     """a ** b elementwise (``nan`` for negative base and fractional exponent)."""
-    with _quiet():
-        return np.power(a, b)
+    return np.power(a, b)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -156,10 +157,10 @@ def amin(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     return x.min(axis=axis, keepdims=keepdims)
 
 
+@_quiet
 def var(x: np.ndarray, axis: Any = None, keepdims: bool = False, correction: int = 1) -> np.ndarray:
     """Variance Σ(x - mean)² / (N - correction) over ``axis`` (``torch.var``)."""
-    with _quiet():
-        return np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
+    return np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
 
 
 def clip(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -199,7 +200,7 @@ def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.nda
     """ln Σ e^x, computed as max + ln Σ e^(x - max) so that ±1e4 neither over- nor underflows."""
     peak = np.amax(x, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)
-    with _quiet():
+    with np.errstate(all="ignore"):
         out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return out if keepdims else np.squeeze(out, axis=axis)
 
