@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-
 _quiet = np.errstate(all="ignore")
 """Decorator: IEEE results without warnings inside the call (thread-safe: the state is set
 per call, never globally)."""
