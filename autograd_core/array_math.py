@@ -132,12 +132,13 @@ def data(x: Any) -> np.ndarray:
 def _is_basic(index: Any) -> bool:
     """True for indices of ints, slices, None and Ellipsis only (no repeated elements)."""
     for item in index if isinstance(index, tuple) else (index,):
-        if item.__class__ not in _BASIC_INDEX and not isinstance(item, np.integer):
+        if item.__class__ not in BASIC_INDEX_TYPES and not isinstance(item, np.integer):
             return False
     return True
 
 
-_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis))
+"""Index items that select without repeating an element (bool excluded: it adds an axis)."""
 
 
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

@@ -415,7 +415,7 @@ def _normalize_index(index: Any) -> Any:
     """Turn Tensors and lists inside an index into integer/boolean arrays."""
     items = index if isinstance(index, tuple) else (index,)
     for item in items:
-        if item.__class__ not in _PLAIN_INDEX and not (
+        if item.__class__ not in array_math.BASIC_INDEX_TYPES and not (
                 item.__class__ is np.ndarray and item.dtype.kind in "biu"):
             break
     else:
@@ -432,9 +432,6 @@ def _normalize_index(index: Any) -> Any:
             raise IndexError(f"tensors used as indices must hold integers or booleans, got {item.dtype}")
         out.append(item)
     return tuple(out) if isinstance(index, tuple) else out[0]
-
-
-_PLAIN_INDEX = (int, slice, type(None), type(Ellipsis))
 
 
 def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = (),

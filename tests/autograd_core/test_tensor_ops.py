@@ -147,6 +147,7 @@ def test_shape_ops(data: st.DataObject) -> None:
 @pytest.mark.parametrize("index", [
     1, -1, slice(0, 2), (Ellipsis, 1), (None, 0), (slice(None), [0, 0, 2]),
     ([0, 1, 1, 0], [2, 2, 2, 3]), np.array([[0, 1], [1, 1]]), (0, slice(1, None, 2)),
+    np.int64(2), (np.int32(1), slice(None)), True,
 ])
 def test_getitem_with_every_kind_of_index(index) -> None:
     x = np.random.default_rng(1).normal(size=(3, 4))
