@@ -4,7 +4,9 @@ The step is micrograd's own demo (``demo.ipynb``): an MLP 2-16-16-1 written as p
 code, 100 ``make_moons`` points, SVM max-margin loss ``relu(1 - y·score)`` averaged plus
 1e-4 L2, forward + backward + SGD update. The *identical* function runs on both Value
 classes, alternating, in one process. Reported: time ratios (ours / micrograd as shipped,
-ours / micrograd with its garbage collector paused) and tracemalloc bytes per graph node.
+ours / micrograd with its garbage collector paused), tracemalloc bytes per graph node, and
+where chainrule's step spends its time (graph building, topological sort, chain-rule loop,
+garbage collector).
 
 Run:  python benchmarks/micrograd_step.py [--repeats 15]
 """
@@ -128,6 +130,38 @@ def bytes_per_node(value_cls: type, X: np.ndarray, y: np.ndarray) -> tuple[float
     return (after - before) / nodes, nodes
 
 
+def chainrule_phases(X: np.ndarray, y: np.ndarray, repeats: int) -> dict[str, float]:
+    """Median time of each phase of one chainrule step (garbage collector paused while
+    timing, then one full collection timed on its own): building the graph, the
+    topological sort, the chain-rule loop, and the collector's pass over the graph."""
+    from autograd_core import Value
+    from autograd_core.graph import reset_intermediate_grads, topological_order
+
+    params = make_params(Value)
+    phases: dict[str, list[float]] = {"build": [], "topological sort": [], "chain rule": [], "gc": []}
+    for _ in range(repeats):
+        gc.collect()
+        gc.disable()
+        start = time.perf_counter()
+        root = build_graph(params, X, y, Value)
+        built = time.perf_counter()
+        order = topological_order(root)
+        sorted_at = time.perf_counter()
+        reset_intermediate_grads(order)
+        root.grad = 1.0
+        for node in reversed(order):
+            if node.op is not None:
+                node._backprop(False)
+        done = time.perf_counter()
+        gc.enable()
+        gc.collect()
+        collected = time.perf_counter()
+        for name, t in zip(phases, (built - start, sorted_at - built, done - sorted_at, collected - done)):
+            phases[name].append(t)
+        del root, order
+    return {name: statistics.median(v) for name, v in phases.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15, help="timed steps per engine and mode")
@@ -165,6 +199,9 @@ def main() -> None:
     theirs, n_theirs = bytes_per_node(MicrogradValue, X, y)
     print(f"bytes per graph node (tracemalloc, forward + backward): chainrule {ours:.0f} "
           f"({n_ours} nodes) | micrograd {theirs:.0f} ({n_theirs} nodes)  (target <= 200)")
+    phases = chainrule_phases(X, y, args.repeats)
+    print("chainrule step by phase (median): " + ", ".join(
+        f"{name} {t * 1e3:.1f} ms" for name, t in phases.items()))
 
 
 if __name__ == "__main__":
