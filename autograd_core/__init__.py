@@ -1,21 +1,33 @@
 """autograd_core: a reverse-mode automatic differentiation engine for learning backprop.
 
-``Value`` is a scalar node of a computation graph; every op applied to it is recorded, and
-``backward()`` applies the chain rule in reverse topological order. Each op's forward,
-local derivatives and formulas live in one record (:mod:`autograd_core.ops`).
+``Value`` is a scalar node of a computation graph; ``Tensor`` its NumPy-backed sibling. Every
+op applied to them is recorded, and ``backward()`` applies the chain rule in reverse
+topological order (:func:`backward`, one loop, observable). Each op's forward, local
+derivatives and formulas live in one :class:`Op` record (``autograd_core/ops.py``,
+``autograd_core/tensor_ops.py``); an ``Op`` is applied by calling it.
 """
 from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
-from .dual import Dual
+from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
-from .graph import topological_order
-from .op import Op
+from .graph import Edge, backward, topological_order
+from .numbers import REAL_NUMBER_TYPES, is_zero
+from .op import Op, constant_result
+from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
+from .tensor_ops import TENSOR_OPS
 from .value import Value
 
+ALL_OPS = TENSOR_ELEMENTWISE_OPS + TENSOR_OPS
+"""Every op of the tables: the elementwise ones (``Value``, ``Tensor``, ``Dual``), then the
+tensor-only ones."""
+
 __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minimum", "matmul",
-           "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "Dual", "Op", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "Dual", "Op",
+           "constant_result", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
-           "topological_order"]
+           "topological_order", "backward", "Edge", "observe_forward", "TangentStep",
+           "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
+           "TENSOR_OPS", "ALL_OPS"]
 __version__ = "0.1.0"

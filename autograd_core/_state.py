@@ -10,6 +10,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 
+import numpy as np
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -51,23 +53,68 @@ class _State(threading.local):
 
 state = _State()
 
+open_contexts = [0]
+"""How many grad-mode, name-scope and anomaly contexts are open, in any thread. While it is 0
+every thread is in the default mode (grad on, no scope, no anomaly checks), so an op need not
+read the thread-local state: :func:`current_mode` is then one list read."""
+_count_lock = threading.Lock()
+_DEFAULT_MODE = (True, None, False)
+
+
+def current_mode() -> tuple[bool, tuple[Any, ...] | None, bool]:
+    """``(grad_enabled, scope, anomaly)`` of the calling thread."""
+    return state.mode if open_contexts[0] else _DEFAULT_MODE
+
+
+@contextmanager
+def changed_mode(**changes: Any) -> Iterator[None]:
+    """Set attributes of the calling thread's state for the block (counted as open)."""
+    previous = state.mode
+    with _count_lock:
+        open_contexts[0] += 1
+    try:
+        for name, value in changes.items():
+            setattr(state, name, value)
+        yield
+    finally:
+        state.mode = previous
+        with _count_lock:
+            open_contexts[0] -= 1
+
 
 class _GradMode:
-    """Context manager *and* decorator that sets grad mode to ``enabled`` inside its body."""
+    """Context manager *and* decorator that sets grad mode to ``enabled`` inside its body.
+
+    As in PyTorch 2, the decorator works with and without parentheses: ``@no_grad()`` and
+    ``@no_grad``.
+    """
 
     enabled: bool
 
+    def __new__(cls, *args: Any) -> Any:
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])                   # @no_grad without parentheses
+        if cls is not set_grad_enabled and args:
+            raise TypeError(f"{cls.__name__}() takes no arguments (use it as `with "
+                            f"{cls.__name__}():` or as a decorator)")
+        return super().__new__(cls)
+
     def __enter__(self) -> None:
-        self._previous = state.grad_enabled
-        state.grad_enabled = self.enabled
+        self._block = changed_mode(grad_enabled=self.enabled)
+        self._block.__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self._previous
+        self._block.__exit__(*exc)
 
     def __call__(self, func: F) -> F:
+        if not callable(func):
+            raise TypeError(f"{type(self).__name__} decorates a function, got "
+                            f"{type(func).__name__}")
+        enabled = self.enabled
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
+            with changed_mode(grad_enabled=enabled):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -93,17 +140,10 @@ class set_grad_enabled(_GradMode):
     """``with set_grad_enabled(flag):`` records a graph only when ``flag`` is true."""
 
     def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled expects True or False, got "
+                            f"{type(mode).__name__}: {mode!r}")
         self.enabled = bool(mode)
-
-    def __call__(self, func: F) -> F:  # pragma: no cover - same as the parent, keeps the mode
-        mode = self.enabled
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
 
 
 def is_grad_enabled() -> bool:
@@ -120,8 +160,5 @@ def name_scope(scope: Any) -> Iterator[None]:
     of enclosing scopes, outermost first.
     """
     previous = state.scope
-    state.scope = (scope,) if previous is None else previous + (scope,)
-    try:
+    with changed_mode(scope=(scope,) if previous is None else previous + (scope,)):
         yield
-    finally:
-        state.scope = previous

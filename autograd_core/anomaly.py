@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._state import state
+from ._state import changed_mode
 
 
 class AnomalyError(FloatingPointError):
@@ -33,12 +33,8 @@ def detect_anomaly() -> Iterator[None]:
     chain-rule step first gives a NaN gradient. The message names the op and the labels
     of its operands, so ``with detect_anomaly(): loss.backward()`` points at the culprit.
     """
-    previous = state.anomaly
-    state.anomaly = True
-    try:
+    with changed_mode(anomaly=True):
         yield
-    finally:
-        state.anomaly = previous
 
 
 def report_forward_nan(op: Any, inputs: tuple[Any, ...]) -> None:
@@ -50,14 +46,14 @@ def report_forward_nan(op: Any, inputs: tuple[Any, ...]) -> None:
                        f"inputs without NaN: {operands}")
 
 
-def check_backward(node: Any) -> None:
-    """Called after ``node``'s chain-rule step: raise if it made a parent's gradient NaN."""
-    if node.grad is not None and _has_nan(node.grad):
-        return  # the NaN came from further down; it was reported there
-    for i, parent in enumerate(node.parents):
-        if parent.requires_grad and parent.grad is not None and _has_nan(parent.grad):
-            raise AnomalyError(
-                f"backward: op {node.op.name!r} ({node.op.formula()}) at node "
-                f"{_describe(node)} produced a NaN gradient for its operand {i} "
-                f"{_describe(parent)} (local derivative "
-                f"{node.op.derivative_formula(i)})")
+def check_edge(edge: Any) -> None:
+    """An observer of backward: raise when a chain-rule step first makes a gradient NaN (the
+    upstream gradient and the gradient before were free of NaN)."""
+    if not _has_nan(edge.after) or _has_nan(edge.upstream) or \
+            (edge.before is not None and _has_nan(edge.before)):
+        return
+    op = edge.node.op
+    raise AnomalyError(
+        f"backward: op {op.name!r} ({op.formula()}) at node {_describe(edge.node)} produced a "
+        f"NaN gradient for its operand {edge.position} {_describe(edge.parent)} (local "
+        f"derivative {op.derivative_formula(edge.position)})")

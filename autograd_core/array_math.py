@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .op import constant_result
+
 _quiet = np.errstate(all="ignore")
 """Decorator: IEEE results without warnings inside the call (thread-safe: the state is set
 per call, never globally)."""
@@ -22,8 +24,8 @@ sign = np.sign
 where = np.where
 matmul = np.matmul
 reshape = np.reshape
-broadcast_to = np.broadcast_to
-zeros_like = np.zeros_like
+expand = np.broadcast_to
+zeros_like = constant_result(np.zeros_like)
 
 
 @_quiet
@@ -83,11 +85,6 @@ def indicator(condition: np.ndarray) -> np.ndarray:
     return condition
 
 
-def swapaxes(x: np.ndarray) -> np.ndarray:
-    """Swap the last two axes (the matrix transpose of a batch)."""
-    return x.swapaxes(-1, -2)
-
-
 def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """Reorder the axes."""
     return np.transpose(x, axes)
@@ -96,6 +93,21 @@ def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A001
     """Sum over ``axis``."""
     return x.sum(axis=axis, keepdims=keepdims)
+
+
+def kept_shape(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with the reduced axes kept as 1s."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    axes = {a % len(shape) for a in axes} if shape else set()
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+@constant_result
+def equal(a: Any, b: Any) -> Any:
+    """``a == b`` elementwise (a mask: it takes no gradient)."""
+    return np.equal(a, b)
 
 
 def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
@@ -170,6 +182,7 @@ def clip(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
     return np.clip(x, low, high)
 
 
+@constant_result
 def in_range(x: Any, low: Any, high: Any) -> np.ndarray:
     """1.0 where low <= x <= high (``None`` = unbounded), else 0.0: the derivative of clip."""
     x = data(x)
@@ -189,11 +202,6 @@ def concatenate(xs: Any, axis: int) -> np.ndarray:
 def stack(xs: Any, axis: int) -> np.ndarray:
     """Join arrays along a new axis."""
     return np.stack(xs, axis=axis)
-
-
-def split(g: np.ndarray, sizes: list[int], axis: int) -> list[np.ndarray]:
-    """Cut ``g`` along ``axis`` into pieces of the given sizes."""
-    return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
 
 
 def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -217,6 +225,7 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@constant_result
 def tie_mask(x: Any, out: Any, axis: Any, keepdims: bool) -> np.ndarray:
     """For max/min: 1/k at each of the k elements equal to the extreme, else 0."""
     x, out = data(x), data(out)

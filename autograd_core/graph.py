@@ -1,54 +1,60 @@
-"""The graph machinery shared by ``Value`` and ``Tensor``: nodes, topological order, backward.
+"""The graph machinery shared by ``Value`` and ``Tensor``: nodes, topological order, and the
+one backward loop.
 
-A node stores its ``data``, the ``op`` that made it and its ``parents``. Backward visits the
-nodes in reverse topological order and applies the chain rule at each one:
+A node stores its ``data``, the op that made it (``_op``, an :class:`~autograd_core.op.Bound`
+record: the op, its parameters and its two local-derivative rules) and its one or two parents
+(``_a``, ``_b``). :func:`backward` visits the nodes in reverse topological order and applies
+the chain rule at each one, for each parent that requires grad:
 
-    parent.grad += ∂node/∂parent · node.grad     (for tensors: a vector-Jacobian product)
+    ∂L/∂parent += ∂L/∂node · ∂node/∂parent
 
-:func:`backward` is the whole engine; each node class says in ``_backprop`` how its
-gradient reaches its parents.
+For a ``Value`` the local derivative is a number; for a ``Tensor`` it is an array, or the
+linear map of a vector-Jacobian product (``upstream * local`` applies it). Anything that wants
+to watch the pass (the step-by-step trace, anomaly detection) passes an ``observer``: it is
+called once per application of the chain rule with an :class:`Edge`.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import nullcontext
+from dataclasses import dataclass
 from itertools import count
 from operator import attrgetter
-from typing import Any
+from typing import Any, Callable
 
-from ._state import set_grad_enabled, state
+from ._state import changed_mode, current_mode
 
 
 class Node:
     """Base of ``Value`` and ``Tensor``: what the graph machinery needs from a node.
 
-    Subclasses provide ``parents``, ``_backprop`` (push ``self.grad`` to the parents),
-    ``_accumulate``, ``_zero_grad`` (what a fresh gradient is), and the math namespaces
-    their rules run on:
-    ``_raw_math`` for their data and ``_graph_math`` recording ops (``create_graph``).
+    Subclasses provide ``_raw_math`` (the math namespace of their data), ``_graph_math`` (the
+    namespace that records ops, for ``create_graph``), ``_seed`` (the root's starting
+    gradient) and may hook ``_check_graph`` / ``_end_backward``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_ctx", "_scope", "_serial")
+    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_a", "_b", "_scope", "_serial")
 
     _raw_math: Any
     _graph_math: Any
-    _retain_graph_default = True
-
-    _parents: tuple[Any, ...]   # a slot on Tensor, a property built from two slots on Value
+    _releases_grads = False      # tensors drop intermediate gradients once used (as PyTorch)
+    _retains_grad = True
 
     @property
     def parents(self) -> tuple[Any, ...]:
         """The nodes this one was computed from, in operand order (``()`` for a leaf)."""
-        return self._parents
+        a, b = self._a, self._b
+        return () if a is None else (a,) if b is None else (a, b)
 
     @property
     def op(self) -> Any:
         """The :class:`~autograd_core.op.Op` that produced this node (``None`` for a leaf)."""
-        return self._op
+        return None if self._op is None else self._op.op
 
     @property
     def params(self) -> dict[str, Any]:
         """The op's non-differentiable parameters (``{"slope": 0.01}`` for leaky_relu)."""
-        return dict(self._ctx or {})
+        return {} if self._op is None or not self._op.params else dict(self._op.params)
 
     @property
     def scope(self) -> tuple[Any, ...]:
@@ -60,20 +66,21 @@ class Node:
         """True for nodes not produced by an op: inputs, parameters and constants."""
         return self._op is None
 
-    def _backprop(self, create_graph: bool) -> None:
-        """The chain rule at this node: add each parent's share of ``self.grad`` to it."""
-        for parent, contribution in zip(self._parents, self._op.vjp(self, self.grad, create_graph)):
-            if contribution is not None:
-                parent._accumulate(contribution)
+    def local_derivatives(self) -> tuple[Any, ...]:
+        """``∂self/∂parent`` for each parent, at the current data (``()`` for a leaf)."""
+        return () if self._op is None else self._op.op.local_derivatives(self)
 
-    def _accumulate(self, contribution: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_graph(self, order: list[Any], observed: bool) -> None:
+        """Hook: refuse a pass through ``order`` (tensors refuse a graph already walked)."""
 
-    def _start_backward(self, order: list[Any]) -> None:
-        """Hook run on the root before backward (tensors refuse a graph already freed)."""
+    def _end_backward(self, order: list[Any], retain_graph: bool) -> None:
+        """Hook run after the pass (tensors make each kept gradient their own array)."""
 
-    def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
-        """Hook run on the root after backward (tensors free non-retained grads here)."""
+
+new_serial = count().__next__
+"""The next creation serial number: every node constructor takes one."""
+_creation = attrgetter("_serial")
+_parents_of = attrgetter("_a", "_b")
 
 
 def topological_order(root: Node) -> list[Node]:
@@ -84,57 +91,95 @@ def topological_order(root: Node) -> list[Node]:
     computed them. Finding them is a plain graph search with no recursion, so a chain of a
     million nodes needs no change to the recursion limit. (Nodes hash by identity.)
     """
-    reached = {root}
+    reached = {root, None}                        # None stands for a missing second parent
     stack = [root]
     while stack:
-        for parent in stack.pop()._parents:
+        for parent in _parents_of(stack.pop()):
             if parent not in reached:
                 reached.add(parent)
                 stack.append(parent)
+    reached.remove(None)
     return sorted(reached, key=_creation)
 
 
-_creation = attrgetter("_serial")
-new_serial = count().__next__
-"""The next creation serial number: every node constructor takes one."""
+@dataclass(frozen=True)
+class Edge:
+    """One application of the chain rule, as :func:`backward` reports it to an observer.
 
-
-def backward(root: Node, gradient: Any, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
-    """Backpropagate ``gradient`` (∂L/∂root) to every node ``root`` depends on.
-
-    Leaves accumulate into ``.grad`` across calls; intermediate nodes start from zero on
-    every call. With ``create_graph`` the gradients are themselves graph nodes.
+    ``contribution = upstream · local`` is added to ``parent``'s gradient: ``before`` it was
+    added and ``after`` (``before`` is ``None`` when the parent had no gradient yet this
+    pass). ``local`` is ``∂node/∂parent`` (a number or an array), or ``None`` when the op's
+    derivative is a vector-Jacobian product that is never formed as a matrix.
     """
+
+    node: Any
+    position: int
+    parent: Any
+    upstream: Any
+    local: Any
+    contribution: Any
+    before: Any
+    after: Any
+
+
+Observer = Callable[[Edge], None]
+_one_pass_at_a_time = threading.RLock()
+
+
+def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = None,
+             create_graph: bool = False, observer: Observer | None = None) -> None:
+    """Backpropagate ``gradient`` (∂L/∂root; 1 for a scalar when omitted) to every node that
+    ``root`` depends on, reporting each step to ``observer`` if one is given.
+
+    Leaves accumulate into ``.grad`` across calls; intermediate nodes start from nothing on
+    every call. With ``create_graph`` the gradients are themselves graph nodes, so they can be
+    differentiated again. One pass runs at a time, so threads that share leaves lose nothing.
+    """
+    seed = root._seed(gradient, create_graph)
     order = topological_order(root)
-    reset_intermediate_grads(order)
-    root._accumulate(gradient)
-    anomaly = state.anomaly
-    # Raw gradients are plain floats/arrays and record nothing; create_graph records ops.
-    with set_grad_enabled(True) if create_graph else nullcontext():
-        for node in reversed(order):            # each node after everything that uses it
+    watch = _with_anomaly_check(observer)
+    with _one_pass_at_a_time, changed_mode(grad_enabled=True) if create_graph else nullcontext():
+        root._check_graph(order, observed=observer is not None)
+        for node in order:
             if node._op is not None:
-                node._backprop(create_graph)    # parent.grad += local derivative · node.grad
-                if anomaly:
-                    _check_parents(node)
-    if retain_graph is None:
-        retain_graph = root._retain_graph_default or create_graph
-    root._finish_backward(order, retain_graph)
+                node.grad = None                   # intermediate gradients start from nothing
+        root.grad = seed if root._op is not None or root.grad is None else root.grad + seed
+        _backward_loop(order, root._graph_math if create_graph else root._raw_math, create_graph,
+                       root._releases_grads, watch)
+        root._end_backward(order, root._retain_graph_default or create_graph
+                           if retain_graph is None else retain_graph)
 
 
-def reset_intermediate_grads(order: list[Node]) -> None:
-    """Before a backward pass: every non-leaf gradient starts from zero (leaves keep theirs)."""
-    if not order:
-        return
-    root = order[-1]
-    root._start_backward(order)
-    zero = root._zero_grad
-    for node in order:
-        if node._op is not None:
-            node.grad = zero
+def _backward_loop(order: list[Node], m: Any, on_nodes: bool, release: bool,
+                   watch: Observer | None) -> None:
+    """The chain rule at every node, each after all the nodes that use it."""
+    for node in reversed(order):
+        bound = node._op
+        if bound is None:
+            continue                                      # a leaf: its gradient is complete
+        upstream = node.grad                              # ∂L/∂node, complete: its users are done
+        a, b = node._a, node._b
+        out, x, y = (node, a, b) if on_nodes else (node.data, a.data, None if b is None else b.data)
+        for position, parent in ((0, a), (1, b)) if b is not None else ((0, a),):
+            if not parent.requires_grad:
+                continue
+            local = bound.rules[position](m, out, x, y)   # ∂node/∂parent
+            contribution = upstream * local               # the chain rule
+            before = parent.grad
+            parent.grad = contribution if before is None else before + contribution
+            if watch is not None:
+                watch(Edge(node, position, parent, upstream, getattr(local, "shown", local),
+                           contribution, before, parent.grad))
+        if release and not node._retains_grad:
+            node.grad = None                              # used up: free it (as PyTorch does)
 
 
-def _check_parents(node: Node) -> None:
-    from .anomaly import check_backward
+def _with_anomaly_check(observer: Observer | None) -> Observer | None:
+    """``observer``, joined by the NaN check when ``detect_anomaly()`` is on."""
+    if not current_mode()[2]:
+        return observer
+    from .anomaly import check_edge
 
-    check_backward(node)
+    if observer is None:
+        return check_edge
+    return lambda edge: (observer(edge), check_edge(edge))

@@ -41,7 +41,7 @@ DIV = Op("div", symbol="/", inputs="a b",
 POW = Op("pow", symbol="**", inputs="a b",
          forward=lambda m, a, b: m.pow(a, b),
          derivatives=(lambda m, out, a, b: b * m.pow(a, b - 1.0),
-                      lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
+                      lambda m, out, a, b: m.where(m.equal(a, 0.0) & (b >= 0), 0.0, out * m.log(a))),
          text="$a ** $b", latex="{$a}^{$b}",
          derivative_text=("$b * $a ** ($b - 1)", "$a ** $b * ln($a)"),
          derivative_latex=("$b \\, {$a}^{$b - 1}", "{$a}^{$b} \\ln $a"))
@@ -125,7 +125,7 @@ ELEMENTWISE_OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, 
 """Every elementwise op, in the order the docs list them."""
 
 # -- elementwise ops used by Tensor (comparisons split ties evenly, like torch.maximum) ----
-WHERE = Op("where", inputs="a b", params="condition",
+WHERE = Op("where", inputs="a b", params="condition", signature="condition a b",
            forward=lambda m, a, b, condition: m.where(condition, a, b),
            derivatives=(lambda m, out, a, b, condition: m.where(condition, 1.0, 0.0),
                         lambda m, out, a, b, condition: m.where(condition, 0.0, 1.0)),
@@ -135,16 +135,16 @@ WHERE = Op("where", inputs="a b", params="condition",
 
 MAXIMUM = Op("maximum", symbol="max", inputs="a b",
              forward=lambda m, a, b: m.maximum(a, b),
-             derivatives=(lambda m, out, a, b: m.where(a > b, 1.0, m.where(a == b, 0.5, 0.0)),
-                          lambda m, out, a, b: m.where(b > a, 1.0, m.where(a == b, 0.5, 0.0))),
+             derivatives=(lambda m, out, a, b: m.where(a > b, 1.0, m.where(m.equal(a, b), 0.5, 0.0)),
+                          lambda m, out, a, b: m.where(b > a, 1.0, m.where(m.equal(a, b), 0.5, 0.0))),
              text="max($a, $b)", latex=r"\max($a, $b)",
              derivative_text=("1 if $a > $b (1/2 if equal) else 0", "1 if $b > $a (1/2 if equal) else 0"),
              derivative_latex=(r"\mathbb{1}[$a > $b]", r"\mathbb{1}[$b > $a]"))
 
 MINIMUM = Op("minimum", symbol="min", inputs="a b",
              forward=lambda m, a, b: m.minimum(a, b),
-             derivatives=(lambda m, out, a, b: m.where(a < b, 1.0, m.where(a == b, 0.5, 0.0)),
-                          lambda m, out, a, b: m.where(b < a, 1.0, m.where(a == b, 0.5, 0.0))),
+             derivatives=(lambda m, out, a, b: m.where(a < b, 1.0, m.where(m.equal(a, b), 0.5, 0.0)),
+                          lambda m, out, a, b: m.where(b < a, 1.0, m.where(m.equal(a, b), 0.5, 0.0))),
              text="min($a, $b)", latex=r"\min($a, $b)",
              derivative_text=("1 if $a < $b (1/2 if equal) else 0", "1 if $b < $a (1/2 if equal) else 0"),
              derivative_latex=(r"\mathbb{1}[$a < $b]", r"\mathbb{1}[$b < $a]"))

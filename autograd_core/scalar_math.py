@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from .op import constant_result
+
 inf = math.inf
 nan = math.nan
 _copysign = math.copysign
@@ -137,6 +139,13 @@ def isnan(x: float) -> bool:
     return x != x
 
 
+@constant_result
+def equal(a: float, b: float) -> bool:
+    """``a == b`` (a condition: it takes no gradient)."""
+    return a == b
+
+
+@constant_result
 def zeros_like(x: float) -> float:
     """0.0 (the derivative of a piecewise-constant function)."""
     return 0.0

@@ -2,8 +2,9 @@
 
 Ops come from the same table as ``Value`` (``ops.py``, elementwise, with broadcasting) plus
 ``tensor_ops.py`` (matmul, reductions, shapes, indexing, softmax). Backward is the same loop
-in ``graph.py``; a tensor's chain-rule step is a vector-Jacobian product, and broadcasting
-is undone in one place, :meth:`Tensor._accumulate`.
+in ``graph.py``. A tensor's local derivative is an array for an elementwise op, with
+broadcasting undone in one place (:func:`_unbroadcast`), and a linear map for the other ops:
+``upstream * local`` applies the op's vector-Jacobian product.
 """
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import array_math
-from ._state import state
+from ._state import open_contexts, state
 from .graph import Node, backward, new_serial
-from .op import Op
+from .numbers import REAL_NUMBER_TYPES, check_flag
+from .op import Bound, GraphMath, Op, bind
 from .operators import Operators
-from .ops import CLIP, MAXIMUM, MINIMUM, WHERE
+from .ops import CLIP, MAXIMUM, MINIMUM, TENSOR_ELEMENTWISE_OPS, WHERE
 from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, LOGSUMEXP,
-                         MATMUL, MEAN, PERMUTE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM, VAR)
+                         MATMUL, MEAN, PERMUTE, RESHAPE, SOFTMAX, SUM, TENSOR_OPS, VAR)
 
 _FLOAT_KINDS = "f"
 _FLOAT64 = np.dtype(np.float64)
 _new = object.__new__
+_DEFAULT_MODE = (True, None, False)
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -46,28 +49,83 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     return np.array(array, dtype=dtype)   # always a copy: the tensor owns its data
 
 
-def _sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
-
-    Works for ndarrays and, with ``create_graph``, for Tensors (same method names).
-    """
-    if grad.shape == shape:
-        return grad
-    total = np.add.reduce if grad.__class__ is np.ndarray else _tensor_sum
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = total(grad, axis=tuple(range(extra)))
-    if 1 in shape:
-        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-        if stretched:
-            grad = total(grad, axis=stretched, keepdims=True)
-    if grad.shape != shape:                       # a scalar contribution: spread it out
-        grad = grad.expand(shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
-    return grad
+def _unbroadcast(m: Any, g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting: sum ``g`` over the axes that broadcasting added or stretched, so it
+    has ``shape`` (on arrays, or on Tensors with ``create_graph``: ``m`` is their namespace)."""
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
+                                       if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = m.sum(g, axes, True)
+    return g if g.shape == shape else m.reshape(g, shape)
 
 
-def _tensor_sum(t: Tensor, axis: Any, keepdims: bool = False) -> Tensor:
-    return t.sum(axis=axis, keepdims=keepdims)
+class _Unbroadcast:
+    """The local derivative of an elementwise op whose operand was broadcast: the upstream
+    gradient times ``local``, summed back to the operand's ``shape``."""
+
+    __slots__ = ("m", "shown", "shape")
+    __array_ufunc__ = None               # ndarray * this defers to __rmul__
+
+    def __init__(self, m: Any, local: Any, shape: tuple[int, ...]) -> None:
+        self.m, self.shown, self.shape = m, local, shape
+
+    def __rmul__(self, upstream: Any) -> Any:
+        local = self.shown
+        product = upstream if local.__class__ is float and local == 1.0 else upstream * local
+        return _unbroadcast(self.m, product, self.shape)
+
+
+class _Identity:
+    """The local derivative 1 of an operand of the output's shape: passes the gradient on."""
+
+    __slots__ = ()
+    __array_ufunc__ = None
+    shown = 1.0
+
+    def __rmul__(self, upstream: Any) -> Any:
+        return upstream
+
+
+_IDENTITY = _Identity()
+
+
+class _VectorJacobianProduct:
+    """The local derivative of a non-elementwise op, as the linear map it is:
+    ``upstream * this`` is the op's vjp rule ``rule(m, upstream, out, a[, b], **params)``
+    (summed back to the operand's shape when the op broadcast it, as batched matmul does)."""
+
+    __slots__ = ("rule", "m", "out", "operands", "params", "position")
+    __array_ufunc__ = None
+    shown = None                          # never formed as a matrix
+
+    def __init__(self, rule: Any, m: Any, out: Any, operands: tuple[Any, ...],
+                 params: dict[str, Any], position: int) -> None:
+        self.rule, self.m, self.out, self.operands = rule, m, out, operands
+        self.params, self.position = params, position
+
+    def __rmul__(self, upstream: Any) -> Any:
+        product = self.rule(self.m, upstream, self.out, *self.operands, **self.params)
+        shape = self.operands[self.position].shape
+        return product if product.shape == shape else _unbroadcast(self.m, product, shape)
+
+
+def _tensor_rule(op: Op) -> Any:
+    """How a tensor node's backward rule is made from the op's rule (see :func:`bind`)."""
+    if op.derivatives is None:
+        return lambda rule, position: (
+            lambda m, out, *operands, **params:
+            _VectorJacobianProduct(rule, m, out, operands, params, position))
+
+    def wrap(rule: Any, position: int) -> Any:
+        def local(m: Any, out: Any, *operands: Any, **params: Any) -> Any:
+            value = rule(m, out, *operands, **params)
+            shape = operands[position].shape
+            if out.shape != shape:
+                return _Unbroadcast(m, value, shape)
+            return _IDENTITY if value.__class__ is float and value == 1.0 else value
+        return local
+    return wrap
 
 
 def _normalize_axis(axis: Any, ndim: int) -> Any:
@@ -96,25 +154,19 @@ class Tensor(Operators, Node):
     :meth:`retain_grad`, as in PyTorch.
     """
 
-    __slots__ = ("_parents", "_retains_grad", "_freed")
+    __slots__ = ("_retains_grad", "_freed")
     _raw_math = array_math
-    _zero_grad = None
     _retain_graph_default = False
+    _releases_grads = True
     __array_ufunc__ = None          # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
-                 label: str | None = None) -> None:
-        self.data = _as_array(data, dtype)
-        self.grad: Any = None
-        self.requires_grad = bool(requires_grad)
-        self.label = None if label is None else str(label)
-        self._op: Op | None = None
-        self._parents: tuple[Tensor, ...] = ()
-        self._ctx: dict[str, Any] | None = None
-        self._scope = state.scope
-        self._serial = new_serial()
-        self._retains_grad = False
-        self._freed = False
+    def __new__(cls, data: Any, requires_grad: bool = False, dtype: Any = None,
+                label: str | None = None) -> Tensor:
+        return _node(_as_array(data, dtype), None, None, None,
+                     check_flag(requires_grad, "requires_grad"), None if label is None else str(label))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return (self.data,)
 
     # -- array protocol -------------------------------------------------------------------
     @property
@@ -173,63 +225,56 @@ class Tensor(Operators, Node):
         return f"Tensor({body}{''.join(', ' + e for e in extras)})"
 
     # -- graph plumbing -------------------------------------------------------------------
-    def _backprop(self, create_graph: bool, release: bool = True) -> None:
-        """The chain rule at this node: add each vector-Jacobian product to its parent.
+    def _seed(self, gradient: Any, create_graph: bool) -> Any:
+        """The starting gradient ∂L/∂self: 1 for a one-element tensor, else ``gradient``
+        (same shape, real dtype; always copied, so the caller's array is never aliased)."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: no leaf "
+                               "with requires_grad=True contributed to it (was it computed "
+                               "under no_grad()?)")
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a scalar output; this "
+                                   f"tensor has shape {self.shape}. Reduce it (e.g. .sum()) or "
+                                   "pass gradient= of the same shape")
+            seed: Any = np.ones(self.shape, dtype=self.dtype)
+        elif isinstance(gradient, Tensor) and create_graph:
+            seed = gradient
+        else:
+            raw = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient)
+            if raw.dtype.kind not in "biuf":
+                raise TypeError(f"backward(gradient=...) needs real numbers; got dtype "
+                                f"{raw.dtype} (object, string and complex gradients are refused)")
+            seed = np.array(raw, dtype=self.dtype)
+        if seed.shape != self.shape:
+            raise ValueError(f"gradient has shape {seed.shape} but the tensor has shape {self.shape}")
+        if create_graph and not isinstance(seed, Tensor):
+            seed = _node(seed, None, None, None, False, None)   # the seed joins the gradient graph
+        return seed
 
-        With ``release`` this node's gradient is dropped once used (unless retained), as
-        PyTorch does, so a backward pass holds few large gradients at a time.
-        """
-        upstream = self.grad
-        for parent, contribution in zip(self._parents, self._op.vjp(self, upstream, create_graph)):
-            if contribution is None:
-                continue
-            data = parent.data
-            if parent._op is not None and contribution.__class__ is np.ndarray \
-                    and contribution.shape == data.shape and contribution.dtype is data.dtype:
-                # the common case, inline: an intermediate array gradient of the right shape
-                grad = parent.grad
-                parent.grad = contribution if grad is None else grad + contribution
-            else:
-                # a view of another gradient must not become a leaf's own .grad
-                shared = contribution is upstream or (
-                    contribution.__class__ is np.ndarray and contribution.base is not None)
-                parent._accumulate(contribution, shared)
-        if release and not self._retains_grad:
-            self.grad = None
-
-    def _accumulate(self, contribution: Any, shared: bool = False) -> None:
-        """``grad += contribution``, first summed over broadcast axes to this tensor's shape.
-
-        ``shared`` says the contribution may be another array's memory: a leaf, whose grad
-        the user may modify in place, then gets a copy.
-        """
-        is_array = contribution.__class__ is np.ndarray
-        if not is_array and not isinstance(contribution, Tensor):
-            contribution, is_array = np.asarray(contribution), True
-        data = self.data
-        if contribution.shape != data.shape:
-            contribution = _sum_to_shape(contribution, data.shape)
-            shared = is_array and contribution.base is not None   # a reduction makes a new array
-        if is_array:
-            if contribution.dtype is not data.dtype and contribution.dtype != data.dtype:
-                contribution = contribution.astype(data.dtype)
-            elif shared and self.grad is None and self._op is None:
-                contribution = contribution.copy()
-        self.grad = contribution if self.grad is None else self.grad + contribution
-
-    def _start_backward(self, order: list[Any]) -> None:
+    def _check_graph(self, order: list[Any], observed: bool) -> None:
+        if observed:
+            return          # a trace may walk a graph again: every saved value is still there
         for node in order:
             if node._freed:
                 raise RuntimeError(
-                    f"Trying to backward through the graph a second time (op {node._op.name!r}): "
+                    f"Trying to backward through the graph a second time (op {node.op.name!r}): "
                     "its saved values were freed by the first backward. Pass retain_graph=True "
                     "to the first backward() if you need to call backward through it again.")
 
-    def _finish_backward(self, order: list[Any], retain_graph: bool) -> None:
-        if not retain_graph:
-            for node in order:
-                if node._op is not None:
-                    node._freed = True
+    def _end_backward(self, order: list[Any], retain_graph: bool) -> None:
+        """Each gradient kept after the pass (leaves, retained nodes) becomes an array of
+        the tensor's dtype that no other gradient or caller shares."""
+        kept: set[int] = set()
+        for node in order:
+            grad = node.grad
+            if grad.__class__ is np.ndarray:
+                if grad.dtype != node.data.dtype or grad.base is not None \
+                        or not grad.flags.writeable or id(grad) in kept:
+                    grad = node.grad = np.array(grad, dtype=node.data.dtype)
+                kept.add(id(grad))
+            if node._op is not None and not retain_graph:
+                node._freed = True
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
@@ -240,24 +285,7 @@ class Tensor(Operators, Node):
         unless ``retain_graph=True``; ``create_graph=True`` records the backward pass so the
         gradients can be differentiated again.
         """
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad: no leaf "
-                               "with requires_grad=True contributed to it")
-        if gradient is None:
-            if self.size != 1:
-                raise RuntimeError(f"backward() without a gradient needs a scalar output; this "
-                                   f"tensor has shape {self.shape}. Reduce it (e.g. .sum()) or "
-                                   "pass gradient= of the same shape")
-            seed: Any = np.array(1.0, dtype=self.data.dtype).reshape(self.data.shape)
-        else:
-            seed = gradient if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=self.dtype)
-            if seed.shape != self.shape:
-                raise ValueError(f"gradient has shape {seed.shape} but the tensor has shape {self.shape}")
-        if create_graph and not isinstance(seed, Tensor):
-            seed = Tensor(seed, dtype=self.dtype)          # the seed joins the gradient graph
-        elif not create_graph and isinstance(seed, Tensor):
-            seed = seed.data
-        backward(self, seed, retain_graph, create_graph)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -266,12 +294,15 @@ class Tensor(Operators, Node):
 
     def detach(self) -> Tensor:
         """A new leaf sharing no history (and not requiring grad)."""
-        return _constant(self.data.copy(), self.dtype)
+        return _node(self.data.copy(), None, None, None, False, None)
 
     @property
-    def is_leaf(self) -> bool:
-        """True for tensors not produced by a recorded op."""
-        return self._op is None
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dimensions swapped (the matrix transpose of each matrix in a batch)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions; this tensor has shape {self.shape}")
+        axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2)
+        return self.permute(axes)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """Clamp into [min, max] (``torch.clip``); gradient 1 inside, 0 outside."""
@@ -434,18 +465,18 @@ def _normalize_index(index: Any) -> Any:
     return tuple(out) if isinstance(index, tuple) else out[0]
 
 
-def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = (),
-          ctx: dict[str, Any] | None = None, scope: Any = None) -> Tensor:
-    """A Tensor made by the engine: a constant leaf when ``op`` is None, else an op's result."""
+def _node(data: np.ndarray, bound: Bound | None, a: Tensor | None, b: Tensor | None,
+          requires_grad: bool, label: str | None) -> Tensor:
+    """Every Tensor is made here: a leaf when ``bound`` is None, else an op's result."""
     t = _new(Tensor)
     t.data = data
     t.grad = None
-    t.requires_grad = op is not None
-    t.label = None
-    t._op = op
-    t._parents = parents
-    t._ctx = ctx
-    t._scope = scope
+    t.requires_grad = requires_grad
+    t.label = label
+    t._op = bound
+    t._a = a
+    t._b = b
+    t._scope = state.scope if open_contexts[0] else None
     t._serial = new_serial()
     t._retains_grad = False
     t._freed = False
@@ -454,68 +485,70 @@ def _node(data: np.ndarray, op: Op | None = None, parents: tuple[Tensor, ...] = 
 
 def _constant(data: Any, dtype: Any) -> Tensor:
     """A leaf that does not require grad (a number or array mixed into tensor arithmetic)."""
-    return _node(np.asarray(data, dtype=dtype), scope=state.scope)
+    return _node(np.asarray(data, dtype=dtype), None, None, None, False, None)
+
+
+def _operand(x: Any, dtype: Any) -> Tensor:
+    """A Tensor as it is; a number or an array as a constant in ``dtype`` (a float array as it
+    is, uncopied); TypeError for anything else."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, REAL_NUMBER_TYPES):
+        return _constant(np.asarray(x, dtype=dtype), dtype)
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return _constant(x, None)
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return _constant(_as_array(x, dtype), None)
+    raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor, "
+                    "a number or an array")
 
 
 def _operands(inputs: Sequence[Any]) -> tuple[Tensor, ...]:
     """Tensors as they are; numbers and arrays as constants in the first tensor's dtype."""
-    for x in inputs:
-        if x.__class__ is not Tensor:
-            break
-    else:
-        return inputs if inputs.__class__ is tuple else tuple(inputs)
-    dtype = _FLOAT64
-    for x in inputs:
-        if isinstance(x, Tensor):
-            dtype = x.data.dtype
-            break
-    out = []
-    for x in inputs:
-        if isinstance(x, Tensor):
-            out.append(x)
-        elif isinstance(x, (int, float, bool, np.number, np.bool_)):
-            out.append(_constant(np.asarray(x, dtype=dtype), dtype))
-        elif isinstance(x, np.ndarray) and x.dtype.kind == "f":
-            out.append(_constant(x, None))          # used as it is: no copy of a float array
-        elif isinstance(x, (np.ndarray, list, tuple)):
-            out.append(_constant(_as_array(x, dtype), None))
-        else:
-            raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor, "
-                            "a number or an array")
-    return tuple(out)
+    dtype = next((x.data.dtype for x in inputs if isinstance(x, Tensor)), _FLOAT64)
+    return tuple(_operand(x, dtype) for x in inputs)
 
 
-def _apply(op: Op, *inputs: Any, **params: Any) -> Tensor:
-    """Run ``op`` forward on the inputs and return the result, recorded in the graph if any
-    input requires grad (and grad mode is on)."""
-    tensors = inputs
-    for x in inputs:
-        if x.__class__ is not Tensor:           # numbers and arrays become constants
-            try:
-                tensors = _operands(inputs)
-            except TypeError:
-                return NotImplemented
-            break
+def _apply_op(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = None) -> Any:
+    """Run ``op`` forward on the operands' data and return the result, recorded in the graph
+    if an operand requires grad (and grad mode is on). ``NotImplemented`` for an operand that
+    is neither a tensor, a number nor an array, so Python reports the unsupported types."""
+    binary = op.arity == 2
+    if a.__class__ is not Tensor or (binary and b.__class__ is not Tensor):
+        try:
+            a, b = _operands((a, b)) if binary else (_operands((a,))[0], None)
+        except TypeError:
+            return NotImplemented
     try:
-        if len(tensors) == 1:
-            data = op.forward(array_math, tensors[0].data, **params)
-        elif len(tensors) == 2:
-            data = op.forward(array_math, tensors[0].data, tensors[1].data, **params)
+        if binary:
+            data = op.forward(array_math, a.data, b.data, **params) if params else \
+                op.forward(array_math, a.data, b.data)
         else:
-            data = op.forward(array_math, *[t.data for t in tensors], **params)
+            data = op.forward(array_math, a.data, **params) if params else \
+                op.forward(array_math, a.data)
     except (ValueError, IndexError) as err:
-        shapes = " and ".join(str(t.shape) for t in tensors)
+        shapes = f"{a.shape} and {b.shape}" if binary else str(a.shape)
         raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {err}") from None
-    if not isinstance(data, np.ndarray):
+    if data.__class__ is not np.ndarray:
         data = np.asarray(data)
-    grad_enabled, scope, anomaly = state.mode
+    grad_enabled, _, anomaly = state.mode if open_contexts[0] else _DEFAULT_MODE
     if anomaly and data.dtype.kind == "f" and np.isnan(data).any():
         from .anomaly import report_forward_nan
-        report_forward_nan(op, tensors)
-    for x in tensors:
-        if x.requires_grad and grad_enabled:    # record the op: the result joins the graph
-            return _node(data, op, tensors, params or None, scope)
-    return _node(data, scope=scope)
+        report_forward_nan(op, (a, b) if binary else (a,))
+    if grad_enabled and (a.requires_grad or (binary and b.requires_grad)):
+        bound = op._bound.get(Tensor) if params is None else None
+        return _node(data, bound or bind(op, Tensor, params, _tensor_rule(op)), a, b, True, None)
+    return _node(data, None, None, None, False, None)
+
+
+def _apply(op: Op, *operands: Any, **params: Any) -> Tensor:
+    """``op`` applied to the operands, parameters by keyword (the methods' shorthand)."""
+    result = _apply_op(op, operands[0], operands[1] if len(operands) > 1 else None, params or None)
+    if result is NotImplemented:
+        kinds = ", ".join(type(x).__name__ for x in operands)
+        raise TypeError(f"{op.name}: unsupported operand types ({kinds}); expected Tensors, "
+                        "numbers or arrays")
+    return result
 
 
 # -- functions over several tensors -------------------------------------------------------
@@ -545,11 +578,18 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 
 def concatenate(tensors: Iterable[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis`` (``torch.cat``)."""
-    tensors = _operands(list(tensors))
+    """Join tensors along an existing ``axis`` (``torch.cat``). The graph joins two at a time:
+    ``concatenate([a, b, c])`` is ``concat(concat(a, b), c)``, balanced for long lists."""
+    tensors = list(_operands(list(tensors)))
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    return _apply(CONCATENATE, *tensors, axis=_normalize_axis(axis, tensors[0].ndim)[0])
+    axis = _normalize_axis(axis, tensors[0].ndim)[0]
+    if len(tensors) == 1:                     # a new tensor, as torch.cat gives
+        return _apply(RESHAPE, tensors[0], shape=tensors[0].shape)
+    while len(tensors) > 1:
+        pairs = [_apply(CONCATENATE, x, y, axis=axis) for x, y in zip(tensors[::2], tensors[1::2])]
+        tensors = pairs + tensors[len(pairs) * 2:]
+    return tensors[0]
 
 
 def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
@@ -557,7 +597,11 @@ def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
     tensors = _operands(list(tensors))
     if not tensors:
         raise ValueError("stack needs at least one tensor")
-    return _apply(STACK, *tensors, axis=_normalize_axis(axis, tensors[0].ndim + 1)[0])
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack needs tensors of one shape; got {sorted(shapes)}")
+    axis = _normalize_axis(axis, tensors[0].ndim + 1)[0]
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -576,48 +620,5 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _apply(MINIMUM, a, b)
 
 
-class _TensorGraphMath:
-    """The math namespace over Tensors: each function records ops (for ``create_graph``)."""
-
-    div = staticmethod(lambda a, b: a / b)
-    pow = staticmethod(lambda a, b: a ** b)
-    zeros_like = staticmethod(lambda x: np.zeros_like(_raw(x)))
-    matmul = staticmethod(matmul)
-    swapaxes = staticmethod(lambda x: x.transpose(-1, -2))
-    sum = staticmethod(lambda x, axis=None, keepdims=False: x.sum(axis, keepdims))
-    mean = staticmethod(lambda x, axis=None, keepdims=False: x.mean(axis, keepdims))
-    reshape = staticmethod(lambda x, shape: x.reshape(shape))
-    permute = staticmethod(lambda x, axes: x.permute(axes))
-    getitem = staticmethod(lambda x, index: x[index])
-    scatter = staticmethod(lambda g, index, shape: _apply(SCATTER, g, index=index, shape=shape))
-    tie_mask = staticmethod(array_math.tie_mask)
-    indicator = staticmethod(array_math.indicator)
-    in_range = staticmethod(array_math.in_range)
-    sign = staticmethod(lambda x: x.sign() if isinstance(x, Tensor) else array_math.sign(x))
-
-    @staticmethod
-    def where(condition: Any, a: Any, b: Any) -> Any:
-        if isinstance(a, Tensor) or isinstance(b, Tensor):
-            return where(condition, a, b)
-        return np.where(_raw(condition), a, b)
-
-    @staticmethod
-    def expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
-        if not isinstance(g, Tensor):
-            return array_math.expand_reduced(g, shape, axis, keepdims)
-        if not keepdims and axis is not None:
-            g = g.reshape(tuple(1 if i in axis else n for i, n in enumerate(shape)))
-        return g.expand(shape)
-
-    @staticmethod
-    def split(g: Tensor, sizes: list[int], axis: int) -> list[Tensor]:
-        bounds = np.cumsum([0] + list(sizes))
-        return [g[(slice(None),) * axis + (slice(int(lo), int(hi)),)]
-                for lo, hi in zip(bounds[:-1], bounds[1:])]
-
-
-for _name in ("exp", "log", "sigmoid", "sin", "cos"):    # what the derivative/VJP rules call
-    setattr(_TensorGraphMath, _name, staticmethod(getattr(Tensor, _name)))
-
-Tensor._graph_math = _TensorGraphMath
-Tensor._record = staticmethod(_apply)
+Tensor._apply = staticmethod(_apply_op)
+Tensor._graph_math = GraphMath(array_math, Tensor, TENSOR_ELEMENTWISE_OPS + TENSOR_OPS)

@@ -1,9 +1,9 @@
 """Tensor-only ops: linear algebra, reductions, shape changes, indexing and softmax.
 
 Their Jacobians are never formed: each entry gives the vector-Jacobian product
-``rule(m, g, out, *inputs, **params) = g · ∂out/∂input`` directly. Broadcasting is undone
-once, when a contribution is added to a tensor's ``grad`` (``Tensor._accumulate``), so no
-rule here sums over broadcast axes.
+``rule(m, g, out, a[, b], **params) = g · ∂out/∂operand`` directly. Broadcasting is undone
+in one place, for elementwise rules (``Tensor``'s binding of them), so no rule here sums over
+broadcast axes: ``expand`` is elementwise, with local derivative 1.
 """
 from __future__ import annotations
 
@@ -13,29 +13,29 @@ from .op import Op
 
 MATMUL = Op("matmul", symbol="@", inputs="a b",
             forward=lambda m, a, b: m.matmul(a, b),
-            vjps=(lambda m, g, out, a, b: m.matmul(g, m.swapaxes(b)),
-                  lambda m, g, out, a, b: m.matmul(m.swapaxes(a), g)),
+            vjps=(lambda m, g, out, a, b: m.matmul(g, b.mT),
+                  lambda m, g, out, a, b: m.matmul(a.mT, g)),
             text="$a @ $b", latex="$a $b",
             derivative_text=("g @ $b^T", "$a^T @ g"),
             derivative_latex=(r"\bar{g}\, $b^{\top}", r"$a^{\top} \bar{g}"))
 
 SUM = Op("sum", symbol="Σ", params="axis keepdims",
          forward=lambda m, a, axis, keepdims: m.sum(a, axis, keepdims),
-         vjps=(lambda m, g, out, a, axis, keepdims: m.expand_reduced(g, a.shape, axis, keepdims),),
+         vjps=(lambda m, g, out, a, axis, keepdims: m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape),),
          text="sum($a, axis=$axis)", latex=r"\sum_{$axis} $a",
          derivative_text=("1 (g broadcast back over axis=$axis)",), derivative_latex=("1",))
 
 MEAN = Op("mean", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.mean(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand_reduced(g, a.shape, axis, keepdims) / (a.size // max(out.size, 1)),),
+                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) / (a.size // max(out.size, 1)),),
           text="mean($a, axis=$axis)", latex=r"\frac{1}{N}\sum_{$axis} $a",
           derivative_text=("1/N",), derivative_latex=(r"\frac{1}{N}",))
 
 AMAX = Op("max", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.amax(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand_reduced(g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
+                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) * m.tie_mask(a, out, axis, keepdims),),
           text="max($a, axis=$axis)", latex=r"\max_{$axis} $a",
           derivative_text=("1/k at the k maximal elements, else 0",),
           derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \max]",))
@@ -43,7 +43,7 @@ AMAX = Op("max", params="axis keepdims",
 AMIN = Op("min", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.amin(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand_reduced(g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
+                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) * m.tie_mask(a, out, axis, keepdims),),
           text="min($a, axis=$axis)", latex=r"\min_{$axis} $a",
           derivative_text=("1/k at the k minimal elements, else 0",),
           derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \min]",))
@@ -51,7 +51,7 @@ AMIN = Op("min", params="axis keepdims",
 VAR = Op("var", params="axis keepdims correction",
          forward=lambda m, a, axis, keepdims, correction: m.var(a, axis, keepdims, correction),
          vjps=(lambda m, g, out, a, axis, keepdims, correction:
-               m.expand_reduced(g, a.shape, axis, keepdims)
+               m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape)
                * (2.0 / (a.size // max(out.size, 1) - correction))
                * (a - m.mean(a, axis, True)),),
          text="var($a, axis=$axis)", latex=r"\operatorname{Var}_{$axis} $a",
@@ -71,8 +71,8 @@ PERMUTE = Op("permute", params="axes",
              derivative_text=("g permuted back",), derivative_latex=("1",))
 
 EXPAND = Op("expand", params="shape",
-            forward=lambda m, a, shape: m.broadcast_to(a, shape),
-            vjps=(lambda m, g, out, a, shape: g,),      # summed back to a's shape on accumulation
+            forward=lambda m, a, shape: m.expand(a, shape),
+            derivatives=(lambda m, out, a, shape: 1.0,),   # broadcasting, undone as for any elementwise op
             text="expand($a, $shape)", latex=r"\operatorname{expand}($a)",
             derivative_text=("g summed over the broadcast axes",), derivative_latex=("1",))
 
@@ -89,18 +89,16 @@ SCATTER = Op("scatter", params="index shape",
              text="scatter($a, $index)", latex=r"\operatorname{scatter}($a)",
              derivative_text=("g at the indexed positions",), derivative_latex=("1",))
 
-CONCATENATE = Op("concatenate", symbol="concat", inputs="*tensors", params="axis",
-                 forward=lambda m, *xs, axis: m.concatenate(xs, axis),
-                 vjps=(lambda m, g, out, *xs, axis: m.split(g, [x.shape[axis] for x in xs], axis),),
-                 text="concatenate([$tensors], axis=$axis)", latex=r"\left[$tensors\right]",
-                 derivative_text=("the matching slice of g",), derivative_latex=("1",))
-
-STACK = Op("stack", inputs="*tensors", params="axis",
-           forward=lambda m, *xs, axis: m.stack(xs, axis),
-           vjps=(lambda m, g, out, *xs, axis:
-                 [m.getitem(g, (slice(None),) * axis + (i,)) for i in range(len(xs))],),
-           text="stack([$tensors], axis=$axis)", latex=r"\left[$tensors\right]",
-           derivative_text=("the matching slice of g",), derivative_latex=("1",))
+CONCATENATE = Op("concatenate", symbol="concat", inputs="a b", params="axis",
+                 forward=lambda m, a, b, axis: m.concatenate((a, b), axis),
+                 vjps=(lambda m, g, out, a, b, axis:
+                       m.getitem(g, (slice(None),) * axis + (slice(0, a.shape[axis]),)),
+                       lambda m, g, out, a, b, axis:
+                       m.getitem(g, (slice(None),) * axis + (slice(a.shape[axis], None),))),
+                 text="concatenate([$a, $b], axis=$axis)", latex=r"\left[$a, $b\right]",
+                 derivative_text=("the first part of g along axis=$axis",
+                                  "the second part of g along axis=$axis"),
+                 derivative_latex=("1", "1"))
 
 SOFTMAX = Op("softmax", params="axis",
              forward=lambda m, a, axis: m.softmax(a, axis),
@@ -119,12 +117,12 @@ LOG_SOFTMAX = Op("log_softmax", params="axis",
 LOGSUMEXP = Op("logsumexp", params="axis keepdims",
                forward=lambda m, a, axis, keepdims: m.logsumexp(a, axis, keepdims),
                vjps=(lambda m, g, out, a, axis, keepdims:
-                     m.expand_reduced(g, a.shape, axis, keepdims)
-                     * m.exp(a - m.expand_reduced(out, a.shape, axis, keepdims)),),
+                     m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape)
+                     * m.exp(a - m.expand(m.reshape(out, m.kept_shape(a.shape, axis, keepdims)), a.shape)),),
                text="logsumexp($a, axis=$axis)", latex=r"\log\sum_{$axis} e^{$a}",
                derivative_text=("softmax($a)",), derivative_latex=(r"\operatorname{softmax}($a)",))
 
 TENSOR_OPS: tuple[Op, ...] = (MATMUL, SUM, MEAN, AMAX, AMIN, VAR, RESHAPE, PERMUTE, EXPAND,
-                              GETITEM, SCATTER, CONCATENATE, STACK, SOFTMAX, LOG_SOFTMAX,
+                              GETITEM, SCATTER, CONCATENATE, SOFTMAX, LOG_SOFTMAX,
                               LOGSUMEXP)
 """Every tensor-only op."""

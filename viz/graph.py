@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import graphviz
 import numpy as np
 
-from autograd_core.graph import topological_order
+from autograd_core import topological_order
 
 from . import render as _render
 from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
@@ -237,7 +237,7 @@ def op_label(node: Any, names: dict[Any, str], hidden: set[Any],
         return op.symbol
     operand_names = [format_number(p.data, number_format) if p in hidden else names[p]
                      for p in node.parents]
-    return op.formula(operand_names, **node.params)
+    return op.formula(operand_names, params=node.params)
 
 
 def local_label(node: Any, index: int, names: dict[Any, str],
@@ -245,7 +245,7 @@ def local_label(node: Any, index: int, names: dict[Any, str],
     """``∂out/∂operand``: the op's derivative formula and, for elementwise ops, its value."""
     op = node.op
     operand_names = [names[p] for p in node.parents]
-    formula = op.derivative_formula(index, operand_names, **node.params)
+    formula = op.derivative_formula(index, operand_names, params=node.params)
     if not op.elementwise:
         return formula
     value = format_number(op.local_derivatives(node)[index], number_format)

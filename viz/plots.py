@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from autograd_core import Value, no_grad
+from autograd_core import Tensor, Value, no_grad
 
 ACTIVATIONS = ("step", "sigmoid", "tanh", "relu", "leaky_relu", "softplus")
 
@@ -86,9 +86,7 @@ def _scores(model: Any, points: np.ndarray) -> np.ndarray:
     """Model outputs for each row of ``points`` as an (n, k) array of floats."""
     with no_grad():
         try:                                   # batch models: Tensor in, Tensor/array out
-            import autograd_core
-            tensor = getattr(autograd_core, "Tensor", None)
-            out = model(tensor(points) if tensor is not None else points)
+            out = model(Tensor(points))
             arr = np.asarray(getattr(out, "data", out), dtype=float)
             if arr.shape[0] == len(points):
                 return arr.reshape(len(points), -1)
@@ -158,9 +156,9 @@ def plot_activations(names: Sequence[str] = ACTIVATIONS, x_range: tuple[float, f
         op = getattr(Value(0.0), name)().op
         params = {"slope": 0.01} if name == "leaky_relu" else {}
         axes[row, 0].plot(xs, ys, color="C0")
-        axes[row, 0].set_title(f"{name}: {op.formula(['x'], **params)}", fontsize=9)
+        axes[row, 0].set_title(f"{name}: {op.formula(['x'], params=params)}", fontsize=9)
         axes[row, 1].plot(xs, ds, color="C3")
-        axes[row, 1].set_title(f"derivative: {op.derivative_formula(0, ['x'], **params)}",
+        axes[row, 1].set_title(f"derivative: {op.derivative_formula(0, ['x'], params=params)}",
                                fontsize=9)
         for ax in axes[row]:
             ax.axhline(0, color="0.8", lw=0.8)

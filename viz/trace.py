@@ -20,15 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from autograd_core._state import set_grad_enabled, state
-from autograd_core.graph import reset_intermediate_grads, topological_order
-from autograd_core.value import Value
-
-try:                                    # forward mode with dual numbers, when the engine has it
-    from autograd_core.dual import Dual as _Dual
-    from autograd_core.dual import _apply as _dual_apply
-except ImportError:  # pragma: no cover - older engine
-    _Dual = _dual_apply = None
+from autograd_core import Dual, Edge, TangentStep, backward, is_zero, observe_forward, topological_order
 
 from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_names
 from .stepper import Frame, Steps, render_frames, save_text, stepper_fragment, stepper_html
@@ -44,7 +36,9 @@ class Contribution:
     """Gradient sent from one node to one operand: ``product = local · upstream``.
 
     ``before``/``after`` are the operand's gradient before and after adding ``product``;
-    ``path`` counts the contributions this operand has received in this pass (1, 2, ...).
+    ``path`` counts the contributions this operand has received in this pass (1, 2, ...);
+    ``carried`` is the gradient a leaf held from earlier backward passes (on its first
+    contribution of this pass; ``None`` when it had none).
     """
 
     parent: Any
@@ -57,12 +51,12 @@ class Contribution:
     before: Any
     after: Any
     path: int
+    carried: Any = None
 
     @property
     def accumulated(self) -> bool:
-        """True when this adds to a gradient already there (several paths, or a leaf's
-        gradient kept from an earlier backward)."""
-        return self.path > 1 or (self.before is not None and not _all_zero(self.before))
+        """True when this adds to a gradient from another path of this same pass."""
+        return self.path > 1
 
 
 @dataclass(frozen=True)
@@ -109,13 +103,6 @@ class ForwardStep:
     terms: tuple[TangentTerm, ...] = ()
 
 
-def _all_zero(x: Any) -> bool:
-    try:
-        return bool(np.all(np.asarray(x, dtype=float) == 0))
-    except (TypeError, ValueError):
-        return False
-
-
 def _num(x: Any, fmt: NumberFormat, paren: bool = False) -> str:
     text = format_number(x, fmt)
     return f"({text})" if paren and text.startswith("-") else text
@@ -135,8 +122,8 @@ def _dl(num: str, den: str) -> str:
 class _TraceViews:
     """Frames and the HTML stepper from a graph layout and :class:`Steps`."""
 
-    graph: Graph
     title: str
+    _graph: Any            # a Graph, or a function that lays it out when first needed
 
     steps: Sequence[Any]
 
@@ -145,6 +132,14 @@ class _TraceViews:
 
     def _step_lines(self, step: Any) -> list[str]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @property
+    def graph(self) -> Graph:
+        """The drawing the frames and the stepper restyle (laid out on first use, so a
+        text-only trace of a large graph never runs Graphviz)."""
+        if not isinstance(self._graph, Graph):
+            self._graph = self._graph()
+        return self._graph
 
     def to_text(self) -> str:
         """Every step as plain text, one block per step (backward: the node's formula, its
@@ -187,11 +182,11 @@ class BackwardTrace(_TraceViews):
     :func:`trace_backward`)."""
 
     def __init__(self, root: Any, steps: list[BackwardStep], names: dict[Any, str],
-                 graph: Graph, number_format: NumberFormat, initial_grads: dict[Any, Any]) -> None:
+                 graph: Any, number_format: NumberFormat, initial_grads: dict[Any, Any]) -> None:
         self.root = root
         self.steps = steps
         self.names = names
-        self.graph = graph
+        self._graph = graph
         self.number_format = number_format
         self._initial = initial_grads
         self.title = f"backward pass: ∂{names[root]}/∂ every node"
@@ -219,6 +214,9 @@ class BackwardTrace(_TraceViews):
                     lines.append(f"  {_d(L, c.parent_name)} = {_num(c.before, fmt)} + "
                                  f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
                                  f"(sum over paths, contribution {c.path})")
+                if c.carried is not None:
+                    lines.append(f"  {c.parent_name}.grad was {_num(c.carried, fmt)} before this "
+                                 f"pass; it accumulates to {_num(c.after, fmt)}")
                 continue
             local = _num(c.local, fmt)
             local_eq = local if c.local_formula == local else f"{c.local_formula} = {local}"
@@ -230,6 +228,9 @@ class BackwardTrace(_TraceViews):
                 lines.append(f"  {_d(L, c.parent_name)} = {_num(c.before, fmt)} + "
                              f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
                              f"(sum over paths, contribution {c.path})")
+            if c.carried is not None:
+                lines.append(f"  {c.parent_name}.grad was {_num(c.carried, fmt)} before this pass; "
+                             f"it accumulates to {_num(c.after, fmt)}")
         return lines
 
     def to_markdown(self) -> str:
@@ -253,6 +254,8 @@ class BackwardTrace(_TraceViews):
                             if c.local_formula == local else f"{c.local_formula} = {local}")
                 total = (f"{_num(c.before, fmt)} + {_num(c.product, fmt, True)} = "
                          f"{_num(c.after, fmt)}" if c.accumulated else _num(c.after, fmt))
+                if c.carried is not None:
+                    total += f" (was {_num(c.carried, fmt)} before this pass)"
                 rows.append(f"{head} | {m(c.parent_name)} | {m(local_eq)} | "
                             f"{m(_num(c.product, fmt))} | {m(total)} |")
         return "\n".join(rows)
@@ -285,6 +288,9 @@ class BackwardTrace(_TraceViews):
                 if c.accumulated:
                     lines.append(f"{_dl(L, p)} &= {_num(c.before, fmt)} + "
                                  f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}")
+                if c.carried is not None:
+                    lines.append(rf"&\text{{({c.parent_name}.grad was {_num(c.carried, fmt)} "
+                                 rf"before this pass; it accumulates to {_num(c.after, fmt)})}}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # -- frames ------------------------------------------------------------------------
@@ -295,7 +301,7 @@ class BackwardTrace(_TraceViews):
         for node, vid in ids.items():
             if node.op is None and not node.requires_grad:
                 continue                                   # constants carry no gradient
-            if node.op is None and node in self._initial and not _all_zero(self._initial[node]):
+            if node.op is None and node in self._initial and not is_zero(self._initial[node]):
                 base[f"{vid}:grad"] = "grad " + format_number(self._initial[node], fmt)
             else:
                 base[f"{vid}:grad"] = "grad ?"
@@ -339,18 +345,20 @@ def _index_of(vid: str | None, oid: str | None) -> int | None:
     return None
 
 
-def trace_backward(root: Any, gradient: Any = 1.0, *, rankdir: str = "LR",
+def trace_backward(root: Any, gradient: Any = None, *, rankdir: str = "LR",
                    show_local: bool = False, hide_constants: bool = False,
                    number_format: NumberFormat = DEFAULT_NUMBER_FORMAT,
                    max_nodes: int = DEFAULT_MAX_NODES) -> BackwardTrace:
-    """Run backward from ``root`` (∂root/∂root = ``gradient``) and record every step.
+    """Run backward from ``root`` (∂root/∂root = ``gradient``, 1 by default) and record
+    every step of it.
 
-    Exactly the engine's pass: intermediate gradients start from zero, leaves accumulate;
-    nodes are visited in reverse topological order, and at each one, for each operand in
-    order that requires grad, ``operand.grad += local · node.grad`` with
-    ``local = ∂node/∂operand`` from the op record. Afterwards every ``.grad`` equals what
-    ``root.backward(gradient)`` gives (intermediate tensor gradients are kept, as with
-    ``retain_grad``). The drawing options are those of :func:`viz.draw_graph`.
+    This is the engine's own pass (``autograd_core.backward`` with an observer): nodes in
+    reverse topological order, and at each one, for each operand that requires grad,
+    ``operand.grad += local · node.grad`` with ``local = ∂node/∂operand``. So afterwards every
+    ``.grad`` is what ``root.backward(gradient)`` gives; leaves accumulate, and a gradient a
+    leaf held before the pass is reported as such. It works on a graph whose own backward has
+    already run (tensor data is kept). The drawing options are those of
+    :func:`viz.draw_graph`; the graph is laid out when a picture is first asked for.
     """
     if not hasattr(root, "parents") or not hasattr(root, "grad"):
         raise TypeError(f"trace_backward expects a graph node (Value or Tensor), got "
@@ -358,36 +366,46 @@ def trace_backward(root: Any, gradient: Any = 1.0, *, rankdir: str = "LR",
     number_format = validate_number_format(number_format)
     order = topological_order(root)
     names = _names_for(order, number_format)
-    initial = {n: _copy(n.grad) for n in order if n.op is None}
-
-    reset_intermediate_grads(order)      # as backward does (and refuses a freed tensor graph)
-    if is_array_node(root):
-        root._accumulate(np.broadcast_to(np.asarray(gradient, dtype=float), np.shape(root.data))
-                         .copy())
-    else:
-        gradient = float(getattr(gradient, "data", gradient))
-        root._accumulate(gradient)
-    steps: list[BackwardStep] = [BackwardStep(0, "seed", root, names[root], _copy(root.grad),
-                                              names[root], latex_name(names[root]), ())]
+    initial = {n: _copy(n.grad) for n in order if n.is_leaf and n.requires_grad}
+    edges: list[Edge] = []
+    backward(root, gradient, retain_graph=True, observer=edges.append)
+    steps = [BackwardStep(0, "seed", root, names[root], _copy(_seed_of(root, edges, initial)),
+                          names[root], latex_name(names[root]), ())]
     paths: dict[Any, int] = {}
-    with set_grad_enabled(False):
-        for node in reversed(order):
-            if node.op is None:
-                continue
-            if not isinstance(node, Value) or not node.op.elementwise:
-                contributions = _tensor_step(node, names, paths)
-            else:
-                contributions = _scalar_step(node, names, paths)
-            if state.anomaly:
-                from autograd_core.anomaly import check_backward
-                check_backward(node)
-            formula, formula_latex = _formulas(node, names)
-            steps.append(BackwardStep(len(steps), "node", node, names[node], _copy(node.grad),
-                                      formula, formula_latex, tuple(contributions)))
-    graph = draw_graph(root, rankdir=rankdir, show_grad=True, show_local=show_local,
-                       hide_constants=hide_constants, max_nodes=max_nodes,
-                       number_format=number_format)
-    return BackwardTrace(root, steps, names, graph, number_format, initial)
+    by_node: dict[Any, list[Contribution]] = {}
+    for edge in edges:
+        parent = edge.parent
+        paths[parent] = paths.get(parent, 0) + 1
+        carried = initial.get(parent) if paths[parent] == 1 else None
+        text, latex = _local_formulas(edge.node, edge.position, names)
+        contributions = by_node.get(edge.node)
+        if contributions is None:
+            contributions = by_node[edge.node] = []
+            formula, formula_latex = _formulas(edge.node, names)
+            steps.append(BackwardStep(len(steps), "node", edge.node, names[edge.node],
+                                      _copy(edge.upstream), formula, formula_latex, ()))
+        contributions.append(Contribution(
+            parent, names[parent], edge.position, text, latex, _copy(edge.local),
+            _copy(edge.contribution), _copy(edge.before), _copy(edge.after), paths[parent],
+            None if carried is None or is_zero(carried) else carried))
+    steps = [s if s.kind == "seed" else BackwardStep(s.index, s.kind, s.node, s.name, s.upstream,
+                                                      s.formula, s.formula_latex,
+                                                      tuple(by_node[s.node]))
+             for s in steps]
+    drawing = dict(rankdir=rankdir, show_grad=True, show_local=show_local,
+                   hide_constants=hide_constants, max_nodes=max_nodes, number_format=number_format)
+    return BackwardTrace(root, steps, names, lambda: draw_graph(root, **drawing), number_format,
+                         initial)
+
+
+def _seed_of(root: Any, edges: list[Edge], initial: dict[Any, Any]) -> Any:
+    """∂L/∂root as the pass started: the upstream of the root's own step (for a leaf root,
+    what the pass added to its gradient)."""
+    for edge in edges:
+        if edge.node is root:
+            return edge.upstream
+    before = initial.get(root)
+    return root.grad if before is None else root.grad - before
 
 
 def _copy(x: Any) -> Any:
@@ -397,72 +415,17 @@ def _copy(x: Any) -> Any:
 def _formulas(node: Any, names: dict[Any, str]) -> tuple[str, str]:
     op, params = node.op, node.params
     operands = [names[p] for p in node.parents]
-    text = f"{names[node]} = {op.formula(operands, **params)}"
+    text = f"{names[node]} = {op.formula(operands, params=params)}"
     latex = (f"{latex_name(names[node])} = "
-             f"{op.formula([latex_name(n) for n in operands], latex=True, **params)}")
+             f"{op.formula([latex_name(n) for n in operands], latex=True, params=params)}")
     return text, latex
 
 
 def _local_formulas(node: Any, k: int, names: dict[Any, str]) -> tuple[str, str]:
     op, params = node.op, node.params
     operands = [names[p] for p in node.parents]
-    return (op.derivative_formula(k, operands, **params),
-            op.derivative_formula(k, [latex_name(n) for n in operands], latex=True, **params))
-
-
-def _scalar_step(node: Any, names: dict[Any, str], paths: dict[Any, int]) -> list[Contribution]:
-    """A scalar node: the engine's own ``_backprop`` does ``parent.grad += local · grad``;
-    the same products and running sums, in the same order, are recorded for display."""
-    upstream = node.grad
-    running: dict[Any, Any] = {}
-    contributions = []
-    for k, (parent, local) in enumerate(zip(node.parents, node.local_derivatives())):
-        if not parent.requires_grad:
-            continue
-        product = local * upstream
-        before = running.get(parent, parent.grad)
-        running[parent] = before + product
-        paths[parent] = paths.get(parent, 0) + 1
-        text, latex = _local_formulas(node, k, names)
-        contributions.append(Contribution(parent, names[parent], k, text, latex, local, product,
-                                          before, running[parent], paths[parent]))
-    node._backprop(False)
-    return contributions
-
-
-def _tensor_step(node: Any, names: dict[Any, str], paths: dict[Any, int]) -> list[Contribution]:
-    """A tensor (or vector-Jacobian) node: the engine's own ``_backprop`` updates the
-    gradients; the contributions are recomputed for display."""
-    upstream = _copy(node.grad)
-    shown = node.op.vjp(node, upstream)
-    locals_ = (node.op.local_derivatives(node) if node.op.elementwise
-               else (None,) * len(node.parents))
-    running = {p: _copy(p.grad) for p in node.parents}
-    node._backprop(False, release=False)   # keep the gradient: the frames show it
-    contributions = []
-    for k, (parent, product) in enumerate(zip(node.parents, shown)):
-        if product is None or not parent.requires_grad:
-            continue
-        product = _reduce_to(product, np.shape(parent.data))
-        before = running[parent]
-        after = before + product if before is not None else product
-        running[parent] = after
-        paths[parent] = paths.get(parent, 0) + 1
-        text, latex = _local_formulas(node, k, names)
-        contributions.append(Contribution(parent, names[parent], k, text, latex, locals_[k],
-                                          product, before, after, paths[parent]))
-    return contributions
-
-
-def _reduce_to(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum a broadcast gradient back to ``shape`` (for display of tensor contributions)."""
-    g = np.asarray(g, dtype=float)
-    while g.ndim > len(shape):
-        g = g.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g if shape else float(g)
+    return (op.derivative_formula(k, operands, params=params),
+            op.derivative_formula(k, [latex_name(n) for n in operands], latex=True, params=params))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,9 +435,9 @@ class ForwardTrace(_TraceViews):
     """The forward pass node by node (see :func:`trace_forward`); ``mode`` is ``"values"``
     or ``"dual"`` (values with forward-mode tangents)."""
 
-    def __init__(self, root: Any, steps: list[ForwardStep], names: dict[Any, str], graph: Graph,
+    def __init__(self, root: Any, steps: list[ForwardStep], names: dict[Any, str], graph: Any,
                  number_format: NumberFormat, mode: str) -> None:
-        self.root, self.steps, self.names, self.graph = root, steps, names, graph
+        self.root, self.steps, self.names, self._graph = root, steps, names, graph
         self.number_format, self.mode = number_format, mode
         self.tangents = {s.node: s.tangent for s in steps} if mode == "dual" else {}
         self.title = ("forward pass with dual numbers (forward-mode AD)" if mode == "dual"
@@ -598,15 +561,18 @@ def trace_forward(root: Any, wrt: Any = None, tangents: Mapping[Any, Any] | None
     names = _names_for(order, number_format)
     seed = _seed(order, wrt, tangents)
     dual = seed is not None
+    if dual and not all(isinstance(n.data, float) for n in order):
+        raise TypeError("trace_forward with wrt=/tangents= evaluates the graph on dual numbers, "
+                        "which are scalars: it needs a Value graph")
     steps: list[ForwardStep] = []
-    tangent: dict[Any, Any] = {}
+    duals: dict[Any, Any] = {}
     for node in order:
         if node.op is None and not node.requires_grad:
-            tangent[node] = 0.0
+            duals[node] = Dual(node.data)                  # a constant: tangent 0
             continue
         if node.op is None:
             t = seed.get(node, 0.0) if dual else None
-            tangent[node] = t
+            duals[node] = Dual(node.data, t or 0.0)
             steps.append(ForwardStep(len(steps), "leaf", node, names[node], _copy(node.data),
                                      names[node], latex_name(names[node]),
                                      format_number(node.data, number_format), t))
@@ -615,37 +581,30 @@ def trace_forward(root: Any, wrt: Any = None, tangents: Mapping[Any, Any] | None
         values = [format_number(p.data, number_format) for p in node.parents]
         if node.op.arity > 1:
             values = [f"({v})" if v.startswith("-") else v for v in values]
-        substituted = node.op.formula(values,
-                                      **node.params)
-        terms: list[TangentTerm] = []
+        substituted = node.op.formula(values, params=node.params)
+        terms: tuple[TangentTerm, ...] = ()
         t = None
         if dual:
-            t = 0.0
-            locals_ = (node.op.local_derivatives(node) if node.op.elementwise
-                       else (None,) * node.op.arity)
-            for k, (parent, local) in enumerate(zip(node.parents, locals_)):
-                if not parent.requires_grad:
-                    continue
-                if local is None:
-                    raise TypeError(f"forward mode through op {node.op.name!r} (a vector-"
-                                    "Jacobian product op) is not supported by trace_forward")
-                product = local * tangent[parent]
-                t = t + product
-                terms.append(TangentTerm(names[parent], _local_formulas(node, k, names)[0], local,
-                                         tangent[parent], product))
-            if _dual_apply is not None and isinstance(node, Value):
-                # the engine's own forward mode (autograd_core.Dual) on the same op record
-                t = _dual_apply(node.op, *[_Dual(p.data, tangent[p]) for p in node.parents],
-                                **node.params).tangent
-            tangent[node] = t
+            seen: list[TangentStep] = []
+            with observe_forward(seen.append):              # the engine's forward mode, observed
+                duals[node] = node.op(*[duals[p] for p in node.parents], **node.params)
+            step = seen[-1]
+            t = step.result.tangent
+            terms = tuple(TangentTerm(names[p], _local_formulas(node, k, names)[0], local,
+                                      operand.tangent, local * operand.tangent)
+                          for k, (p, operand, local) in enumerate(zip(node.parents, step.operands,
+                                                                      step.locals))
+                          if p.requires_grad)
         steps.append(ForwardStep(len(steps), "op", node, names[node], _copy(node.data), formula,
-                                 formula_latex, substituted, t, tuple(terms)))
+                                 formula_latex, substituted, t, terms))
     fmt = number_format
-    third = (lambda n: "tangent " + format_number(tangent.get(n, 0.0), fmt)) if dual else None
-    graph = draw_graph(root, rankdir=rankdir, show_grad=False, show_local=show_local,
-                       hide_constants=hide_constants, max_nodes=max_nodes, number_format=fmt,
-                       _third_field=third)
-    return ForwardTrace(root, steps, names, graph, number_format, "dual" if dual else "values")
+    third = (lambda n: "tangent " + format_number(duals[n].tangent if n in duals else 0.0, fmt)) \
+        if dual else None
+    drawing = dict(rankdir=rankdir, show_grad=False, show_local=show_local,
+                   hide_constants=hide_constants, max_nodes=max_nodes, number_format=fmt,
+                   _third_field=third)
+    return ForwardTrace(root, steps, names, lambda: draw_graph(root, **drawing), number_format,
+                        "dual" if dual else "values")
 
 
 def _seed(order: Sequence[Any], wrt: Any, tangents: Mapping[Any, Any] | None

@@ -137,4 +137,4 @@ def test_formula_renders_operand_names_and_params() -> None:
     assert z.op.derivative_formula(0, ["x", "w"]) == "w"
     assert z.local_derivatives() == (3.0, 2.0)
     y = x.leaky_relu(0.1)
-    assert "0.1" in y.op.derivative_formula(0, ["x"], **y.params)
+    assert "0.1" in y.op.derivative_formula(0, ["x"], params=y.params)

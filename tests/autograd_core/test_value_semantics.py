@@ -89,8 +89,10 @@ def test_stable_functions_have_finite_gradients_at_extremes() -> None:
 def test_comparisons_compare_data_and_return_bool() -> None:
     a, b = Value(1.0), Value(2.0)
     assert (a < b) is True and (a > b) is False and (a <= 1.0) is True and (b >= 3) is False
-    assert (a == Value(1.0)) is True and (a != b) is True and (a == 1) is True
-    assert {a, Value(1.0)}.__len__() == 2          # hashing is by identity
+    # == is identity (as micrograd's), so Values behave in lists, sets and dicts
+    twin = Value(1.0)
+    assert (a == a) is True and (a == twin) is False and (a != twin) is True and (a == 1) is False
+    assert {a, twin}.__len__() == 2 and [twin, a].index(a) == 1 and twin not in [a]
 
 
 def test_introspection_is_read_only() -> None:

@@ -56,7 +56,24 @@ def test_leaves_accumulate_like_backward():
     y1.backward(); y1.backward()
     viz.trace_backward(y2); t = viz.trace_backward(y2)
     assert x2.grad == x1.grad == 8.0
-    assert t.steps[1].contributions[0].accumulated       # 4 + 4 onto the earlier 4
+    first, second = t.steps[1].contributions
+    assert first.carried == 4.0 and not first.accumulated   # the earlier pass, in words
+    assert second.accumulated and second.path == 2          # the second path of this pass
+    assert "x.grad was 4 before this pass; it accumulates to 6" in t.to_text()
+
+
+def test_trace_after_backward_tells_the_truth():
+    """The issue's reproducer: one path, so ∂y/∂x = -3 in this pass, and the earlier
+    backward's -3 is reported in words, never as a second path."""
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = x * w
+    y.label = "y"
+    y.backward()
+    text = viz.trace_backward(y).to_text()
+    assert "sum over paths" not in text
+    assert "∂y/∂x = ∂y/∂y · ∂y/∂x = 1 · (-3) = -3" in text
+    assert "x.grad was -3 before this pass; it accumulates to -6" in text
+    assert x.grad == -6.0 and w.grad == 4.0
 
 
 def expressions():
