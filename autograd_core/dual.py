@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from . import scalar_math
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op
-from .operators import Operators
+from .operators import Operators, install
 
 
 class Dual(Operators):
@@ -108,3 +108,4 @@ def _apply(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = None) 
 
 
 Dual._apply = staticmethod(_apply)
+install(Dual)

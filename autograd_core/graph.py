@@ -80,7 +80,6 @@ class Node:
 new_serial = count().__next__
 """The next creation serial number: every node constructor takes one."""
 _creation = attrgetter("_serial")
-_parents_of = attrgetter("_a", "_b")
 
 
 def topological_order(root: Node) -> list[Node]:
@@ -91,14 +90,14 @@ def topological_order(root: Node) -> list[Node]:
     computed them. Finding them is a plain graph search with no recursion, so a chain of a
     million nodes needs no change to the recursion limit. (Nodes hash by identity.)
     """
-    reached = {root, None}                        # None stands for a missing second parent
+    reached = {root}
     stack = [root]
     while stack:
-        for parent in _parents_of(stack.pop()):
-            if parent not in reached:
+        node = stack.pop()
+        for parent in (node._a, node._b):
+            if parent is not None and parent not in reached:
                 reached.add(parent)
                 stack.append(parent)
-    reached.remove(None)
     return sorted(reached, key=_creation)
 
 
@@ -159,17 +158,21 @@ def _backward_loop(order: list[Node], m: Any, on_nodes: bool, release: bool,
             continue                                      # a leaf: its gradient is complete
         upstream = node.grad                              # ∂L/∂node, complete: its users are done
         a, b = node._a, node._b
-        out, x, y = (node, a, b) if on_nodes else (node.data, a.data, None if b is None else b.data)
-        for position, parent in ((0, a), (1, b)) if b is not None else ((0, a),):
-            if not parent.requires_grad:
-                continue
-            local = bound.rules[position](m, out, x, y)   # ∂node/∂parent
-            contribution = upstream * local               # the chain rule
-            before = parent.grad
-            parent.grad = contribution if before is None else before + contribution
-            if watch is not None:
-                watch(Edge(node, position, parent, upstream, getattr(local, "shown", local),
-                           contribution, before, parent.grad))
+        if on_nodes:
+            out, x, y = node, a, b
+        else:
+            out, x, y = node.data, a.data, None if b is None else b.data
+        parent, position = a, 0
+        while parent is not None:                         # each operand in turn: a, then b
+            if parent.requires_grad:
+                local = bound.rules[position](m, out, x, y)   # ∂node/∂parent
+                contribution = upstream * local               # the chain rule
+                before = parent.grad
+                parent.grad = contribution if before is None else before + contribution
+                if watch is not None:
+                    watch(Edge(node, position, parent, upstream, getattr(local, "shown", local),
+                               contribution, before, parent.grad))
+            parent, position = (b, 1) if position == 0 else (None, 2)
         if release and not node._retains_grad:
             node.grad = None                              # used up: free it (as PyTorch does)
 

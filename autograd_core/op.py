@@ -190,10 +190,11 @@ class Bound:
     backward loop calls, ``rule(m, out, a, b) -> ∂out/∂operand`` (``None`` for a missing
     second operand). One per op and node class, or per node when the op has parameters."""
 
-    __slots__ = ("op", "params", "rules")
+    __slots__ = ("op", "params", "rules", "positions")
 
     def __init__(self, op: Op, params: dict[str, Any] | None, rules: tuple[Any, Any]) -> None:
         self.op, self.params, self.rules = op, params, rules
+        self.positions = (0, 1) if op.arity == 2 else (0,)
 
     def __repr__(self) -> str:
         return f"<Bound {self.op.name} {self.params or ''}>"
@@ -219,7 +220,10 @@ def bind(op: Op, node_class: type, params: dict[str, Any] | None,
 
 
 def _ignore_second(rule: Rule) -> Rule:
-    return lambda m, out, a, b, **params: rule(m, out, a, **params)
+    """``rule(m, out, a)`` called as the loop calls every rule, ``(m, out, a, b)``."""
+    def one_operand(m: Any, out: Any, a: Any, b: Any, **params: Any) -> Any:
+        return rule(m, out, a, **params) if params else rule(m, out, a)
+    return one_operand
 
 
 def constant_result(function: Rule) -> Rule:

@@ -51,9 +51,10 @@ def _unary(op: Op) -> Callable[..., Any]:
 
 
 class Operators:
-    """``+ - * / **`` (both operand orders), unary ``-`` and ``abs``, and one method per
-    one-operand op of the table (``exp``, ``tanh``, ``relu``, ``leaky_relu(slope)``, ...).
-    Comparisons look at the data: a bool for scalars, a boolean array for tensors."""
+    """Comparisons, which look at the data (a bool for scalars, a boolean array for
+    tensors). :func:`install` adds ``+ - * / **`` (both operand orders), unary ``-`` and
+    ``abs``, and one method per one-operand op of the table (``exp``, ``tanh``, ``relu``,
+    ``leaky_relu(slope)``, ...) to each node class."""
 
     __slots__ = ()
     _apply: Callable[..., Any]
@@ -83,15 +84,35 @@ class Operators:
     __hash__ = object.__hash__        # identity: nodes work as dict keys and set members
 
 
-for _name, _op in _BINARY.items():
-    setattr(Operators, f"__{_name}__", _binary(_op, reflected=False))
-    setattr(Operators, f"__r{_name}__", _binary(_op, reflected=True))
-for _op in ELEMENTWISE_OPS:
-    if _op.arity == 1:
-        setattr(Operators, _op.name, _unary(_op))
-Operators.__neg__ = Operators.neg  # type: ignore[attr-defined]
-Operators.__abs__ = Operators.abs  # type: ignore[attr-defined]
-del _name, _op
+Method = Callable[..., Any]
+
+
+def _generic_method(op: Op, reflected: bool) -> Method:
+    """The method that applies ``op`` through the class's ``_apply``."""
+    if op.arity == 2:
+        return _binary(op, reflected)
+    return _unary(op)
+
+
+def install(cls: type, method_for: Callable[[Op, bool], Method | None] | None = None) -> None:
+    """Give ``cls`` its operators and one-operand methods from the table. ``method_for(op,
+    reflected)`` may return a faster function for an op (``Value`` makes one per op that
+    records the node directly); the docstring is always the op's."""
+    def put(name: str, op: Op, reflected: bool, names: tuple[str, ...]) -> None:
+        method = (method_for and method_for(op, reflected)) or _generic_method(op, reflected)
+        if method.__doc__ is None:
+            method.__doc__ = describe(op, names)
+        setattr(cls, name, method)
+
+    for name, op in _BINARY.items():
+        put(f"__{name}__", op, False, ("self", "other"))
+        put(f"__r{name}__", op, True, ("other", "self"))
+    for op in ELEMENTWISE_OPS:
+        if op.arity == 1:
+            put(op.name, op, False, ("self",))
+    cls.__neg__ = cls.neg  # type: ignore[attr-defined]
+    cls.__abs__ = cls.abs  # type: ignore[attr-defined]
+
 
 UNARY_METHODS = tuple(op.name for op in ELEMENTWISE_OPS if op.arity == 1 and op is not NEG)
 """The names of the one-operand methods (the functions an expression may call)."""

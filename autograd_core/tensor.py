@@ -17,7 +17,7 @@ from ._state import open_contexts, state
 from .graph import Node, backward, new_serial
 from .numbers import REAL_NUMBER_TYPES, check_flag
 from .op import Bound, GraphMath, Op, bind
-from .operators import Operators
+from .operators import Operators, install
 from .ops import CLIP, MAXIMUM, MINIMUM, TENSOR_ELEMENTWISE_OPS, WHERE
 from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, LOGSUMEXP,
                          MATMUL, MEAN, PERMUTE, RESHAPE, SOFTMAX, SUM, TENSOR_OPS, VAR)
@@ -621,4 +621,5 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 Tensor._apply = staticmethod(_apply_op)
+install(Tensor)
 Tensor._graph_math = GraphMath(array_math, Tensor, TENSOR_ELEMENTWISE_OPS + TENSOR_OPS)

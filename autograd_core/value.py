@@ -7,14 +7,15 @@ on the floats and makes the result node, which remembers the op and its two pare
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from . import scalar_math
 from ._state import open_contexts, state
 from .graph import Node, backward, new_serial
 from .numbers import REAL_NUMBER_TYPES, check_flag, to_float
 from .op import Bound, GraphMath, Op, bind
-from .operators import Operators
+from .operators import Operators, install
 from .ops import TENSOR_ELEMENTWISE_OPS
 
 _new = object.__new__
@@ -44,7 +45,7 @@ class Value(Operators, Node):
 
     def __new__(cls, data: Any, label: str | None = None, requires_grad: bool = True) -> Value:
         return _node(to_float(data), None, None, None, check_flag(requires_grad, "requires_grad"),
-                     None if label is None else str(label))
+                     None if label is None else str(label), _scope())
 
     def __getnewargs__(self) -> tuple[Any, ...]:
         return (self.data,)
@@ -96,8 +97,9 @@ class Value(Operators, Node):
 
 
 def _node(data: float, bound: Bound | None, a: Value | None, b: Value | None,
-          requires_grad: bool, label: str | None) -> Value:
-    """Every Value is made here: a leaf when ``bound`` is None, else an op's result."""
+          requires_grad: bool, label: str | None, scope: Any = None) -> Value:
+    """Every Value is made here: a leaf when ``bound`` is None, else an op's result.
+    ``scope`` is the calling thread's module scope (``None`` outside any)."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
@@ -106,7 +108,7 @@ def _node(data: float, bound: Bound | None, a: Value | None, b: Value | None,
     v._op = bound
     v._a = a
     v._b = b
-    v._scope = state.scope if open_contexts[0] else None
+    v._scope = scope
     v._serial = new_serial()
     return v
 
@@ -116,37 +118,74 @@ def _as_value(x: Any) -> Any:
     if isinstance(x, Value):
         return x
     if isinstance(x, REAL_NUMBER_TYPES):
-        return _node(to_float(x), None, None, None, False, None)
+        return _node(to_float(x), None, None, None, False, None, _scope())
     return None
 
 
-def _apply(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = None) -> Any:
-    """Run ``op`` forward on one or two operands and return its result node.
+def _scope() -> Any:
+    """The calling thread's module scope (``None`` outside any)."""
+    return state.scope if open_contexts[0] else None
 
-    The node joins the graph (remembers the op and its parents) when grad mode is on and an
-    operand requires grad; otherwise it is a constant. ``NotImplemented`` for an operand that
-    is not a real number, so Python reports the unsupported operand types.
-    """
-    if a.__class__ is not Value and (a := _as_value(a)) is None:
-        return NotImplemented
-    if op.arity == 1:
-        data = op.forward(scalar_math, a.data, **params) if params else op.forward(scalar_math, a.data)
-        needs_grad = a.requires_grad
-    else:
-        if b.__class__ is not Value and (b := _as_value(b)) is None:
+
+def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """The function that applies ``op`` to Values: the forward on their floats, then the
+    result node, which joins the graph (remembers the op and its parents) when grad mode is
+    on and an operand requires grad; otherwise it is a constant. It returns
+    ``NotImplemented`` for an operand that is not a real number, so Python reports the
+    unsupported operand types. Made once per op (per call for an op with parameters)."""
+    forward, binary = op.forward, op.arity == 2
+    if params:
+        forward = partial(forward, **params)
+    bound = bind(op, Value, params)
+
+    def apply(a: Any, b: Any = None) -> Any:
+        if a.__class__ is not Value and (a := _as_value(a)) is None:
             return NotImplemented
-        data = op.forward(scalar_math, a.data, b.data, **params) if params else \
-            op.forward(scalar_math, a.data, b.data)
-        needs_grad = a.requires_grad or b.requires_grad
-    grad_enabled, _, anomaly = state.mode if open_contexts[0] else _DEFAULT_MODE
-    if anomaly and data != data:
-        from .anomaly import report_forward_nan
-        report_forward_nan(op, (a,) if b is None else (a, b))
-    if needs_grad and grad_enabled:
-        bound = op._bound.get(Value) if params is None else None
-        return _node(data, bound or bind(op, Value, params), a, b, True, None)
-    return _node(data, None, None, None, False, None)
+        if binary:
+            if b.__class__ is not Value and (b := _as_value(b)) is None:
+                return NotImplemented
+            data = forward(scalar_math, a.data, b.data)
+            needs_grad = a.requires_grad or b.requires_grad
+        else:
+            data = forward(scalar_math, a.data)
+            needs_grad = a.requires_grad
+        if open_contexts[0]:                      # some thread is inside no_grad, a scope, ...
+            grad_enabled, scope, anomaly = state.mode
+            if anomaly and data != data:
+                from .anomaly import report_forward_nan
+                report_forward_nan(op, (a, b) if binary else (a,))
+            if needs_grad and grad_enabled:
+                return _node(data, bound, a, b, True, None, scope)
+            return _node(data, None, None, None, False, None, scope)
+        if needs_grad:
+            return _node(data, bound, a, b, True, None)
+        return _node(data, None, None, None, False, None)
+
+    return apply
 
 
+def _apply(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = None) -> Any:
+    """``op`` applied to one or two operands (``Op.__call__`` and methods with parameters)."""
+    apply = _RECORDERS.get(op) if not params else None
+    if apply is None:
+        apply = _recorder(op, params)
+        if not params:
+            _RECORDERS[op] = apply
+    return apply(a, b) if op.arity == 2 else apply(a)
+
+
+def _method(op: Op, reflected: bool) -> Callable[..., Any] | None:
+    """Value's operator methods record directly (one call per op, as fast as the engine
+    gets); methods with parameters take the generic path."""
+    if op.params:
+        return None
+    apply = _RECORDERS.get(op) or _RECORDERS.setdefault(op, _recorder(op))
+    if not reflected:
+        return apply
+    return lambda self, other: apply(other, self)
+
+
+_RECORDERS: dict[Op, Callable[..., Any]] = {}
+install(Value, _method)
 Value._apply = staticmethod(_apply)
 Value._graph_math = GraphMath(scalar_math, Value, TENSOR_ELEMENTWISE_OPS)

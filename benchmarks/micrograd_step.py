@@ -1,14 +1,16 @@
-"""micrograd's demo step on this engine's ``Value`` and on micrograd's, side by side.
+"""micrograd's demo step on three Value engines side by side: chainrule's, micrograd's, and the
+minimal pure-Python engine in ``../shared/yardsticks/minimal_value.py`` (the floor for one Python
+object per op).
 
 The step is micrograd's own demo (``demo.ipynb``): an MLP 2-16-16-1 written as plain Value
 code, 100 ``make_moons`` points, SVM max-margin loss ``relu(1 - y·score)`` averaged plus
-1e-4 L2, forward + backward + SGD update. The *identical* function runs on both Value
-classes, alternating, in one process. Reported: time ratios (ours / micrograd as shipped,
-ours / micrograd with its garbage collector paused), tracemalloc bytes per graph node, and
-where chainrule's step spends its time (graph building, topological sort, chain-rule loop,
-garbage collector).
+1e-4 L2, forward + backward + SGD update. The *identical* function runs on every engine, the
+engines alternating within each round, in one process, with the garbage collector as shipped.
+Before each timed step the previous engine's garbage is collected (outside the timed region),
+so no engine pays for another's. Reported: paired ratios (per round, then the median), with
+the spread; tracemalloc bytes per graph node; and where chainrule's step goes.
 
-Run:  python benchmarks/micrograd_step.py [--repeats 15]
+Run:  python benchmarks/micrograd_step.py [--repeats 21]
 """
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ import argparse
 import gc
 import random
 import statistics
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -81,8 +85,12 @@ def count_nodes(root: Any) -> int:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        parents = node._prev if hasattr(node, "_prev") else node.parents  # micrograd | chainrule
-        stack.extend(parents)
+        if hasattr(node, "_prev"):                       # micrograd
+            stack.extend(node._prev)
+        elif hasattr(node, "parents"):                   # chainrule
+            stack.extend(node.parents)
+        else:                                            # the minimal engine
+            stack.extend(p for p in (node._a, node._b) if p is not None)
     return len(seen)
 
 
@@ -103,18 +111,13 @@ def build_graph(params: list[list[Any]], X: np.ndarray, y: np.ndarray, value_cls
     return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in flat)
 
 
-def time_step(fn: Callable[[], Any], pause_gc: bool) -> float:
-    was_enabled = gc.isenabled()
-    if pause_gc:
-        gc.disable()
-    try:
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-    finally:
-        if pause_gc and was_enabled:
-            gc.enable()
-            gc.collect()
+def time_step(fn: Callable[[], Any]) -> float:
+    """Wall time of ``fn()`` with the garbage collector as shipped; garbage left by earlier
+    work is collected first, outside the timed region."""
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def bytes_per_node(value_cls: type, X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
@@ -132,75 +135,73 @@ def bytes_per_node(value_cls: type, X: np.ndarray, y: np.ndarray) -> tuple[float
 
 def chainrule_phases(X: np.ndarray, y: np.ndarray, repeats: int) -> dict[str, float]:
     """Median time of each phase of one chainrule step (garbage collector paused while
-    timing, then one full collection timed on its own): building the graph, the
-    topological sort, the chain-rule loop, and the collector's pass over the graph."""
+    timing, then one full collection timed on its own): building the graph, backward (the
+    topological sort and the chain-rule loop), and the collector's pass over the graph."""
     from autograd_core import Value
-    from autograd_core.graph import reset_intermediate_grads, topological_order
 
     params = make_params(Value)
-    phases: dict[str, list[float]] = {"build": [], "topological sort": [], "chain rule": [], "gc": []}
+    phases: dict[str, list[float]] = {"build": [], "backward": [], "gc": []}
     for _ in range(repeats):
         gc.collect()
         gc.disable()
         start = time.perf_counter()
         root = build_graph(params, X, y, Value)
         built = time.perf_counter()
-        order = topological_order(root)
-        sorted_at = time.perf_counter()
-        reset_intermediate_grads(order)
-        root.grad = 1.0
-        for node in reversed(order):
-            if node.op is not None:
-                node._backprop(False)
+        root.backward()
         done = time.perf_counter()
         gc.enable()
         gc.collect()
         collected = time.perf_counter()
-        for name, t in zip(phases, (built - start, sorted_at - built, done - sorted_at, collected - done)):
+        for name, t in zip(phases, (built - start, done - built, collected - done)):
             phases[name].append(t)
-        del root, order
+        del root
     return {name: statistics.median(v) for name, v in phases.items()}
+
+
+def spread(values: list[float]) -> str:
+    """Median and the range of the middle half, as ``1.12x (1.10x-1.15x)``."""
+    q = statistics.quantiles(values, n=4)
+    return f"{statistics.median(values):.3f}x ({q[0]:.3f}x-{q[2]:.3f}x)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=15, help="timed steps per engine and mode")
+    parser.add_argument("--repeats", type=int, default=21, help="timed rounds (one step per engine each)")
     args = parser.parse_args()
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "yardsticks"))
     from micrograd.engine import Value as MicrogradValue
+    from minimal_value import MinimalValue
+
     from autograd_core import Value
 
     X, y = make_moons(100)
-    engines = {"chainrule": Value, "micrograd": MicrogradValue}
+    engines = {"chainrule": Value, "minimal": MinimalValue, "micrograd": MicrogradValue}
     params = {name: make_params(cls) for name, cls in engines.items()}
-    times: dict[tuple[str, bool], list[float]] = {(n, g): [] for n in engines for g in (False, True)}
+    times: dict[str, list[float]] = {n: [] for n in engines}
     losses: dict[str, list[float]] = {n: [] for n in engines}
     for step in range(args.repeats):
-        for pause_gc in (False, True):
-            for name, cls in engines.items():   # alternate engines within every round
-                result: list[float] = []
-                t = time_step(lambda: result.append(demo_step(params[name], X, y, step, cls)[0]), pause_gc)
-                times[(name, pause_gc)].append(t)
-                losses[name].append(result[0])
-    med = {k: statistics.median(v) for k, v in times.items()}
-    same = np.allclose(losses["chainrule"], losses["micrograd"], rtol=1e-9, atol=1e-12)
-    print(f"steps per engine and mode: {args.repeats}; identical losses on both engines: {same}")
-    print(f"median step, gc as shipped: chainrule {med[('chainrule', False)] * 1e3:7.1f} ms | "
-          f"micrograd {med[('micrograd', False)] * 1e3:7.1f} ms")
-    print(f"median step, gc paused:     chainrule {med[('chainrule', True)] * 1e3:7.1f} ms | "
-          f"micrograd {med[('micrograd', True)] * 1e3:7.1f} ms")
-    print(f"chainrule (gc on) / micrograd as shipped:   "
-          f"{med[('chainrule', False)] / med[('micrograd', False)]:.3f}x  (target <= 0.10x)")
-    print(f"chainrule (gc on) / micrograd gc paused:    "
-          f"{med[('chainrule', False)] / med[('micrograd', True)]:.3f}x  (target <= 0.50x)")
-    print(f"chainrule / micrograd, both gc paused:      "
-          f"{med[('chainrule', True)] / med[('micrograd', True)]:.3f}x")
-    ours, n_ours = bytes_per_node(Value, X, y)
-    theirs, n_theirs = bytes_per_node(MicrogradValue, X, y)
-    print(f"bytes per graph node (tracemalloc, forward + backward): chainrule {ours:.0f} "
-          f"({n_ours} nodes) | micrograd {theirs:.0f} ({n_theirs} nodes)  (target <= 200)")
+        order = list(engines) if step % 2 == 0 else list(reversed(engines))
+        for name in order:                      # alternate engines (and their order) every round
+            cls = engines[name]
+            result: list[float] = []
+            times[name].append(time_step(lambda: result.append(demo_step(params[name], X, y, step, cls)[0])))
+            losses[name].append(result[0])
+    same = all(np.allclose(losses["chainrule"], losses[n], rtol=1e-9, atol=1e-12) for n in engines)
+    print(f"rounds: {args.repeats}; identical losses on all engines: {same}")
+    med = {n: statistics.median(v) for n, v in times.items()}
+    print("median step (gc as shipped): " + " | ".join(f"{n} {t * 1e3:.1f} ms" for n, t in med.items()))
+    vs_minimal = [a / b for a, b in zip(times["chainrule"], times["minimal"])]
+    vs_micrograd = [a / b for a, b in zip(times["chainrule"], times["micrograd"])]
+    minimal_vs_micrograd = [a / b for a, b in zip(times["minimal"], times["micrograd"])]
+    print(f"chainrule / minimal engine (paired):   {spread(vs_minimal)}  (target <= 1.2x)")
+    print(f"chainrule / micrograd (paired):        {spread(vs_micrograd)}  (target <= 0.15x)")
+    print(f"minimal engine / micrograd (paired):   {spread(minimal_vs_micrograd)}")
+    per_node = {n: bytes_per_node(cls, X, y) for n, cls in engines.items()}
+    print("bytes per graph node (tracemalloc, forward + backward): " + " | ".join(
+        f"{n} {b:.0f} ({k} nodes)" for n, (b, k) in per_node.items()) + "  (target <= 200)")
     phases = chainrule_phases(X, y, args.repeats)
-    print("chainrule step by phase (median): " + ", ".join(
+    print("chainrule step by phase (median, gc paused): " + ", ".join(
         f"{name} {t * 1e3:.1f} ms" for name, t in phases.items()))
 
 
