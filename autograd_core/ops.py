@@ -6,6 +6,9 @@ A local derivative rule has the signature ``rule(m, out, a[, b], **params)``.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from .array_math import _quiet
 from .op import Op
 
 ADD = Op("add", symbol="+", inputs="a b",
@@ -37,11 +40,28 @@ DIV = Op("div", symbol="/", inputs="a b",
          derivative_text=("1 / $b", "-$a / $b^2"),
          derivative_latex=(r"\frac{1}{$b}", r"-\frac{$a}{$b^{2}}"))
 
-# d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit PyTorch uses).
+
+
+@_quiet     # on arrays: overflow (2 · 1e308) and nan (inf · 0) arise silently, as IEEE says
+def _pow_base(m: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant) even at a = 0 or nan,
+    where a^(b-1) is inf or nan (PyTorch and HIPS autograd agree). There both factors are
+    swapped for harmless ones (0 and 1^(b-1)), so neither the value nor, with
+    ``create_graph``, a second derivative sees 0 · inf."""
+    fixed = (b == 0.0) & ((a == 0.0) | (a != a))
+    return m.where(fixed, 0.0, b) * m.pow(m.where(fixed, 1.0, a), b - 1.0)
+
+
+@_quiet
+def _pow_exponent(m: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂(a^b)/∂b = a^b ln a, and 0 where a = 0 and b >= 0 (the limit PyTorch uses): there
+    ln is taken of 1 instead of 0, so no -inf enters the value or a second derivative."""
+    return out * m.log(m.where((a == 0.0) & (b >= 0.0), 1.0, a))
+
+
 POW = Op("pow", symbol="**", inputs="a b",
          forward=lambda m, a, b: m.pow(a, b),
-         derivatives=(lambda m, out, a, b: b * m.pow(a, b - 1.0),
-                      lambda m, out, a, b: m.where((a == 0) & (b >= 0), 0.0, out * m.log(a))),
+         derivatives=(_pow_base, _pow_exponent),
          text="$a ** $b", latex="{$a}^{$b}",
          derivative_text=("$b * $a ** ($b - 1)", "$a ** $b * ln($a)"),
          derivative_latex=("$b \\, {$a}^{$b - 1}", "{$a}^{$b} \\ln $a"))

@@ -7,8 +7,11 @@ rule here sums over broadcast axes.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .array_math import _quiet, count
 from .op import Op
 
 MATMUL = Op("matmul", symbol="@", inputs="a b",
@@ -48,12 +51,25 @@ AMIN = Op("min", params="axis keepdims",
           derivative_text=("1/k at the k minimal elements, else 0",),
           derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \min]",))
 
+@_quiet
+def _var_vjp(m: Any, g: Any, out: Any, a: Any, axis: Any, keepdims: bool, correction: int) -> Any:
+    """g · 2 (a - mean) / (N - correction); N <= correction gives nan (or ±inf) as in PyTorch,
+    where the divisor is clamped at 0."""
+    dof = max(count(a.shape, axis) - correction, 0)
+    return m.div(m.expand_reduced(g, a.shape, axis, keepdims) * (a - m.mean(a, axis, True)),
+                 0.5 * dof)
+
+
+@_quiet
+def _logsumexp_vjp(m: Any, g: Any, out: Any, a: Any, axis: Any, keepdims: bool) -> Any:
+    """g · e^(a - logsumexp(a)) = g · softmax(a); nan where the result is infinite."""
+    return (m.expand_reduced(g, a.shape, axis, keepdims)
+            * m.exp(a - m.expand_reduced(out, a.shape, axis, keepdims)))
+
+
 VAR = Op("var", params="axis keepdims correction",
          forward=lambda m, a, axis, keepdims, correction: m.var(a, axis, keepdims, correction),
-         vjps=(lambda m, g, out, a, axis, keepdims, correction:
-               m.expand_reduced(g, a.shape, axis, keepdims)
-               * (2.0 / (a.size // max(out.size, 1) - correction))
-               * (a - m.mean(a, axis, True)),),
+         vjps=(_var_vjp,),
          text="var($a, axis=$axis)", latex=r"\operatorname{Var}_{$axis} $a",
          derivative_text=("2 ($a - mean) / (N - $correction)",),
          derivative_latex=(r"\frac{2($a - \mu)}{N - $correction}",))
@@ -118,9 +134,7 @@ LOG_SOFTMAX = Op("log_softmax", params="axis",
 
 LOGSUMEXP = Op("logsumexp", params="axis keepdims",
                forward=lambda m, a, axis, keepdims: m.logsumexp(a, axis, keepdims),
-               vjps=(lambda m, g, out, a, axis, keepdims:
-                     m.expand_reduced(g, a.shape, axis, keepdims)
-                     * m.exp(a - m.expand_reduced(out, a.shape, axis, keepdims)),),
+               vjps=(_logsumexp_vjp,),
                text="logsumexp($a, axis=$axis)", latex=r"\log\sum_{$axis} e^{$a}",
                derivative_text=("softmax($a)",), derivative_latex=(r"\operatorname{softmax}($a)",))
 
