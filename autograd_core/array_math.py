@@ -7,7 +7,7 @@ PyTorch does; the ``errstate`` is local to each call, never global.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,46 +24,20 @@ broadcast_to = np.broadcast_to
 zeros_like = np.zeros_like
 
 
-@_quiet
-def exp(x: np.ndarray) -> np.ndarray:
-    """e**x (``inf`` on overflow)."""
-    return np.exp(x)
+def _ieee(ufunc: np.ufunc, doc: str) -> Callable[..., np.ndarray]:
+    """``ufunc`` with IEEE results and no warnings (the errstate is set per call)."""
+    quiet = _quiet(ufunc)
+    quiet.__doc__ = doc
+    return quiet
 
 
-@_quiet
-def sin(x: np.ndarray) -> np.ndarray:
-    """sin x (``nan`` at ±inf)."""
-    return np.sin(x)
-
-
-@_quiet
-def cos(x: np.ndarray) -> np.ndarray:
-    """cos x (``nan`` at ±inf)."""
-    return np.cos(x)
-
-
-@_quiet
-def log(x: np.ndarray) -> np.ndarray:
-    """ln x (``-inf`` at 0, ``nan`` below)."""
-    return np.log(x)
-
-
-@_quiet
-def sqrt(x: np.ndarray) -> np.ndarray:
-    """√x (``nan`` below 0)."""
-    return np.sqrt(x)
-
-
-@_quiet
-def div(a: Any, b: Any) -> np.ndarray:
-    """a / b with IEEE division by zero."""
-    return np.divide(a, b)
-
-
-@_quiet
-def pow(a: Any, b: Any) -> np.ndarray:  # noqa: A001
-    """a ** b elementwise (``nan`` for negative base and fractional exponent)."""
-    return np.power(a, b)
+exp = _ieee(np.exp, "e**x (``inf`` on overflow).")
+sin = _ieee(np.sin, "sin x (``nan`` at ±inf).")
+cos = _ieee(np.cos, "cos x (``nan`` at ±inf).")
+log = _ieee(np.log, "ln x (``-inf`` at 0, ``nan`` below).")
+sqrt = _ieee(np.sqrt, "√x (``nan`` below 0).")
+div = _ieee(np.divide, "a / b with IEEE division by zero.")
+pow = _ieee(np.power, "a ** b (``nan`` for a negative base and fractional exponent).")  # noqa: A001
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

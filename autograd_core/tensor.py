@@ -83,7 +83,8 @@ def _tensor_sum(t: Tensor, axis: Any, keepdims: bool = False) -> Tensor:
 
 
 def _normalize_axis(axis: Any, ndim: int, what: str = "reduction") -> Any:
-    """None, or a sorted tuple of non-negative axes; ValueError if out of range.
+    """None, or a sorted tuple of non-negative axes; ValueError if out of range or repeated,
+    TypeError if not an int, a tuple (or list) of ints, or None.
 
     A 0-d tensor accepts axis 0 and -1 as in PyTorch (``torch.sum(torch.tensor(3.), 0)``):
     they name its one element, so they normalize to None (all axes).
@@ -617,7 +618,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 def _matmul_mismatch(a: tuple[int, ...], b: tuple[int, ...]) -> str:
     """Why shapes ``a @ b`` do not multiply: which dimensions of which shapes disagree."""
     if not a or not b:
-        return (f"matmul: both operands need at least one dimension; got shapes {a} and {b}")
+        return f"matmul: both operands need at least one dimension; got shapes {a} and {b}"
     inner = -2 if len(b) > 1 else 0
     if a[-1] != b[inner]:
         return (f"matmul: shapes {a} and {b} do not align: {a[-1]} (last dim of the first) != "
@@ -666,7 +667,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype.kind not in "biuf":
         raise TypeError(f"where: condition has type {type(condition).__name__} (dtype {cond.dtype}); "
                         "expected a boolean Tensor or array")
-    return _apply(WHERE, *_operands_named("where", input=a, other=b), condition=cond.astype(bool))
+    if cond.dtype.kind != "b":
+        cond = cond.astype(bool)
+    return _apply(WHERE, *_operands_named("where", input=a, other=b), condition=cond)
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -509,3 +509,16 @@ def test_tensor_from_a_list_of_tensors() -> None:
     assert Tensor([Tensor(1.0, dtype=np.float32)]).dtype == np.float32
     with pytest.raises(TypeError, match="cannot make a Tensor from list"):
         Tensor([Tensor([1.0]), Tensor([1.0, 2.0])])
+
+
+@quiet
+@pytest.mark.parametrize("engine,oracle", [
+    (lambda t: t.var(), lambda a: anp.var(a, ddof=1)),
+    (lambda t: t.var(correction=0), lambda a: anp.var(a)),
+    (lambda t: t.logsumexp(-1), lambda a: anp.log(anp.sum(anp.exp(a)))),
+    (lambda t: (abs(t) ** t).sum(), lambda a: anp.sum(anp.abs(a) ** a)),
+])
+def test_second_derivatives_of_the_rewritten_rules_match_autograd(engine: Callable[[Any], Any],
+                                                                  oracle: Callable[[Any], Any]) -> None:
+    x = np.random.default_rng(7).normal(size=5)
+    np.testing.assert_allclose(hessian(engine)(x), autograd.hessian(oracle)(x), rtol=1e-9, atol=1e-12)
