@@ -7,7 +7,7 @@ PyTorch does; the ``errstate`` is local to each call, never global.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,8 +18,6 @@ _quiet = np.errstate(all="ignore")
 per call, never globally)."""
 
 tanh = np.tanh
-sin = np.sin
-cos = np.cos
 sign = np.sign
 where = np.where
 matmul = np.matmul
@@ -28,34 +26,20 @@ expand = np.broadcast_to
 zeros_like = constant_result(np.zeros_like)
 
 
-@_quiet
-def exp(x: np.ndarray) -> np.ndarray:
-    """e**x (``inf`` on overflow)."""
-    return np.exp(x)
+def _ieee(ufunc: np.ufunc, doc: str) -> Callable[..., np.ndarray]:
+    """``ufunc`` with IEEE results and no warnings (the errstate is set per call)."""
+    quiet = _quiet(ufunc)
+    quiet.__doc__ = doc
+    return quiet
 
 
-@_quiet
-def log(x: np.ndarray) -> np.ndarray:
-    """ln x (``-inf`` at 0, ``nan`` below)."""
-    return np.log(x)
-
-
-@_quiet
-def sqrt(x: np.ndarray) -> np.ndarray:
-    """√x (``nan`` below 0)."""
-    return np.sqrt(x)
-
-
-@_quiet
-def div(a: Any, b: Any) -> np.ndarray:
-    """a / b with IEEE division by zero."""
-    return np.divide(a, b)
-
-
-@_quiet
-def pow(a: Any, b: Any) -> np.ndarray:  # noqa: A001
-    """a ** b elementwise (``nan`` for negative base and fractional exponent)."""
-    return np.power(a, b)
+exp = _ieee(np.exp, "e**x (``inf`` on overflow).")
+sin = _ieee(np.sin, "sin x (``nan`` at ±inf).")
+cos = _ieee(np.cos, "cos x (``nan`` at ±inf).")
+log = _ieee(np.log, "ln x (``-inf`` at 0, ``nan`` below).")
+sqrt = _ieee(np.sqrt, "√x (``nan`` below 0).")
+div = _ieee(np.divide, "a / b with IEEE division by zero.")
+pow = _ieee(np.power, "a ** b (``nan`` for a negative base and fractional exponent).")  # noqa: A001
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -75,8 +59,9 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def step(x: np.ndarray) -> np.ndarray:
-    """1 where x > 0 else 0, in x's dtype."""
-    return (x > 0).astype(np.result_type(x, 1.0))
+    """1 where x > 0 else 0, in x's dtype; ``nan`` stays ``nan`` (as for floats, and as
+    ``torch.heaviside``)."""
+    return np.where(x != x, x, (x > 0).astype(np.result_type(x, 1.0)))
 
 
 def indicator(condition: np.ndarray) -> np.ndarray:
@@ -102,6 +87,12 @@ def kept_shape(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, 
     axes = (axis,) if isinstance(axis, int) else axis
     axes = {a % len(shape) for a in axes} if shape else set()
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+@constant_result
+def isnan(x: Any) -> Any:
+    """``x != x`` elementwise (a mask: it takes no gradient)."""
+    return np.isnan(x)
 
 
 @constant_result
@@ -153,10 +144,20 @@ BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis))
 """Index items that select without repeating an element (bool excluded: it adds an axis)."""
 
 
+def count(shape: tuple[int, ...], axis: Any) -> int:
+    """N, the number of elements a reduction over ``axis`` (None: all) combines into one."""
+    if axis is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in axis]))
+
+
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    """Arithmetic mean over ``axis``: the sum divided by the number of summed elements."""
+    """Arithmetic mean over ``axis``: the sum divided by the number of summed elements
+    (``nan`` for none, as 0 / 0)."""
     total = np.add.reduce(x, axis=axis, keepdims=keepdims)
-    return total / (x.size // max(total.size, 1) if x.size else 0)
+    if x.size:
+        return total / (x.size // total.size)
+    return div(total, 0.0)
 
 
 def amax(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -171,8 +172,11 @@ def amin(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
 
 @_quiet
 def var(x: np.ndarray, axis: Any = None, keepdims: bool = False, correction: int = 1) -> np.ndarray:
-    """Variance Σ(x - mean)² / (N - correction) over ``axis`` (``torch.var``)."""
-    return np.var(x, axis=axis, keepdims=keepdims, ddof=correction)
+    """Variance Σ(x - mean)² / max(N - correction, 0) over ``axis`` (``torch.var``): ``nan``
+    (or ``inf``) where N <= correction, without NumPy's degrees-of-freedom warning."""
+    deviation = x - mean(x, axis, True)
+    squares = np.add.reduce(deviation * deviation, axis=axis, keepdims=keepdims)
+    return np.divide(squares, max(count(x.shape, axis) - correction, 0))
 
 
 def clip(x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -204,30 +208,37 @@ def stack(xs: Any, axis: int) -> np.ndarray:
     return np.stack(xs, axis=axis)
 
 
+@_quiet
 def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    """ln Σ e^x, computed as max + ln Σ e^(x - max) so that ±1e4 neither over- nor underflows."""
-    peak = np.amax(x, axis=axis, keepdims=True)
+    """ln Σ e^x, computed as max + ln Σ e^(x - max) so that ±1e4 neither over- nor underflows;
+    an infinite max is not subtracted (PyTorch's rule), and an empty sum gives -inf."""
+    peak = x.max(axis=axis, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0)
-    with np.errstate(all="ignore"):
-        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+@_quiet
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x) along ``axis``, as (x - max) - ln Σ e^(x - max)."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    """x - logsumexp(x) along ``axis``, as (x - max) - ln Σ e^(x - max) (``nan`` along an
+    axis whose max is infinite, as in PyTorch)."""
+    shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+@_quiet
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """e^(x - max) / Σ e^(x - max) along ``axis``."""
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    """e^(x - max) / Σ e^(x - max) along ``axis`` (``nan`` along an axis whose max is
+    infinite, as in PyTorch: softmax([-inf, 0]) = [0, 1], softmax([-inf, -inf]) = nan)."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True, initial=-np.inf))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 @constant_result
+@_quiet
 def tie_mask(x: Any, out: Any, axis: Any, keepdims: bool) -> np.ndarray:
-    """For max/min: 1/k at each of the k elements equal to the extreme, else 0."""
+    """For max/min: 1/k at each of the k elements equal to the extreme, else 0 (``nan``
+    throughout where the extreme is ``nan``: no element equals it, as in PyTorch)."""
     x, out = data(x), data(out)
     hit = (x == expand_reduced(out, np.shape(x), axis, keepdims)).astype(np.result_type(x, 1.0))
     return hit / np.sum(hit, axis=axis, keepdims=True)

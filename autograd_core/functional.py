@@ -195,7 +195,7 @@ def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., np.ndarray
         first = node.grad
         if isinstance(node, Value):
             node.grad = 0.0
-            if isinstance(first, Value):
+            if isinstance(first, Value) and first.requires_grad:
                 first.backward()
                 return np.array(node.grad if isinstance(node.grad, float) else node.grad.data)
             return np.array(0.0)

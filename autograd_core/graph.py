@@ -39,6 +39,7 @@ class Node:
     _graph_math: Any
     _releases_grads = False      # tensors drop intermediate gradients once used (as PyTorch)
     _retains_grad = True
+    _quiet_arithmetic = nullcontext   # tensors: IEEE results (0 · inf = nan) without warnings
 
     @property
     def parents(self) -> tuple[Any, ...]:
@@ -137,7 +138,8 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
     seed = root._seed(gradient, create_graph)
     order = topological_order(root)
     watch = _with_anomaly_check(observer)
-    with _one_pass_at_a_time, changed_mode(grad_enabled=True) if create_graph else nullcontext():
+    with _one_pass_at_a_time, root._quiet_arithmetic(), \
+            changed_mode(grad_enabled=True) if create_graph else nullcontext():
         root._check_graph(order, observed=observer is not None)
         for node in order:
             if node._op is not None:

@@ -6,6 +6,9 @@ A local derivative rule has the signature ``rule(m, out, a[, b], **params)``.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from .array_math import _quiet
 from .op import Op
 
 ADD = Op("add", symbol="+", inputs="a b",
@@ -37,11 +40,45 @@ DIV = Op("div", symbol="/", inputs="a b",
          derivative_text=("1 / $b", "-$a / $b^2"),
          derivative_latex=(r"\frac{1}{$b}", r"-\frac{$a}{$b^{2}}"))
 
-# d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit PyTorch uses).
+
+def _pow_base(m: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant) even at a = 0 or nan,
+    where a^(b-1) is inf or nan (PyTorch and HIPS autograd agree)."""
+    zero = m.equal(b, 0.0)
+    if zero.__class__ is bool:              # floats and Values (Python floats never warn)
+        return 0.0 if zero and (m.equal(a, 0.0) or m.isnan(a)) else b * m.pow(a, b - 1.0)
+    return _pow_base_array(m, a, b, zero)
+
+
+@_quiet     # overflow (2 · 1e308) and nan (inf · 0) arise silently, as IEEE says
+def _pow_base_array(m: Any, a: Any, b: Any, zero: Any) -> Any:
+    """The array form: where b = 0 and a is 0 or nan, both factors are swapped for harmless
+    ones (0 and 1^(b-1)), so neither the value nor, with ``create_graph``, a second
+    derivative sees 0 · inf."""
+    if zero.any() if zero.ndim else zero:     # (a NumPy bool for a 0-d exponent: no any())
+        fixed = zero & (m.equal(a, 0.0) | m.isnan(a))
+        return m.where(fixed, 0.0, b) * m.pow(m.where(fixed, 1.0, a), b - 1.0)
+    return b * m.pow(a, b - 1.0)
+
+
+def _pow_exponent(m: Any, out: Any, a: Any, b: Any) -> Any:
+    """∂(a^b)/∂b = a^b ln a, and 0 where a = 0 and b >= 0 (the limit PyTorch uses)."""
+    limit = m.equal(a, 0.0) & (b >= 0.0)
+    if limit.__class__ is bool:             # floats and Values
+        return 0.0 if limit else out * m.log(a)
+    return _pow_exponent_array(m, out, a, limit)
+
+
+@_quiet
+def _pow_exponent_array(m: Any, out: Any, a: Any, limit: Any) -> Any:
+    """The array form: ln is taken of 1 instead of 0 at the limit points, so no -inf enters
+    the value or, with ``create_graph``, a second derivative."""
+    return out * m.log(m.where(limit, 1.0, a) if (limit.any() if limit.ndim else limit) else a)
+
+
 POW = Op("pow", symbol="**", inputs="a b",
          forward=lambda m, a, b: m.pow(a, b),
-         derivatives=(lambda m, out, a, b: b * m.pow(a, b - 1.0),
-                      lambda m, out, a, b: m.where(m.equal(a, 0.0) & (b >= 0), 0.0, out * m.log(a))),
+         derivatives=(_pow_base, _pow_exponent),
          text="$a ** $b", latex="{$a}^{$b}",
          derivative_text=("$b * $a ** ($b - 1)", "$a ** $b * ln($a)"),
          derivative_latex=("$b \\, {$a}^{$b - 1}", "{$a}^{$b} \\ln $a"))

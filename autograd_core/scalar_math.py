@@ -134,6 +134,7 @@ def where(condition: bool, a: float, b: float) -> float:
     return a if condition else b
 
 
+@constant_result
 def isnan(x: float) -> bool:
     """True for ``nan``."""
     return x != x

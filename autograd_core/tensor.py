@@ -40,13 +40,25 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     try:
         array = np.asarray(data)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"cannot make a Tensor from {type(data).__name__}: {err}") from None
+        try:        # a list of 0-d Tensors (NumPy takes their len() for a sequence's)
+            array = np.asarray(_unwrap_tensors(data)) if isinstance(data, (list, tuple)) else None
+        except (TypeError, ValueError):
+            array = None
+        if array is None:
+            raise TypeError(f"cannot make a Tensor from {type(data).__name__}: {err}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor holds real numbers; got {type(data).__name__} with dtype "
                         f"{array.dtype} (object, string and complex data are not supported)")
     if dtype is None:
         dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
     return np.array(array, dtype=dtype)   # always a copy: the tensor owns its data
+
+
+def _unwrap_tensors(items: list[Any] | tuple[Any, ...]) -> Any:
+    """A nested list with each Tensor in it replaced by its data (as ``torch.tensor`` of a
+    list of tensors: the values are copied, the history is not)."""
+    return [x.data if isinstance(x, Tensor) else
+            _unwrap_tensors(x) if isinstance(x, (list, tuple)) else x for x in items]
 
 
 def _unbroadcast(m: Any, g: Any, shape: tuple[int, ...]) -> Any:
@@ -128,21 +140,55 @@ def _tensor_rule(op: Op) -> Any:
     return wrap
 
 
-def _normalize_axis(axis: Any, ndim: int) -> Any:
-    """None, or a sorted tuple of non-negative axes; ValueError if out of range."""
+def _normalize_axis(axis: Any, ndim: int, what: str = "reduction") -> Any:
+    """None, or a sorted tuple of non-negative axes; ValueError if out of range or repeated,
+    TypeError if not an int, a tuple (or list) of ints, or None.
+
+    A 0-d tensor accepts axis 0 and -1 as in PyTorch (``torch.sum(torch.tensor(3.), 0)``):
+    they name its one element, so they normalize to None (all axes).
+    """
     if axis is None:
         return None
     if axis.__class__ is int and -ndim <= axis < ndim:      # the common case, checked cheaply
         return (axis % ndim,)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else \
+        tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or any(not _is_int(a) for a in axes):
+        raise TypeError(f"{what}: axis must be an int, a tuple of ints or None; got "
+                        f"{type(axis).__name__} {axis!r}")
+    out = [_normalize_dim(a, ndim, what) for a in axes]
     if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis}")
-    return tuple(sorted(out))
+        raise ValueError(f"{what}: repeated axis in {axis}")
+    return None if ndim == 0 else tuple(sorted(out))
+
+
+def _is_int(x: Any) -> bool:
+    """True for Python and NumPy integers (bool excluded: it is not a dimension)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _one_axis(axis: Any, ndim: int, what: str) -> Any:
+    """The one axis softmax-like ops work along: an int in [0, ndim), or None on a 0-d tensor."""
+    if axis.__class__ is int and -ndim <= axis < ndim:      # the common case, checked cheaply
+        return axis % ndim
+    if axis is None:
+        raise TypeError(f"{what}: axis must be an int (it normalizes along one dimension); got None")
+    dim = _normalize_dim(axis, ndim, what)
+    return dim if ndim else None
+
+
+def _normalize_dim(dim: Any, ndim: int, what: str, shape: tuple[int, ...] | None = None) -> int:
+    """One dimension index in [-ndim, ndim) as a non-negative int (0 on a 0-d tensor, which
+    accepts 0 and -1 like PyTorch); TypeError/ValueError naming ``what`` otherwise."""
+    if dim.__class__ is not int and not _is_int(dim):
+        raise TypeError(f"{what}: an axis must be an int; got {type(dim).__name__} {dim!r}")
+    span = max(ndim, 1)
+    if not -span <= dim < span:
+        of = f"shape {shape}" if shape is not None else \
+            f"a tensor with {ndim} dimension{'s' if ndim != 1 else ''}"
+        raise ValueError(f"{what}: axis {dim} is out of range for {of} "
+                         f"(expected {-span} to {span - 1})")
+    return int(dim) % span
 
 
 class Tensor(Operators, Node):
@@ -158,6 +204,7 @@ class Tensor(Operators, Node):
     _raw_math = array_math
     _retain_graph_default = False
     _releases_grads = True
+    _quiet_arithmetic = staticmethod(lambda: np.errstate(all="ignore"))
     __array_ufunc__ = None          # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __new__(cls, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -326,42 +373,52 @@ class Tensor(Operators, Node):
     # -- reductions -----------------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Σ over ``axis`` (int, tuple or None for all)."""
-        return _apply(SUM, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+        return _apply(SUM, self, axis=_normalize_axis(axis, self.ndim, "sum"), keepdims=bool(keepdims))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """(1/N) Σ over ``axis``."""
-        return _apply(MEAN, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+        return _apply(MEAN, self, axis=_normalize_axis(axis, self.ndim, "mean"), keepdims=bool(keepdims))
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Largest element over ``axis``; ties share the gradient evenly (``torch.amax``)."""
-        self._check_nonempty("max")
-        return _apply(AMAX, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+        axis = _normalize_axis(axis, self.ndim, "max")
+        self._check_nonempty("max", axis)
+        return _apply(AMAX, self, axis=axis, keepdims=bool(keepdims))
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Smallest element over ``axis``; ties share the gradient evenly (``torch.amin``)."""
-        self._check_nonempty("min")
-        return _apply(AMIN, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+        axis = _normalize_axis(axis, self.ndim, "min")
+        self._check_nonempty("min", axis)
+        return _apply(AMIN, self, axis=axis, keepdims=bool(keepdims))
 
     def var(self, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        """Σ(x - mean)² / (N - correction) over ``axis``; unbiased by default, like ``torch.var``."""
-        return _apply(VAR, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims),
+        """Σ(x - mean)² / max(N - correction, 0) over ``axis``; unbiased by default, like
+        ``torch.var`` (nan or inf where N <= correction, e.g. a single element)."""
+        return _apply(VAR, self, axis=_normalize_axis(axis, self.ndim, "var"), keepdims=bool(keepdims),
                       correction=int(correction))
 
-    def _check_nonempty(self, name: str) -> None:
-        if self.size == 0:
-            raise ValueError(f"{name}() of an empty tensor of shape {self.shape}")
+    def _check_nonempty(self, name: str, axis: Any) -> None:
+        """ValueError if a reduced axis has no elements (max/min of nothing is undefined);
+        an empty tensor reduced over its non-empty axes gives an empty result, as in PyTorch."""
+        if self.data.size == 0:
+            for a in range(self.ndim) if axis is None else axis:
+                if self.shape[a] == 0:
+                    raise ValueError(f"{name}(): axis {a} of shape {self.shape} has length 0, "
+                                     f"and the {name} of no elements is undefined; reduce over "
+                                     "non-empty axes")
 
     def softmax(self, axis: int = -1) -> Tensor:
         """e^x / Σ e^x along ``axis`` (shifted by the max: stable for logits of ±1e4)."""
-        return _apply(SOFTMAX, self, axis=_normalize_axis(axis, self.ndim)[0])
+        return _apply(SOFTMAX, self, axis=_one_axis(axis, self.ndim, "softmax"))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x - logsumexp(x) along ``axis``, stable."""
-        return _apply(LOG_SOFTMAX, self, axis=_normalize_axis(axis, self.ndim)[0])
+        return _apply(LOG_SOFTMAX, self, axis=_one_axis(axis, self.ndim, "log_softmax"))
 
     def logsumexp(self, axis: Any = -1, keepdims: bool = False) -> Tensor:
-        """ln Σ e^x over ``axis``, stable."""
-        return _apply(LOGSUMEXP, self, axis=_normalize_axis(axis, self.ndim), keepdims=bool(keepdims))
+        """ln Σ e^x over ``axis``, stable (-inf over an empty axis: the log of an empty sum)."""
+        return _apply(LOGSUMEXP, self, axis=_normalize_axis(axis, self.ndim, "logsumexp"),
+                      keepdims=bool(keepdims))
 
     # -- shapes ---------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
@@ -378,27 +435,38 @@ class Tensor(Operators, Node):
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dimensions start_dim..end_dim into one (``torch.flatten``)."""
+        start, end = (_normalize_dim(d, self.ndim, "flatten", self.shape) for d in (start_dim, end_dim))
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = (d % self.ndim for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for shape {self.shape}")
         merged = int(np.prod(self.shape[start:end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def permute(self, *axes: Any) -> Tensor:
         """Reorder the dimensions."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} "
-                             f"dimensions of shape {self.shape}")
-        return _apply(PERMUTE, self, axes=tuple(a % self.ndim for a in axes))
+        if len(axes) != self.ndim:
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} dimensions "
+                             f"of shape {self.shape}: it names {len(axes)}")
+        dims = tuple(_normalize_dim(a, self.ndim, "permute", self.shape) for a in axes)
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"permute: {axes} is not a permutation of the dimensions of shape "
+                             f"{self.shape}: it repeats one")
+        return _apply(PERMUTE, self, axes=dims)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
-        """Swap two dimensions (default: the last two)."""
+        """Swap two dimensions (default: the last two; a 0-d or 1-D tensor is returned as it
+        is, as by ``torch.Tensor.t``)."""
+        if self.ndim < 2 and dim0 == -2 and dim1 == -1:
+            return self
+        d0, d1 = (_normalize_dim(d, self.ndim, "transpose", self.shape) for d in (dim0, dim1))
         if self.ndim < 2:
             return self
         axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(axes)
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return _apply(PERMUTE, self, axes=tuple(axes))
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -409,6 +477,13 @@ class Tensor(Operators, Node):
         """Broadcast to ``shape`` without copying (-1 keeps a dimension)."""
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         lead = len(shape) - self.ndim
+        for i, n in enumerate(shape):
+            if not _is_int(n):
+                raise TypeError(f"expand: sizes must be ints; got {type(n).__name__} {n!r} in {shape}")
+            if n < -1 or (n == -1 and i < lead):
+                raise ValueError(f"expand: size {n} at dimension {i} of {shape} is invalid for shape "
+                                 f"{self.shape} (-1 keeps an existing dimension; a new leading "
+                                 "one needs its size)")
         target = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
         try:
             np.broadcast_shapes(self.shape, target)
@@ -420,15 +495,13 @@ class Tensor(Operators, Node):
 
     def squeeze(self, axis: Any = None) -> Tensor:
         """Drop size-1 dimensions (all, or those in ``axis``)."""
-        axes = range(self.ndim) if axis is None else _normalize_axis(axis, self.ndim)
+        axes = range(self.ndim) if axis is None else _normalize_axis(axis, self.ndim, "squeeze") or ()
         drop = {a for a in axes if self.shape[a] == 1}
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in drop))
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert a size-1 dimension at ``axis``."""
-        if not -self.ndim - 1 <= axis <= self.ndim:
-            raise ValueError(f"unsqueeze: axis {axis} out of range for shape {self.shape}")
-        axis = axis % (self.ndim + 1)
+        axis = _normalize_dim(axis, self.ndim + 1, "unsqueeze", self.shape)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def __getitem__(self, index: Any) -> Tensor:
@@ -459,6 +532,8 @@ def _normalize_index(index: Any) -> Any:
                 item = item.astype(np.int64)
         if isinstance(item, list):
             item = np.asarray(item)
+            if item.size == 0:
+                item = item.astype(np.intp)       # [] selects nothing (NumPy reads it as float)
         if isinstance(item, np.ndarray) and item.dtype.kind == "f":
             raise IndexError(f"tensors used as indices must hold integers or booleans, got {item.dtype}")
         out.append(item)
@@ -556,15 +631,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are promoted and the added axis removed."""
     a, b = _operands((a, b))
     if a.data.ndim >= 2 and b.data.ndim >= 2:
-        return _apply(MATMUL, a, b)        # shape errors are reported by _apply with both shapes
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least one dimension; got shapes "
-                         f"{a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: "
-                         f"{a.shape[-1]} (last dim of the first) != "
-                         f"{b.shape[-2 if b.ndim > 1 else 0]} ({'second-to-last' if b.ndim > 1 else 'only'} "
-                         "dim of the second)")
+        try:
+            return _apply(MATMUL, a, b)
+        except ValueError:
+            raise ValueError(_matmul_mismatch(a.shape, b.shape)) from None
+    if a.ndim == 0 or b.ndim == 0 or a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(_matmul_mismatch(a.shape, b.shape))
     a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
     b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
     out = _apply(MATMUL, a2, b2)
@@ -577,13 +649,42 @@ def matmul(a: Any, b: Any) -> Tensor:
     return out
 
 
+def _matmul_mismatch(a: tuple[int, ...], b: tuple[int, ...]) -> str:
+    """Why shapes ``a @ b`` do not multiply: which dimensions of which shapes disagree."""
+    if not a or not b:
+        return f"matmul: both operands need at least one dimension; got shapes {a} and {b}"
+    inner = -2 if len(b) > 1 else 0
+    if a[-1] != b[inner]:
+        return (f"matmul: shapes {a} and {b} do not align: {a[-1]} (last dim of the first) != "
+                f"{b[inner]} ({'second-to-last' if len(b) > 1 else 'only'} dim of the second)")
+    return (f"matmul: the batch dimensions {a[:-2]} of shape {a} and {b[:-2]} of shape {b} "
+            "do not broadcast")
+
+
+def _operands_named(what: str, **operands: Any) -> tuple[Tensor, ...]:
+    """The operands as Tensors (``_operands``); a TypeError naming the operand that is not a
+    Tensor, a number or an array, and its type."""
+    try:
+        return _operands(tuple(operands.values()))
+    except TypeError:
+        for name, x in operands.items():
+            try:
+                _operands((x,))
+            except TypeError:
+                raise TypeError(f"{what}: argument {name!r} has type {type(x).__name__}; expected "
+                                "a Tensor, a number or an array of numbers") from None
+        raise
+
+
 def concatenate(tensors: Iterable[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing ``axis`` (``torch.cat``). The graph joins two at a time:
     ``concatenate([a, b, c])`` is ``concat(concat(a, b), c)``, balanced for long lists."""
     tensors = list(_operands(list(tensors)))
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    axis = _normalize_axis(axis, tensors[0].ndim)[0]
+    if tensors[0].ndim == 0:
+        raise ValueError("concatenate: 0-d tensors have no axis to join along; use stack")
+    axis = _normalize_dim(axis, tensors[0].ndim, "concatenate")
     if len(tensors) == 1:                     # a new tensor, as torch.cat gives
         return _apply(RESHAPE, tensors[0], shape=tensors[0].shape)
     while len(tensors) > 1:
@@ -600,24 +701,30 @@ def stack(tensors: Iterable[Any], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack needs tensors of one shape; got {sorted(shapes)}")
-    axis = _normalize_axis(axis, tensors[0].ndim + 1)[0]
+    axis = _normalize_dim(axis, tensors[0].ndim + 1, "stack")
     return concatenate([t.unsqueeze(axis) for t in tensors], axis)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` else ``b``, elementwise with broadcasting; the condition
     (boolean) takes no gradient."""
-    return _apply(WHERE, a, b, condition=np.asarray(_raw(condition), dtype=bool))
+    cond = np.asarray(_raw(condition))
+    if cond.dtype.kind not in "biuf":
+        raise TypeError(f"where: condition has type {type(condition).__name__} (dtype {cond.dtype}); "
+                        "expected a boolean Tensor or array")
+    if cond.dtype.kind != "b":
+        cond = cond.astype(bool)
+    return _apply(WHERE, *_operands_named("where", input=a, other=b), condition=cond)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max; at ties the gradient is split evenly (``torch.maximum``)."""
-    return _apply(MAXIMUM, a, b)
+    return _apply(MAXIMUM, *_operands_named("maximum", input=a, other=b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min; at ties the gradient is split evenly (``torch.minimum``)."""
-    return _apply(MINIMUM, a, b)
+    return _apply(MINIMUM, *_operands_named("minimum", input=a, other=b))
 
 
 Tensor._apply = staticmethod(_apply_op)

@@ -7,8 +7,11 @@ broadcast axes: ``expand`` is elementwise, with local derivative 1.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .array_math import _quiet, count
 from .op import Op
 
 MATMUL = Op("matmul", symbol="@", inputs="a b",
@@ -21,21 +24,21 @@ MATMUL = Op("matmul", symbol="@", inputs="a b",
 
 SUM = Op("sum", symbol="Σ", params="axis keepdims",
          forward=lambda m, a, axis, keepdims: m.sum(a, axis, keepdims),
-         vjps=(lambda m, g, out, a, axis, keepdims: m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape),),
+         vjps=(lambda m, g, out, a, axis, keepdims: _spread(m, g, a.shape, axis, keepdims),),
          text="sum($a, axis=$axis)", latex=r"\sum_{$axis} $a",
          derivative_text=("1 (g broadcast back over axis=$axis)",), derivative_latex=("1",))
 
 MEAN = Op("mean", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.mean(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) / (a.size // max(out.size, 1)),),
+                _spread(m, g, a.shape, axis, keepdims) / (a.size // max(out.size, 1)),),
           text="mean($a, axis=$axis)", latex=r"\frac{1}{N}\sum_{$axis} $a",
           derivative_text=("1/N",), derivative_latex=(r"\frac{1}{N}",))
 
 AMAX = Op("max", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.amax(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) * m.tie_mask(a, out, axis, keepdims),),
+                _spread(m, g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
           text="max($a, axis=$axis)", latex=r"\max_{$axis} $a",
           derivative_text=("1/k at the k maximal elements, else 0",),
           derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \max]",))
@@ -43,17 +46,36 @@ AMAX = Op("max", params="axis keepdims",
 AMIN = Op("min", params="axis keepdims",
           forward=lambda m, a, axis, keepdims: m.amin(a, axis, keepdims),
           vjps=(lambda m, g, out, a, axis, keepdims:
-                m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape) * m.tie_mask(a, out, axis, keepdims),),
+                _spread(m, g, a.shape, axis, keepdims) * m.tie_mask(a, out, axis, keepdims),),
           text="min($a, axis=$axis)", latex=r"\min_{$axis} $a",
           derivative_text=("1/k at the k minimal elements, else 0",),
           derivative_latex=(r"\tfrac{1}{k}\mathbb{1}[$a = \min]",))
 
+
+def _spread(m: Any, g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """The gradient of a reduction over ``axis`` spread back over the input ``shape``: the
+    reduced axes put back as 1s, then expanded (written with ops, so it also records them)."""
+    return m.expand(m.reshape(g, m.kept_shape(shape, axis, keepdims)), shape)
+
+@_quiet
+def _var_vjp(m: Any, g: Any, out: Any, a: Any, axis: Any, keepdims: bool, correction: int) -> Any:
+    """g · 2 (a - mean) / (N - correction); N <= correction gives nan (or ±inf) as in PyTorch,
+    where the divisor is clamped at 0."""
+    dof = max(count(a.shape, axis) - correction, 0)
+    return m.div(_spread(m, g, a.shape, axis, keepdims) * (a - m.mean(a, axis, True)),
+                 0.5 * dof)
+
+
+@_quiet
+def _logsumexp_vjp(m: Any, g: Any, out: Any, a: Any, axis: Any, keepdims: bool) -> Any:
+    """g · e^(a - logsumexp(a)) = g · softmax(a); nan where the result is infinite."""
+    return (_spread(m, g, a.shape, axis, keepdims)
+            * m.exp(a - _spread(m, out, a.shape, axis, keepdims)))
+
+
 VAR = Op("var", params="axis keepdims correction",
          forward=lambda m, a, axis, keepdims, correction: m.var(a, axis, keepdims, correction),
-         vjps=(lambda m, g, out, a, axis, keepdims, correction:
-               m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape)
-               * (2.0 / (a.size // max(out.size, 1) - correction))
-               * (a - m.mean(a, axis, True)),),
+         vjps=(_var_vjp,),
          text="var($a, axis=$axis)", latex=r"\operatorname{Var}_{$axis} $a",
          derivative_text=("2 ($a - mean) / (N - $correction)",),
          derivative_latex=(r"\frac{2($a - \mu)}{N - $correction}",))
@@ -116,9 +138,7 @@ LOG_SOFTMAX = Op("log_softmax", params="axis",
 
 LOGSUMEXP = Op("logsumexp", params="axis keepdims",
                forward=lambda m, a, axis, keepdims: m.logsumexp(a, axis, keepdims),
-               vjps=(lambda m, g, out, a, axis, keepdims:
-                     m.expand(m.reshape(g, m.kept_shape(a.shape, axis, keepdims)), a.shape)
-                     * m.exp(a - m.expand(m.reshape(out, m.kept_shape(a.shape, axis, keepdims)), a.shape)),),
+               vjps=(_logsumexp_vjp,),
                text="logsumexp($a, axis=$axis)", latex=r"\log\sum_{$axis} e^{$a}",
                derivative_text=("softmax($a)",), derivative_latex=(r"\operatorname{softmax}($a)",))
 
