@@ -150,3 +150,28 @@ def equal(a: float, b: float) -> bool:
 def zeros_like(x: float) -> float:
     """0.0 (the derivative of a piecewise-constant function)."""
     return 0.0
+
+
+def maximum(a: float, b: float) -> float:
+    """The larger of a and b (``nan`` if either is ``nan``, as ``numpy.maximum``)."""
+    return a if a > b or a != a else b
+
+
+def minimum(a: float, b: float) -> float:
+    """The smaller of a and b (``nan`` if either is ``nan``, as ``numpy.minimum``)."""
+    return a if a < b or a != a else b
+
+
+def clip(x: float, low: float | None, high: float | None) -> float:
+    """x clamped into [low, high]; ``None`` leaves that side open."""
+    if low is not None and x < low:
+        return float(low)
+    if high is not None and x > high:
+        return float(high)
+    return x
+
+
+@constant_result
+def in_range(x: float, low: float | None, high: float | None) -> float:
+    """1.0 where low <= x <= high (``None`` = unbounded), else 0.0: the derivative of clip."""
+    return 1.0 if (low is None or x >= low) and (high is None or x <= high) else 0.0
