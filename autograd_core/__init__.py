@@ -11,6 +11,7 @@ from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
 from .graph import topological_order
 from .op import Op
+from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .value import Value
 
@@ -18,4 +19,5 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "Dual", "Op", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
            "topological_order"]
+__all__ += ["manual_seed", "seed", "initial_seed", "default_generator"]
 __version__ = "0.1.0"
