@@ -26,6 +26,18 @@ def as_generator(seed: int | np.random.Generator | None, name: str = "seed") -> 
                     f"got {type(seed).__name__}")
 
 
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy floating-point dtype (float64 when None); TypeError otherwise."""
+    try:
+        out = np.dtype(np.float64 if dtype is None else dtype)
+    except TypeError:
+        out = None
+    if out is None or out.kind != "f":
+        raise TypeError(f"dtype must be a floating-point dtype such as numpy.float32 or "
+                        f"numpy.float64; got {dtype!r}")
+    return out
+
+
 def is_tensor(x: Any) -> bool:
     """True for an ``autograd_core.Tensor``."""
     return isinstance(x, Tensor)

@@ -15,7 +15,7 @@ import numpy as np
 from autograd_core import Tensor, where
 
 from . import init as _init
-from ._util import as_generator
+from ._util import as_generator, float_dtype
 from .module import Module
 
 __all__ = ["Linear", "Sequential", "ReLU", "LeakyReLU", "PReLU", "Sigmoid", "Tanh", "Softplus",
@@ -34,21 +34,9 @@ def _as_tensor(x: Any) -> Tensor:
             from exc
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
-    """``dtype`` as a NumPy float dtype (float64 when None); TypeError for anything else."""
-    try:
-        out = np.dtype(np.float64 if dtype is None else dtype)
-    except TypeError:
-        out = None
-    if out is None or out.kind != "f":
-        raise TypeError(f"dtype must be a floating-point dtype such as numpy.float32 or "
-                        f"numpy.float64; got {dtype!r}")
-    return out
-
-
 def _parameter(arr: np.ndarray, dtype: Any) -> Tensor:
     """A trainable leaf holding ``arr`` as ``dtype`` (float64 when None)."""
-    return Tensor(arr, requires_grad=True, dtype=_float_dtype(dtype))
+    return Tensor(arr, requires_grad=True, dtype=float_dtype(dtype))
 
 
 def _positive(n: Any, name: str) -> int:
@@ -305,7 +293,7 @@ class BatchNorm1d(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         self.num_features = _positive(num_features, "num_features")
-        dtype = _float_dtype(dtype)
+        dtype = float_dtype(dtype)
         self.eps = float(eps)
         self.momentum = momentum
         self.affine = bool(affine)

@@ -21,7 +21,7 @@ import numpy as np
 import autograd_core
 from autograd_core import Value
 
-from ._util import is_parameter, param_array, param_shape, set_param_data
+from ._util import float_dtype, is_parameter, param_array, param_shape, set_param_data
 
 _RESERVED = ("_param_names", "_module_names", "_buffers", "_non_persistent", "training")
 _REAL_KINDS = "biuf"            # bool, signed and unsigned int, float: what .npy stores without pickle
@@ -226,6 +226,42 @@ class Module:
     def eval(self) -> Module:
         """Set evaluation mode: ``train(False)``."""
         return self.train(False)
+
+    # -- dtype -----------------------------------------------------------------------------
+    def to(self, dtype: Any) -> Module:
+        """Cast every Tensor parameter (and its gradient) and every floating-point buffer to
+        ``dtype`` in place, as ``torch.nn.Module.to(dtype)``; returns self.
+
+        The parameter objects stay the same, so an optimizer built on them keeps working
+        (its existing state keeps its dtype: as in PyTorch, convert before building it).
+        Integer buffers (``num_batches_tracked``) are left alone. Value parameters hold
+        Python floats (float64): asking for another dtype raises TypeError before anything
+        is cast.
+        """
+        target = float_dtype(dtype)
+        values = [n for n, p in self.named_parameters() if isinstance(p, Value)]
+        if values and target != np.float64:
+            raise TypeError(f"{type(self).__name__} has Value parameters ({values[0]!r}, ...), "
+                            f"which hold Python floats (float64); they cannot become {target}")
+        for p in self.parameters():
+            if isinstance(p, Value):
+                continue
+            p.data = p.data.astype(target, copy=False)
+            if isinstance(p.grad, np.ndarray):
+                p.grad = p.grad.astype(target, copy=False)
+        for module in self.modules():
+            for name, b in module._buffers.items():
+                if b is not None and b.dtype.kind == "f":
+                    module._buffers[name] = b.astype(target, copy=False)
+        return self
+
+    def float(self) -> Module:
+        """``to(numpy.float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``to(numpy.float64)``."""
+        return self.to(np.float64)
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, np.ndarray]:

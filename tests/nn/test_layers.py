@@ -229,3 +229,42 @@ def test_layer_dtype_must_be_floating_point():
             nn.Linear(2, 2, dtype=bad)
         with pytest.raises(TypeError, match="floating-point dtype"):
             nn.BatchNorm1d(2, affine=False, dtype=bad)
+
+
+def test_module_float_and_double_cast_in_place_keeping_the_parameter_objects():
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4), nn.PReLU())
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    reference = model(x).data
+    model(x).sum().backward()
+    params = model.parameters()
+    opt = nn.optim.SGD(params, lr=0.1)
+    assert model.float() is model
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    assert {p.dtype for p in params} == {np.dtype(np.float32)}
+    assert {p.grad.dtype for p in params} == {np.dtype(np.float32)}
+    assert model[1].running_var.dtype == np.float32
+    assert model[1].num_batches_tracked.dtype == np.int64           # integer buffers stay
+    out = model(x.astype(np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, reference, rtol=1e-5, atol=1e-6)
+    opt.step()                                                        # the optimizer still owns them
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    model.double()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert model[1].running_mean.dtype == np.float64
+    with pytest.raises(TypeError, match="floating-point dtype"):
+        model.to(np.int32)
+
+
+def test_float_on_a_model_with_value_parameters_is_refused_before_casting():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2, seed=0)
+            self.scale = nn.MLP(1, [1], seed=0)
+
+    model = Mixed()
+    with pytest.raises(TypeError, match="Value parameters"):
+        model.float()
+    assert model.lin.weight.dtype == np.float64                       # nothing half-done
+    assert model.double() is model                                    # float64 is what Values hold
