@@ -4,7 +4,9 @@ Parameters and submodules are registered by attribute assignment: assigning a tr
 leaf (a ``Value`` or a ``Tensor`` with ``requires_grad=True``), a ``Module``, or a list of
 either, records the name. ``named_parameters()`` then walks the tree and yields dotted names
 (``layers.0.neurons.1.w.0``, ``0.weight``) exactly as PyTorch names them. Buffers (running
-statistics) are numpy arrays registered with :meth:`Module.register_buffer`.
+statistics) are numpy arrays of real numbers registered with :meth:`Module.register_buffer`.
+:meth:`Module.save` writes an ``.npz`` of plain arrays; :meth:`Module.load` checks a file's
+member names and ``.npy`` headers against the model before it reads any data.
 """
 from __future__ import annotations
 

@@ -17,6 +17,8 @@ import pytest
 import nn
 from autograd_core import Tensor, Value
 
+from .helpers import assert_untouched, snapshot
+
 MiB = 2 ** 20
 
 
@@ -24,18 +26,6 @@ def _model() -> nn.Module:
     model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4))
     model(np.random.default_rng(0).normal(size=(6, 3)))          # moves the running statistics
     return model
-
-
-def _snapshot(model: nn.Module) -> dict[str, np.ndarray]:
-    return {k: v.copy() for k, v in model.state_dict().items()}
-
-
-def _assert_untouched(model: nn.Module, before: dict[str, np.ndarray]) -> None:
-    after = model.state_dict()
-    assert list(after) == list(before)
-    for k in before:
-        np.testing.assert_array_equal(after[k], before[k])
-        assert after[k].dtype == before[k].dtype
 
 
 def _header(shape: tuple[int, ...], descr: str = "<f8", version: tuple[int, int] = (1, 0)) -> bytes:
@@ -82,7 +72,7 @@ def _refused(model: nn.Module, path: Path, *parts: str, strict: bool = True,
              budget: int = 4 * MiB) -> str:
     """Load ``path``, expect a ValueError naming the file and ``parts``; return the message.
     Also checks that refusing allocated little memory and changed nothing."""
-    before = _snapshot(model)
+    before = snapshot(model)
     tracemalloc.start()
     try:
         with pytest.raises(ValueError) as info:
@@ -95,7 +85,7 @@ def _refused(model: nn.Module, path: Path, *parts: str, strict: bool = True,
     for part in parts:
         assert part in message, (part, message)
     assert peak < budget, f"refusing cost {peak / MiB:.1f} MiB"
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
     return message
 
 
@@ -108,7 +98,7 @@ def test_round_trip_is_a_plain_npz_numpy_can_read(tmp_path):
         np.testing.assert_array_equal(archive["0.weight"], model[0].weight.data)
     other = nn.Sequential(nn.Linear(3, 4, seed=1), nn.BatchNorm1d(4))
     assert other.load(path) == ([], [])
-    _assert_untouched(other, _snapshot(model))
+    assert_untouched(other, snapshot(model))
     assert list(tmp_path.iterdir()) == [path]                  # no partial file left behind
 
 
@@ -136,14 +126,14 @@ def test_float32_model_round_trips_in_float32(tmp_path):
 
 def test_load_and_save_refuse_a_directory_saying_so(tmp_path):
     model = _model()
-    before = _snapshot(model)
+    before = snapshot(model)
     with pytest.raises(IsADirectoryError, match="is a directory"):
         model.load(tmp_path)
     with pytest.raises(IsADirectoryError, match="is a directory"):
         model.save(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such checkpoint file"):
         model.load(tmp_path / "missing.npz")
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
 
 
 def test_header_claiming_800_gb_is_refused_from_the_header(tmp_path):
@@ -164,7 +154,7 @@ def test_compressed_zeros_under_an_unexpected_key_are_never_read(tmp_path):
                           extra={"junk.npy": (_header((size,), "|u1"), size)})
     assert path.stat().st_size < MiB                           # 100 MiB inside, ~100 KiB on disk
     _refused(model, path, "'junk.npy'", "unexpected keys: ['junk']")
-    before = _snapshot(model)
+    before = snapshot(model)
     tracemalloc.start()
     try:
         result = model.load(path, strict=False)
@@ -172,7 +162,7 @@ def test_compressed_zeros_under_an_unexpected_key_are_never_read(tmp_path):
     finally:
         tracemalloc.stop()
     assert result.unexpected_keys == ["junk"] and peak < 4 * MiB
-    _assert_untouched(model, before)                             # the genuine arrays loaded
+    assert_untouched(model, before)                             # the genuine arrays loaded
 
 
 def test_expected_key_with_more_data_than_its_header_is_refused_before_reading(tmp_path):

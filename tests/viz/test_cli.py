@@ -107,7 +107,7 @@ def _sum(terms: int, name: str = "x") -> str:
     ("**".join(["x"] * 4000), "characters; at most 5,000"),         # MemoryError before
     ("**".join(["x"] * 600), "at most 1,000"),
     ("-" * 600 + "x", "nested 601 levels deep"),
-    ("-" * 4999 + "x", "nested too deeply"),                         # the parser's own limit
+    ("-" * 4999 + "x", ("nested too deeply", "at most 1,000")),     # the parser's limit, or ours
     ("(" * 300 + "x" + ")" * 300, "too many nested parentheses"),
     ("(" + _sum(300) + ").real", "Attribute"),
 ], ids=["int_400_digits", "float_overflow", "sum_1000", "sum_5000", "vars_5000", "pow_4000",
@@ -118,7 +118,7 @@ def test_oversized_expressions_are_refused_before_building(tmp_path, capsys, com
     out = ["-o", str(tmp_path / "g.svg")] if command == "draw" else []
     values = [f"x{i}=1" for i in range(5000)] if "x4999" in expr else ["x=1"]
     err = _one_line_error(capsys, [command, expr, "--set", *values, *out])
-    assert message in err
+    assert any(m in err for m in ((message,) if isinstance(message, str) else message)), err
     assert list(tmp_path.iterdir()) == []
 
 
