@@ -449,7 +449,8 @@ def _compare_keys(targets: dict[str, Any], given: list[str], strict: bool, in_fi
                   ) -> tuple[list[str], list[str], list[str]]:
     """(missing, unexpected, problems): the problems are the strict-mode complaints; with
     ``in_file`` they also name the archive members (``<key>.npy``)."""
-    missing = [k for k in targets if k not in given]
+    present = set(given)
+    missing = [k for k in targets if k not in present]
     unexpected = [k for k in given if k not in targets]
     problems: list[str] = []
     for what, keys, members in (("missing", missing, "no members"),
