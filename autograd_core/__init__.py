@@ -15,6 +15,7 @@ from .graph import Edge, backward, topological_order
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
+from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
 from .value import Value
@@ -29,5 +30,6 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
            "topological_order", "backward", "Edge", "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
-           "TENSOR_OPS", "ALL_OPS"]
+           "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
+           "default_generator"]
 __version__ = "0.1.0"

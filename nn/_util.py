@@ -5,31 +5,42 @@ from typing import Any
 
 import numpy as np
 
-import autograd_core
-from autograd_core import Value
-
+from autograd_core import Tensor, Value
+from autograd_core.rng import default_generator
 
 
 def as_generator(seed: int | np.random.Generator | None, name: str = "seed") -> np.random.Generator:
     """A ``numpy.random.Generator`` for ``seed``: a Generator is used as is, an int seeds a
-    new one, ``None`` draws fresh entropy (never NumPy's global random state)."""
+    new one (``numpy.random.default_rng(seed)``), ``None`` gives the library's global
+    generator (:func:`autograd_core.default_generator`, seeded by ``manual_seed``); NumPy's
+    and Python's global random states are never used."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+    if seed is None:
+        return default_generator()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"{name} must be a non-negative int; got {seed}")
         return np.random.default_rng(seed)
     raise TypeError(f"{name} must be an int, a numpy.random.Generator or None; "
                     f"got {type(seed).__name__}")
 
 
-def tensor_class() -> Any:
-    """``autograd_core.Tensor`` if the engine has it, else None."""
-    return getattr(autograd_core, "Tensor", None)
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy floating-point dtype (float64 when None); TypeError otherwise."""
+    try:
+        out = np.dtype(np.float64 if dtype is None else dtype)
+    except TypeError:
+        out = None
+    if out is None or out.kind != "f":
+        raise TypeError(f"dtype must be a floating-point dtype such as numpy.float32 or "
+                        f"numpy.float64; got {dtype!r}")
+    return out
 
 
 def is_tensor(x: Any) -> bool:
     """True for an ``autograd_core.Tensor``."""
-    cls = tensor_class()
-    return cls is not None and isinstance(x, cls)
+    return isinstance(x, Tensor)
 
 
 def is_parameter(x: Any) -> bool:
@@ -49,13 +60,14 @@ def param_shape(p: Any) -> tuple[int, ...]:
 
 
 def grad_array(p: Any) -> np.ndarray | None:
-    """The parameter's gradient as a float array, or None when it has none."""
+    """The parameter's gradient as an array of the parameter's dtype (float64 for a Value,
+    so a float32 Tensor keeps float32 optimizer state), or None when it has none."""
     g = p.grad
     if g is None:
         return None
     if isinstance(g, Value) or is_tensor(g):    # create_graph=True made the grad a node
         g = g.data
-    return np.asarray(g, dtype=np.float64)
+    return np.asarray(g, dtype=param_array(p).dtype)
 
 
 def set_param_data(p: Any, new: np.ndarray) -> None:

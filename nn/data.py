@@ -1,7 +1,8 @@
 """Data: a ``DataLoader`` over arrays, splits, one-hot encoding and 2-D toy datasets.
 
 Every dataset function returns ``(X, y)`` NumPy arrays and takes ``seed=`` (an int or a
-``numpy.random.Generator``) for every random choice, so a run can be repeated exactly.
+``numpy.random.Generator``) for every random choice; without one it draws from the library's
+global generator, which ``manual_seed(n)`` seeds, so a run can be repeated exactly.
 """
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ class DataLoader:
     seed=0)``.
 
     ``dataset`` is one array or a tuple of arrays with the same first dimension. With
-    ``shuffle`` the order is redrawn each epoch from the loader's own generator; ``drop_last``
+    ``shuffle`` the order is redrawn each epoch, from ``seed`` (an int seeds the loader's own
+    generator, a Generator is used as is) or, without one, from the global generator
+    (``manual_seed``), read when the epoch starts; ``drop_last``
     drops a final batch smaller than ``batch_size``. Batches are NumPy arrays (a tuple when
     the dataset is a tuple).
     """
@@ -61,14 +64,15 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = as_generator(seed)
+        self.generator = None if seed is None else as_generator(seed)
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
         return self.n // self.batch_size if self.drop_last else math.ceil(self.n / self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        order = as_generator(self.generator).permutation(self.n) if self.shuffle \
+            else np.arange(self.n)
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             batch = tuple(a[idx] for a in self.arrays)

@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograd_core import Value, no_grad
+from autograd_core import Tensor, Value, no_grad
 
-from ._util import as_generator, is_tensor, tensor_class
+from ._util import as_generator, is_tensor
 from .data import DataLoader
 from .module import Module
 from .optim import LRScheduler, Optimizer
@@ -47,7 +47,7 @@ def _is_scalar_model(model: Module) -> bool:
 def _forward(model: Module, xb: np.ndarray, scalar: bool) -> Any:
     if scalar:
         return [model(list(map(float, x)) if np.ndim(x) else [float(x)]) for x in xb]
-    return model(tensor_class()(np.asarray(xb, dtype=np.float64)))
+    return model(Tensor(xb))            # a float32 batch stays float32
 
 
 def _output_array(out: Any) -> np.ndarray:
@@ -88,7 +88,7 @@ def accuracy(outputs: np.ndarray, targets: np.ndarray) -> float | None:
     return None
 
 
-def _as_loader(data: Any, batch_size: int, shuffle: bool, rng: np.random.Generator,
+def _as_loader(data: Any, batch_size: int, shuffle: bool, rng: np.random.Generator | None,
                name: str) -> DataLoader:
     if isinstance(data, DataLoader):
         return data
@@ -123,7 +123,8 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
     Args:
         loss_fn: ``loss_fn(outputs, targets) -> scalar`` (e.g. ``nn.losses.cross_entropy``).
         train_data, val_data: a ``DataLoader`` or a pair ``(X, y)`` of arrays (then batched
-            with ``batch_size``, shuffled with ``seed``).
+            with ``batch_size``, shuffled with ``seed``, or else with the global generator
+            seeded by ``manual_seed``).
         scheduler: stepped once per epoch.
         patience: stop when the monitored loss (validation if given, else training) has not
             improved by more than ``min_delta`` for this many epochs; with ``restore_best``
@@ -138,7 +139,7 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive int or None; got {patience!r}")
-    rng = as_generator(seed)
+    rng = None if seed is None else as_generator(seed)      # None: the global generator
     train_loader = _as_loader(train_data, batch_size, shuffle, rng, "train_data")
     val_loader = None if val_data is None else _as_loader(val_data, batch_size, False, rng,
                                                           "val_data")

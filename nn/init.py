@@ -15,7 +15,8 @@ units, and small, so that activations start where their slope is not ~0. The rul
 For a weight of shape ``(out, in)`` (``nn.Linear``), fan_in = in and fan_out = out. A 1-D
 weight (one neuron's ``w``) counts as one row: fan_in = its length, fan_out = 1.
 Every random function takes ``generator=`` (or ``seed=``): an int seed or a
-``numpy.random.Generator``; no global random state is used.
+``numpy.random.Generator``; without either it draws from the library's global generator
+(seeded by ``manual_seed``). NumPy's and Python's global random states are never used.
 """
 from __future__ import annotations
 

@@ -12,35 +12,31 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from autograd_core import Tensor, where
+
 from . import init as _init
-from ._util import as_generator, tensor_class
+from ._util import as_generator, float_dtype
 from .module import Module
 
 __all__ = ["Linear", "Sequential", "ReLU", "LeakyReLU", "PReLU", "Sigmoid", "Tanh", "Softplus",
            "Softmax", "Identity", "Dropout", "BatchNorm1d"]
 
 
-def _Tensor() -> Any:
-    cls = tensor_class()
-    if cls is None:  # pragma: no cover - only while the engine lacks Tensor
-        raise RuntimeError("autograd_core.Tensor is not available; tensor layers need it")
-    return cls
-
-
-def _as_tensor(x: Any) -> Any:
-    T = _Tensor()
-    if isinstance(x, T):
+def _as_tensor(x: Any) -> Tensor:
+    """``x`` itself if it is a Tensor, else a constant Tensor of it (a float32 or float64
+    array keeps its dtype; integers, bools and lists of numbers become float64)."""
+    if isinstance(x, Tensor):
         return x
     try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+        return Tensor(x)
+    except TypeError as exc:
         raise TypeError(f"expected a Tensor or an array of numbers; got {type(x).__name__}") \
             from exc
-    return T(arr)
 
 
-def _parameter(arr: np.ndarray) -> Any:
-    return _Tensor()(np.asarray(arr, dtype=np.float64), requires_grad=True)
+def _parameter(arr: np.ndarray, dtype: Any) -> Tensor:
+    """A trainable leaf holding ``arr`` as ``dtype`` (float64 when None)."""
+    return Tensor(arr, requires_grad=True, dtype=float_dtype(dtype))
 
 
 def _positive(n: Any, name: str) -> int:
@@ -52,23 +48,25 @@ def _positive(n: Any, name: str) -> int:
 class Linear(Module):
     """y = x Wᵀ + b, W of shape (out_features, in_features), b of shape (out_features,).
 
-    Initialised as PyTorch: W, b ~ U(-1/√in, 1/√in) (``kaiming_uniform_`` with a = √5).
+    Initialised as PyTorch: W, b ~ U(-1/√in, 1/√in) (``kaiming_uniform_`` with a = √5),
+    drawn from ``seed`` (an int or a Generator) or else from the global generator
+    (``manual_seed``). ``dtype`` is float64 (default) or float32, for weight and bias.
     """
 
     scope_kind = "layer"
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 seed: int | np.random.Generator | None = None) -> None:
+                 dtype: Any = None, seed: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_features = _positive(in_features, "in_features")
         self.out_features = _positive(out_features, "out_features")
         rng = as_generator(seed)
         w = np.empty((self.out_features, self.in_features))
         _init.kaiming_uniform_(w, a=math.sqrt(5), generator=rng)
-        self.weight = _parameter(w)
+        self.weight = _parameter(w, dtype)
         if bias:
             bound = 1.0 / math.sqrt(self.in_features)
-            self.bias = _parameter(rng.uniform(-bound, bound, size=self.out_features))
+            self.bias = _parameter(rng.uniform(-bound, bound, size=self.out_features), dtype)
         else:
             self.bias = None
 
@@ -167,10 +165,11 @@ class PReLU(Module):
 
     scope_kind = "layer"
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, *,
+                 dtype: Any = None) -> None:
         super().__init__()
         self.num_parameters = _positive(num_parameters, "num_parameters")
-        self.weight = _parameter(np.full(self.num_parameters, float(init)))
+        self.weight = _parameter(np.full(self.num_parameters, float(init)), dtype)
 
     def forward(self, x: Any) -> Any:
         x = _as_tensor(x)
@@ -208,10 +207,9 @@ class Softplus(_Activation):
         self.beta, self.threshold = float(beta), float(threshold)
 
     def _f(self, x: Any) -> Any:
-        import autograd_core
         soft = (x * self.beta).softplus() / self.beta if self.beta != 1.0 else x.softplus()
         linear = np.asarray(x.data) * self.beta > self.threshold
-        return autograd_core.where(linear, x, soft) if linear.any() else soft
+        return where(linear, x, soft) if linear.any() else soft
 
     def extra_repr(self) -> str:
         return f"beta={self.beta:g}, threshold={self.threshold:g}"
@@ -245,7 +243,12 @@ class Identity(Module):
 
 class Dropout(Module):
     """Inverted dropout: in training, each element is zeroed with probability p and the rest
-    are scaled by 1/(1 - p), so the expected activation is unchanged; identity in eval."""
+    are scaled by 1/(1 - p), so the expected activation is unchanged; identity in eval.
+
+    The mask is drawn at each call from ``seed`` (an int seeds the layer's own generator, a
+    Generator is used as is) or, without one, from the global generator (``manual_seed``),
+    as PyTorch's dropout draws from its default generator. The mask has the input's dtype.
+    """
 
     scope_kind = "layer"
 
@@ -256,16 +259,16 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
         self.p = float(p)
         self.inplace = bool(inplace)
-        self.rng = as_generator(seed)
+        self.generator = None if seed is None else as_generator(seed)
 
     def forward(self, x: Any) -> Any:
         x = _as_tensor(x)
         if not self.training or self.p == 0.0:
             return x
         if self.p == 1.0:
-            return x * _Tensor()(np.zeros(x.shape))
-        keep = (self.rng.random(x.shape) >= self.p) / (1.0 - self.p)
-        return x * _Tensor()(keep)
+            return x * Tensor(np.zeros(x.shape, dtype=x.dtype))
+        keep = as_generator(self.generator).random(x.shape) >= self.p
+        return x * Tensor(keep / (1.0 - self.p), dtype=x.dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -279,27 +282,30 @@ class BatchNorm1d(Module):
     with μ_B, σ²_B the batch mean and (biased) variance per feature in training. The running
     statistics are updated as r ← (1 - momentum) r + momentum · s, using the *unbiased*
     batch variance for ``running_var``; eval mode normalises with them instead. Exactly
-    ``torch.nn.BatchNorm1d``; ``momentum=None`` gives a cumulative average.
+    ``torch.nn.BatchNorm1d``; ``momentum=None`` gives a cumulative average. ``dtype``
+    (float64 by default, or float32) is that of γ, β and the running statistics.
     """
 
     scope_kind = "layer"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+                 affine: bool = True, track_running_stats: bool = True, *,
+                 dtype: Any = None) -> None:
         super().__init__()
         self.num_features = _positive(num_features, "num_features")
+        dtype = float_dtype(dtype)
         self.eps = float(eps)
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         if self.affine:
-            self.weight = _parameter(np.ones(self.num_features))
-            self.bias = _parameter(np.zeros(self.num_features))
+            self.weight = _parameter(np.ones(self.num_features), dtype)
+            self.bias = _parameter(np.zeros(self.num_features), dtype)
         else:
             self.weight = self.bias = None
         if self.track_running_stats:
-            self.register_buffer("running_mean", np.zeros(self.num_features))
-            self.register_buffer("running_var", np.ones(self.num_features))
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype=dtype))
             self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
 
     def reset_running_stats(self) -> None:
@@ -329,8 +335,8 @@ class BatchNorm1d(Module):
             if self.training and self.track_running_stats:
                 self._update_running(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:
-            mean = _Tensor()(self.running_mean.reshape(shape))
-            var = _Tensor()(self.running_var.reshape(shape))
+            mean = Tensor(self.running_mean.reshape(shape))
+            var = Tensor(self.running_var.reshape(shape))
             centred = x - mean
         x_hat = centred / (var + self.eps).sqrt()
         if self.affine:

@@ -18,9 +18,9 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd_core import Value
+from autograd_core import Tensor, Value
 
-from ._util import is_tensor, tensor_class
+from ._util import is_tensor
 
 __all__ = ["mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "cross_entropy", "nll_loss", "hinge_loss", "multiclass_hinge_loss", "l2_penalty"]
@@ -84,10 +84,12 @@ def _target(target: Any, name: str = "target") -> np.ndarray:
     return arr
 
 
-def _const(arr: np.ndarray, is_t: bool) -> Any:
-    """A constant operand: a Tensor (no grad) on the tensor path, the array itself otherwise."""
-    arr = np.asarray(arr, dtype=np.float64)
-    return tensor_class()(arr) if is_t else arr
+def _const(arr: np.ndarray, like: Any) -> Any:
+    """A constant operand for ``like``: on the tensor path a Tensor (no grad) of ``like``'s
+    dtype, so a float32 input gives a float32 loss; the float64 array itself for Values."""
+    if is_tensor(like):
+        return Tensor(arr, dtype=like.dtype)
+    return np.asarray(arr, dtype=np.float64)
 
 
 def _same_shape(x_shape: tuple[int, ...], t_shape: tuple[int, ...], loss: str) -> None:
@@ -158,7 +160,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     x, is_t = _as_input(input)
     y = _target(target)
     _same_shape(x.shape, y.shape, "mse_loss")
-    diff = x - _const(y, is_t)
+    diff = x - _const(y, x)
     return _reduce(diff * diff, is_t, reduction)
 
 
@@ -172,7 +174,7 @@ def _weighted(loss: Any, weight: Any, is_t: bool, shape: tuple[int, ...]) -> Any
     except ValueError:
         raise ValueError(f"weight of shape {w.shape} does not broadcast to the input shape "
                          f"{tuple(shape)}") from None
-    return loss * _const(w, is_t)
+    return loss * _const(w, loss)
 
 
 def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
@@ -198,7 +200,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
         log_x = clamp_log(x) if x.size else x
         one_minus = 1.0 - x
         log_1mx = clamp_log(one_minus) if x.size else x
-    loss = -(log_x * _const(y, is_t) + log_1mx * _const(1.0 - y, is_t))
+    loss = -(log_x * _const(y, x) + log_1mx * _const(1.0 - y, x))
     return _reduce(_weighted(loss, weight, is_t, x.shape), is_t, reduction)
 
 
@@ -219,7 +221,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
         coeff = np.ones_like(y)
     else:
         coeff = 1.0 + (_target(pos_weight, "pos_weight").astype(np.float64) - 1.0) * y
-    loss = x * _const(1.0 - y, is_t) + _map(-x, is_t, "softplus") * _const(coeff, is_t)
+    loss = x * _const(1.0 - y, x) + _map(-x, is_t, "softplus") * _const(coeff, x)
     return _reduce(_weighted(loss, weight, is_t, x.shape), is_t, reduction)
 
 
@@ -237,7 +239,7 @@ def hinge_loss(input: Any, target: Any, margin: float = 1.0, reduction: str = "m
         bad = np.unique(y[(y != 1) & (y != -1)])[:5]
         raise ValueError(f"hinge_loss: labels must be -1 or +1; found {bad.tolist()} "
                          f"(map 0/1 labels with y = 2*y - 1)")
-    loss = _map(float(margin) - x * _const(y, is_t), is_t, "relu")
+    loss = _map(float(margin) - x * _const(y, x), is_t, "relu")
     return _reduce(loss, is_t, reduction)
 
 
@@ -283,9 +285,9 @@ def _nll_from_logp(logp: Any, is_t: bool, y: np.ndarray, w: np.ndarray, ignore_i
     safe_y = np.where(valid, y, 0)
     wy = np.where(valid, w[safe_y], 0.0)                       # w_{y_i}, 0 for ignored rows
     picked = _pick(logp, np.arange(n), safe_y)                  # log p_{i, y_i}
-    per = -(picked * _const(wy, is_t))
+    per = -(picked * _const(wy, logp))
     if label_smoothing > 0:
-        smooth = -_sum(logp * _const(w[None, :] * valid[:, None], is_t), is_t, axis=1)
+        smooth = -_sum(logp * _const(w[None, :] * valid[:, None], logp), is_t, axis=1)
         per_all = per * (1 - label_smoothing) + smooth * (label_smoothing / c)
     else:
         per_all = per
@@ -340,7 +342,7 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
         probs = t.astype(np.float64).reshape(n, c)
         if label_smoothing > 0:
             probs = probs * (1 - label_smoothing) + label_smoothing / c
-        per = -_sum(logp * _const(probs * w[None, :], is_t), is_t, axis=1)
+        per = -_sum(logp * _const(probs * w[None, :], logp), is_t, axis=1)
         if unbatched and reduction == "none":
             return per.reshape(()) if is_t else per[0]
         return _reduce(per, is_t, reduction)
@@ -370,7 +372,7 @@ def multiclass_hinge_loss(input: Any, target: Any, margin: float = 1.0,
     margins = _map(x - _column(correct, is_t) + float(margin), is_t, "relu")
     wrong = np.ones((n, c))
     wrong[np.arange(n), y] = 0.0                                   # leave out j = y_i
-    per = _sum(margins * _const(wrong, is_t), is_t, axis=1)
+    per = _sum(margins * _const(wrong, margins), is_t, axis=1)
     if unbatched and reduction == "none":
         return per.reshape(()) if is_t else per[0]
     return _reduce(per, is_t, reduction)

@@ -68,7 +68,8 @@ class Neuron(Module):
         nonlin: micrograd's flag (``False`` means linear); overrides ``activation`` if given.
         init: weight rule: ``"uniform"`` U(-1, 1) (micrograd), ``"normal"`` N(0, 1/nin)
             (lecture notes), ``"kaiming"`` or ``"xavier"``. The bias starts at 0.
-        seed: int or ``numpy.random.Generator`` for the initial weights.
+        seed: int or ``numpy.random.Generator`` for the initial weights; without one they
+            are drawn from the global generator (``manual_seed``).
     """
 
     scope_kind = "neuron"

@@ -3,17 +3,84 @@
 ``chainrule demo`` is the project's main job: it trains micrograd's moons MLP on built-in
 data and writes the loss curve, the decision boundary, one data point's graph and its
 step-by-step HTML stepper.
+
+Every failure ends with one line on stderr and no traceback: bad arguments, expressions and
+output paths exit with status 2 (checked before any work is done), a failure to write a file
+with status 1.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
-from .expression import ExpressionError, build, parse_assignments
+from autograd_core import topological_order
+
+from .expression import MAX_LENGTH, MAX_NODES, ExpressionError, build, parse_assignments
+from .graph import DEFAULT_MAX_NODES
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
+GRAPH_SUFFIXES = (".svg", ".png", ".dot", ".gv")
+
+
+class UsageError(Exception):
+    """A bad command line: reported on one line, exit status 2. ``prog`` names the
+    (sub)command whose arguments were wrong, when argparse knows it."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage dump) raised as :class:`UsageError`, so
+    that :func:`main` returns instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def _output_file(text: str, option: str, example: str, suffixes: Sequence[str] = ()) -> Path:
+    """``text`` as a file path that can be written: not a directory, in an existing directory,
+    with one of ``suffixes`` (if given)."""
+    path = Path(text)
+    if path.is_dir():
+        raise UsageError(f"{option} {text}: is a directory; give a file name inside it, e.g. "
+                         f"{path / example}")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {text}: the file name must end in "
+                         f"{', '.join(suffixes[:-1])} or {suffixes[-1]}")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"{option} {text}: the directory {parent} {what}")
+    return path
+
+
+def _output_dir(text: str, option: str) -> Path:
+    """``text`` as a directory that exists or can be created (no file in the way)."""
+    path = Path(text)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"{option} {text}: {part} is a file, not a directory")
+            break
+    return path
 
 
 def _graph_from_args(args: argparse.Namespace) -> Any:
@@ -22,15 +89,29 @@ def _graph_from_args(args: argparse.Namespace) -> Any:
     return root
 
 
+def _within_max_nodes(root: Any, max_nodes: int, draw: Callable[[], Any]) -> Any:
+    """``draw()``; if viz refuses the graph as larger than ``max_nodes``, say which option
+    raises the limit."""
+    try:
+        return draw()
+    except ValueError:
+        order = topological_order(root)
+        count = len(order) + sum(1 for node in order if node.op is not None)  # values + ops
+        if count > max_nodes:
+            raise UsageError(f"the graph has {count} nodes to draw, more than --max-nodes "
+                             f"{max_nodes}; pass --max-nodes {count} to draw it anyway") from None
+        raise
+
+
 def _draw(args: argparse.Namespace) -> int:
     from .graph import draw_graph
 
+    out = _output_file(args.output, "-o/--output", "graph.svg", GRAPH_SUFFIXES)
     root = _graph_from_args(args)
     root.backward()
-    out = Path(args.output)
-    if out.suffix.lower() not in (".svg", ".png", ".dot", ".gv"):
-        raise ExpressionError(f"output {out} must end in .svg, .png or .dot")
-    draw_graph(root, rankdir=args.rankdir, show_local=args.local).save(out)
+    graph = _within_max_nodes(root, args.max_nodes, lambda: draw_graph(
+        root, rankdir=args.rankdir, show_local=args.local, max_nodes=args.max_nodes))
+    graph.save(out)
     print(f"{args.expr} = {root.data:.6g}; graph written to {out}")
     return 0
 
@@ -38,10 +119,12 @@ def _draw(args: argparse.Namespace) -> int:
 def _trace(args: argparse.Namespace) -> int:
     from .trace import trace_backward
 
+    html = _output_file(args.html, "--html", "stepper.html") if args.html else None
     root = _graph_from_args(args)
-    trace = trace_backward(root, rankdir=args.rankdir)
-    if args.html:
-        print(f"stepper written to {trace.save_html(args.html)}")
+    trace = trace_backward(root, rankdir=args.rankdir, max_nodes=args.max_nodes)
+    if html:                         # only the picture is laid out, so only it has a node limit
+        written = _within_max_nodes(root, args.max_nodes, lambda: trace.save_html(html))
+        print(f"stepper written to {written}")
     elif args.latex:
         print(trace.to_latex())
     elif args.markdown:
@@ -54,8 +137,9 @@ def _trace(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    written = run_demo(Path(args.out), steps=args.steps, seed=args.seed)
-    print(f"wrote {len(written)} files to {Path(args.out).resolve()}:")
+    out = _output_dir(args.out, "--out")
+    written = run_demo(out, steps=args.steps, seed=args.seed)
+    print(f"wrote {len(written)} files to {out.resolve()}:")
     for path, what in written:
         print(f"  {path.name:<24} {what}")
     return 0
@@ -63,16 +147,24 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``chainrule``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule", description="Learn backpropagation one chain-rule step at a time.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def expression_command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("expr", help="e.g. 'tanh(x*w + b)'; functions: exp log sqrt tanh sigmoid "
-                                    "relu softplus sin cos step sign abs leaky_relu")
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           usage=f"chainrule {name} EXPR [--set NAME=NUMBER ...] [options]")
+        # optional for argparse only: an expression such as "-x*2" looks like an option to
+        # it, and main() takes it from the unrecognised arguments instead
+        p.add_argument("expr", nargs="?", metavar="EXPR",
+                       help=f"e.g. 'tanh(x*w + b)' or '-x*2'; functions: exp log sqrt tanh "
+                            f"sigmoid relu softplus sin cos step sign abs leaky_relu (at most "
+                            f"{MAX_LENGTH:,} characters and {MAX_NODES:,} operands and operations)")
         p.add_argument("--set", nargs="*", metavar="NAME=NUMBER", help="variable values, e.g. x=0.5 w=-1.5")
         p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
+        p.add_argument("--max-nodes", type=_int_at_least(1), default=DEFAULT_MAX_NODES,
+                       metavar="N", help=f"refuse to draw a graph of more than N boxes and "
+                                         f"ellipses (default {DEFAULT_MAX_NODES})")
         return p
 
     draw = expression_command("draw", "draw the graph of an expression after backward")
@@ -89,21 +181,60 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train the moons MLP and write plots, a graph and a stepper")
     demo.add_argument("--out", default="demo_output", help="directory to write into")
-    demo.add_argument("--steps", type=int, default=100, help="training steps (default 100)")
-    demo.add_argument("--seed", type=int, default=1337, help="seed for data and weights")
+    demo.add_argument("--steps", type=_int_at_least(1), default=100,
+                      help="training steps (default 100)")
+    demo.add_argument("--seed", type=_int_at_least(0), default=1337,
+                      help="passed to manual_seed for the data and weights (default 1337)")
     demo.set_defaults(func=_demo)
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an expression starting with ``-`` comes back unrecognised and is
+    taken as the expression."""
+    args, extra = parser.parse_known_args(argv)
+    prog = f"chainrule {args.command}"
+    if args.func in (_draw, _trace) and args.expr is None:
+        if extra and extra[0].startswith("-") and extra[0] not in ("-", "--"):
+            args.expr = extra.pop(0)
+        else:
+            raise UsageError(f"the expression EXPR is required (see '{prog} --help')", prog)
+    if extra:
+        raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')", prog)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``chainrule`` console script; returns the exit code."""
+    """Entry point of the ``chainrule`` console script; returns the exit code.
+
+    Errors are one line on stderr, ``chainrule <command>: error: ...``; no traceback."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    command = "chainrule"
     try:
+        args = _parse(parser, argv)
+        command = f"chainrule {args.command}"
         return int(args.func(args))
+    except SystemExit as done:            # --help
+        return 0 if done.code is None else done.code if isinstance(done.code, int) else EXIT_USAGE
+    except UsageError as err:
+        return _fail(err.prog or command, str(err), EXIT_USAGE)
     except ExpressionError as err:
-        print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(command, str(err), EXIT_USAGE)
+    except ValueError as err:             # refused by the library (e.g. a graph too large)
+        return _fail(command, str(err), EXIT_USAGE)
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(command, f"{where}{err.strerror or err}", EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return _fail(command, "interrupted", 130)
+    except Exception as err:  # noqa: BLE001 - a command line never shows a traceback
+        return _fail(command, f"internal error, please report it: {type(err).__name__}: {err}",
+                     EXIT_FAILURE)
+
+
+def _fail(command: str, message: str, code: int) -> int:
+    print(f"{command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -26,14 +26,18 @@ def _svm_loss(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
 
 
 def train(steps: int = 100, seed: int = 1337) -> tuple[Any, np.ndarray, np.ndarray, dict[str, list[float]]]:
-    """Train the moons MLP; returns (model, X, y in {-1, 1}, history)."""
+    """Train the moons MLP; returns (model, X, y in {-1, 1}, history).
+
+    ``manual_seed(seed)`` seeds the library's global generator first, and the data and the
+    weights are drawn from it, as a notebook would do."""
     from tqdm.auto import tqdm
 
     import nn
 
-    X, labels = nn.data.make_moons(100, noise=0.1, seed=seed)
+    nn.manual_seed(seed)
+    X, labels = nn.data.make_moons(100, noise=0.1)
     y = 2.0 * labels - 1.0
-    model = nn.MLP(2, [16, 16, 1], seed=seed)
+    model = nn.MLP(2, [16, 16, 1])
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     bar = tqdm(range(steps), desc="training moons MLP", unit="step")
     for k in bar:
@@ -70,7 +74,8 @@ def _output_neuron_graph(model: Any, x: np.ndarray, y: float, units: int = 5) ->
 
 
 def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Path, str]]:
-    """Train, then write the plots, the graph and the stepper into ``out_dir``."""
+    """Train (after ``manual_seed(seed)``), then write the plots, the graph and the stepper
+    into ``out_dir``."""
     from autograd_core import Value
 
     from .graph import draw_graph

@@ -105,7 +105,7 @@ class Optimizer:
                     g = -g
                 state = self.state_of(p)
                 state["step"] = state.get("step", 0) + 1
-                new = self._update(np.array(param_array(p), dtype=np.float64), g, state, group)
+                new = self._update(np.array(param_array(p)), g, state, group)   # keeps the dtype
                 set_param_data(p, new)
         return loss
 

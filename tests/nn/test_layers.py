@@ -182,3 +182,89 @@ def test_tensor_parameters_are_labelled_like_their_state_dict_keys() -> None:
     model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.ReLU(), nn.Linear(3, 1, seed=1))
     assert [p.label for p in model.parameters()] == list(model.state_dict())
     assert [p.label for p in nn.Linear(2, 2, seed=0).parameters()] == ["weight", "bias"]
+
+
+def _float_network(dtype):
+    return nn.Sequential(nn.Linear(3, 5, dtype=dtype, seed=0), nn.BatchNorm1d(5, dtype=dtype),
+                         nn.PReLU(5, dtype=dtype), nn.Dropout(0.25, seed=1), nn.Tanh(),
+                         nn.Softplus(beta=2.0), nn.Linear(5, 2, dtype=dtype, seed=2))
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta", "AdamW"])
+def test_float32_layers_keep_float32_forward_backward_and_optimizer_state(optimizer):
+    x = np.random.default_rng(3).normal(size=(8, 3)).astype(np.float32)
+    model, reference = _float_network(np.float32), _float_network(np.float64)
+    for p in model.parameters():
+        assert p.dtype == np.float32
+    assert model[1].running_mean.dtype == np.float32 and model[1].running_var.dtype == np.float32
+    out, ref = model(x), reference(x.astype(np.float64))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, ref.data, rtol=1e-4, atol=1e-5)   # same seeds, same maths
+    out.sum().backward()
+    assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    opt = getattr(nn.optim, optimizer)(model.parameters(), lr=0.01)
+    opt.step()
+    opt.step()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    for state in opt.state.values():
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                assert value.dtype == np.float32, key
+    assert model[1].running_mean.dtype == np.float32
+    model.eval()
+    assert model(x).dtype == np.float32
+
+
+def test_float32_input_through_default_layers_keeps_its_dtype():
+    x = Tensor(np.ones((4, 3), dtype=np.float32))
+    assert nn.Dropout(0.5, seed=0)(x).dtype == np.float32
+    assert nn.ReLU()(np.ones((2, 2), dtype=np.float32)).dtype == np.float32   # arrays keep dtype
+    assert nn.Softplus(beta=3.0, threshold=1.0)(x).dtype == np.float32
+    assert nn.Linear(3, 2)(np.ones((1, 3), dtype=np.int64)).dtype == np.float64
+
+
+def test_layer_dtype_must_be_floating_point():
+    for bad in (np.int64, "complex128", object):
+        with pytest.raises(TypeError, match="floating-point dtype"):
+            nn.Linear(2, 2, dtype=bad)
+        with pytest.raises(TypeError, match="floating-point dtype"):
+            nn.BatchNorm1d(2, affine=False, dtype=bad)
+
+
+def test_module_float_and_double_cast_in_place_keeping_the_parameter_objects():
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4), nn.PReLU())
+    x = np.random.default_rng(1).normal(size=(5, 3))
+    reference = model(x).data
+    model(x).sum().backward()
+    params = model.parameters()
+    opt = nn.optim.SGD(params, lr=0.1)
+    assert model.float() is model
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]
+    assert {p.dtype for p in params} == {np.dtype(np.float32)}
+    assert {p.grad.dtype for p in params} == {np.dtype(np.float32)}
+    assert model[1].running_var.dtype == np.float32
+    assert model[1].num_batches_tracked.dtype == np.int64           # integer buffers stay
+    out = model(x.astype(np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, reference, rtol=1e-5, atol=1e-6)
+    opt.step()                                                        # the optimizer still owns them
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+    model.double()
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert model[1].running_mean.dtype == np.float64
+    with pytest.raises(TypeError, match="floating-point dtype"):
+        model.to(np.int32)
+
+
+def test_float_on_a_model_with_value_parameters_is_refused_before_casting():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2, seed=0)
+            self.scale = nn.MLP(1, [1], seed=0)
+
+    model = Mixed()
+    with pytest.raises(TypeError, match="Value parameters"):
+        model.float()
+    assert model.lin.weight.dtype == np.float64                       # nothing half-done
+    assert model.double() is model                                    # float64 is what Values hold

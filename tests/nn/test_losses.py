@@ -192,3 +192,37 @@ def test_other_bad_targets():
         losses.mse_loss(np.zeros(3), np.zeros(3))
     with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
         losses.cross_entropy(Tensor(LOGITS), LABELS, weight=np.ones(3))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name,ours,ref,x0", CASES, ids=[c[0] for c in CASES])
+def test_float32_input_gives_float32_loss_and_gradient(name, ours, ref, x0, reduction):
+    # PyTorch keeps float32: the loss, and the gradient reaching the input, stay float32
+    x = Tensor(x0.astype(np.float32), requires_grad=True)
+    loss = ours(x, reduction)
+    assert loss.dtype == np.float32
+    loss.sum().backward()
+    assert x.grad.dtype == np.float32
+    x64 = Tensor(x0.astype(np.float32).astype(np.float64), requires_grad=True)
+    ref_loss = ours(x64, reduction)
+    ref_loss.sum().backward()
+    np.testing.assert_allclose(loss.data, ref_loss.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad, x64.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_float32_weighted_smoothed_losses_and_l2_penalty_stay_float32():
+    x = Tensor(LOGITS.astype(np.float32), requires_grad=True)
+    for loss in (losses.cross_entropy(x, LABELS, weight=W_C, label_smoothing=0.1),
+                 losses.cross_entropy(x, PROBS, weight=W_C, label_smoothing=0.2),
+                 losses.nll_loss(x.log_softmax(axis=-1), LABELS, weight=W_C),
+                 losses.binary_cross_entropy(x.sigmoid(), (LOGITS > 0).astype(float),
+                                             weight=np.ones(C)),
+                 losses.binary_cross_entropy_with_logits(x, (LOGITS > 0).astype(float),
+                                                         pos_weight=np.full(C, 2.0)),
+                 losses.multiclass_hinge_loss(x, LABELS, margin=0.5),
+                 losses.l2_penalty([x, Tensor(np.ones(3, dtype=np.float32), requires_grad=True)],
+                                   1e-3)):
+        assert loss.dtype == np.float32
+        x.grad = None
+        loss.backward()
+        assert x.grad.dtype == np.float32

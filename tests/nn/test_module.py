@@ -7,6 +7,8 @@ import pytest
 import nn
 from autograd_core import Tensor, Value
 
+from .helpers import assert_untouched, snapshot
+
 
 class Pair(nn.Module):
     def __init__(self) -> None:
@@ -85,29 +87,18 @@ def test_state_dict_round_trip_is_a_copy():
     assert [p.data for p in b.parameters()] == [float(v) for v in sd_copy.values()]
 
 
-def _snapshot(model):
-    return {k: v.copy() for k, v in model.state_dict().items()}
-
-
-def _assert_untouched(model, before):
-    after = model.state_dict()
-    assert list(after) == list(before)
-    for k in before:
-        np.testing.assert_array_equal(after[k], before[k])
-
-
 def test_load_state_dict_from_another_architecture_changes_nothing():
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     other = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2))
-    before = _snapshot(model)
+    before = snapshot(model)
     with pytest.raises(ValueError, match=r"size mismatch for '0.weight'.*\(5, 4\).*\(3, 4\)"):
         model.load_state_dict(other.state_dict())
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
 
 
 def test_load_state_dict_missing_and_unexpected_keys():
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
-    before = _snapshot(model)
+    before = snapshot(model)
     sd = model.state_dict()
     sd["0.weight"] = sd["0.weight"] + 1                 # a valid change that must not be applied
     del sd["1.bias"]
@@ -116,7 +107,7 @@ def test_load_state_dict_missing_and_unexpected_keys():
         model.load_state_dict(sd)
     assert "missing keys: ['1.bias']" in str(info.value)
     assert "unexpected keys: ['2.weight']" in str(info.value)
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
     res = model.load_state_dict(sd, strict=False)
     assert res.missing_keys == ["1.bias"] and res.unexpected_keys == ["2.weight"]
     np.testing.assert_array_equal(model.state_dict()["0.weight"], before["0.weight"] + 1)
@@ -128,10 +119,10 @@ def test_load_state_dict_rejects_non_mapping_and_non_numeric():
         model.load_state_dict([1, 2])
     sd = model.state_dict()
     sd["weight"] = np.array([["a", "b"]])
-    before = _snapshot(model)
+    before = snapshot(model)
     with pytest.raises(ValueError, match="real numbers"):
         model.load_state_dict(sd)
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
 
 
 def test_save_and_load_npz(tmp_path):
@@ -148,7 +139,7 @@ def test_save_and_load_npz(tmp_path):
 
 def test_load_rejects_a_file_that_is_not_npz(tmp_path):
     model = nn.Linear(2, 2)
-    before = _snapshot(model)
+    before = snapshot(model)
     text = tmp_path / "weights.npz"
     text.write_text("definitely not a zip archive")
     with pytest.raises(ValueError, match="not an .npz"):
@@ -163,17 +154,17 @@ def test_load_rejects_a_file_that_is_not_npz(tmp_path):
         model.load(pickled)
     with pytest.raises(FileNotFoundError):
         model.load(tmp_path / "missing.npz")
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
 
 
 def test_load_npz_from_another_architecture_is_refused(tmp_path):
     path = tmp_path / "other.npz"
     nn.MLP(2, [3, 1], seed=0).save(path)
     model = nn.MLP(2, [4, 1], seed=1)
-    before = _snapshot(model)
+    before = snapshot(model)
     with pytest.raises(ValueError, match="missing keys"):
         model.load(path)
-    _assert_untouched(model, before)
+    assert_untouched(model, before)
 
 
 def test_repr_tree_with_parameter_counts():

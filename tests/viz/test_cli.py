@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from viz.cli import main
@@ -79,3 +83,197 @@ def test_demo_writes_its_files(tmp_path: Path, capsys) -> None:
         assert name in out
     ET.fromstring((tmp_path / "point_graph.svg").read_text())
     assert (tmp_path / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# -- no traceback, ever: every bad invocation is one line on stderr and exit status 2 -------------
+def _one_line_error(capsys, argv: list[str], code: int = 2) -> str:
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err and err.startswith("chainrule")
+    return err
+
+
+def _sum(terms: int, name: str = "x") -> str:
+    return "+".join([name] * terms)
+
+
+@pytest.mark.parametrize("expr,message", [
+    ("x*1" + "0" * 400, "too large"),                            # int too large for a float
+    ("x*1e400", "too large"),
+    (_sum(1000), "at most 1,000"),                                  # RecursionError before
+    (_sum(5000), "characters; at most 5,000"),
+    ("+".join(f"x{i}" for i in range(5000)), "characters; at most 5,000"),
+    ("**".join(["x"] * 4000), "characters; at most 5,000"),         # MemoryError before
+    ("**".join(["x"] * 600), "at most 1,000"),
+    ("-" * 600 + "x", "nested 601 levels deep"),
+    ("-" * 4999 + "x", ("nested too deeply", "at most 1,000")),     # the parser's limit, or ours
+    ("(" * 300 + "x" + ")" * 300, "too many nested parentheses"),
+    ("(" + _sum(300) + ").real", "Attribute"),
+], ids=["int_400_digits", "float_overflow", "sum_1000", "sum_5000", "vars_5000", "pow_4000",
+        "pow_600", "minus_600", "minus_4999", "parens_300", "deep_attribute"])
+@pytest.mark.parametrize("command", ["draw", "trace"])
+def test_oversized_expressions_are_refused_before_building(tmp_path, capsys, command, expr,
+                                                           message):
+    out = ["-o", str(tmp_path / "g.svg")] if command == "draw" else []
+    values = [f"x{i}=1" for i in range(5000)] if "x4999" in expr else ["x=1"]
+    err = _one_line_error(capsys, [command, expr, "--set", *values, *out])
+    assert any(m in err for m in ((message,) if isinstance(message, str) else message)), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_expression_bounds_are_checked_and_the_largest_allowed_builds() -> None:
+    root, variables = build(_sum(500), {"x": 2.0})        # 999 nodes, nested 500 deep
+    assert root.data == 1000.0
+    root.backward()
+    assert variables["x"].grad == 500.0
+    deep, _ = build("-" * 499 + "x", {"x": 3.0})           # an odd number of minus signs
+    assert deep.data == -3.0
+    with pytest.raises(ExpressionError, match="1,001 numbers"):
+        build(_sum(501), {"x": 1.0})
+
+
+@pytest.mark.parametrize("command", ["draw", "trace"])
+def test_graphs_over_max_nodes_name_the_option_that_raises_the_limit(tmp_path, capsys, command):
+    out = ["-o", str(tmp_path / "g.dot")] if command == "draw" else ["--html", str(tmp_path / "t.html")]
+    expr = _sum(260)             # 260 leaves of the one x... the graph: x, 259 sums, 259 ops
+    err = _one_line_error(capsys, [command, expr, "--set", "x=1", *out])
+    assert "--max-nodes 500" in err and "--max-nodes 519" in err and "collapse" not in err
+    # with the limit raised the check passes (draw writes DOT, trace text: no slow layout)
+    assert main([command, expr, "--set", "x=1", "--max-nodes", "519",
+                 *(out if command == "draw" else [])]) == 0
+    assert "written" in capsys.readouterr().out or command == "trace"
+    err = _one_line_error(capsys, [command, "x*y", "--set", "x=2", "y=3", "--max-nodes", "3", *out])
+    assert "4 nodes" in err and "--max-nodes 4" in err           # x, y, x*y and the * op
+    assert "at least 1" in _one_line_error(capsys, [command, "x", "--max-nodes", "0"])
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path, capsys):
+    err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "missing" / "x.svg")])
+    assert "does not exist" in err
+    err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path)])
+    assert "is a directory" in err
+    err = _one_line_error(capsys, ["trace", "x", "--set", "x=1", "--html", str(tmp_path)])
+    assert "is a directory" in err
+    (tmp_path / "file").write_text("")
+    err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "file" / "x.svg")])
+    assert "is not a directory" in err
+    assert "must end in" in _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o",
+                                                     str(tmp_path / "x.txt")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--steps", "0"], "--steps: must be at least 1, got 0"),
+    (["--steps", "-1"], "--steps: must be at least 1, got -1"),
+    (["--steps", "ten"], "expected an integer"),
+    (["--seed", "-1"], "--seed: must be at least 0, got -1"),
+])
+def test_demo_arguments_are_checked(tmp_path, capsys, argv, message):
+    err = _one_line_error(capsys, ["demo", "--out", str(tmp_path / "out"), *argv])
+    assert message in err and err.startswith("chainrule demo: error:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_out_naming_an_existing_file_is_refused_before_training(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    err = _one_line_error(capsys, ["demo", "--out", str(target), "--steps", "1"])
+    assert "is a file, not a directory" in err
+    err = _one_line_error(capsys, ["demo", "--out", str(target / "sub"), "--steps", "1"])
+    assert "is a file, not a directory" in err
+    assert target.read_text() == "keep me" and capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ["trace", "-x*2", "--set", "x=1.5"],
+    ["trace", "--set", "x=1.5", "-x*2"],
+    ["trace", "--rankdir", "TB", "-x*2", "--set", "x=1.5"],
+])
+def test_an_expression_starting_with_minus_is_an_expression(argv, capsys):
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "v1 = -x" in text and "v2 = v1 * 2" in text         # parsed as (-x)*2
+    assert text.rstrip().endswith("= -2")                      # d(-2x)/dx = -2
+
+
+def test_draw_an_expression_starting_with_minus(tmp_path, capsys):
+    out = tmp_path / "neg.svg"
+    assert main(["draw", "-x*2", "--set", "x=1.5", "-o", str(out)]) == 0
+    assert "-x*2 = -3;" in capsys.readouterr().out and out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["trace", "x", "--bogus"], "unrecognized arguments: --bogus"),
+    (["trace"], "EXPR is required"),
+    (["draw", "x", "y"], "unrecognized arguments: y"),
+    (["frobnicate"], "invalid choice"),
+    ([], "required"),
+])
+def test_bad_command_lines_are_one_line(argv, message, capsys):
+    assert message in _one_line_error(capsys, argv)
+
+
+def test_help_still_exits_zero(capsys):
+    assert main(["trace", "--help"]) == 0
+    assert "--max-nodes" in capsys.readouterr().out
+
+
+def test_write_failures_and_unexpected_errors_are_one_line_exit_1(tmp_path, capsys, monkeypatch):
+    import viz.graph
+
+    def refuse(self, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(viz.graph.Graph, "save", refuse)
+    err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "g.svg")],
+                          code=1)
+    assert "Permission denied" in err and "g.svg" in err
+
+    def broken(self, path):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(viz.graph.Graph, "save", broken)
+    err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "g.svg")],
+                          code=1)
+    assert "internal error" in err and "RuntimeError: boom second line" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["trace", _sum(1000), "--set", "x=1"],
+    ["draw", "x*1" + "0" * 400, "--set", "x=1", "-o", "x.svg"],
+    ["demo", "--steps", "0"],
+], ids=["sum_1000", "int_400_digits", "steps_0"])
+def test_a_real_process_prints_one_line_and_exits_2(tmp_path, argv):
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "viz.cli", *argv], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("chainrule ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_seeds_the_global_generator(monkeypatch):
+    import autograd_core
+    from viz import demo
+
+    state = autograd_core.default_generator().bit_generator.state
+    try:
+        _, X1, _, h1 = demo.train(steps=2, seed=5)
+        assert autograd_core.initial_seed() == 5
+        _, X2, _, h2 = demo.train(steps=2, seed=5)
+        _, X3, _, h3 = demo.train(steps=2, seed=6)
+    finally:
+        autograd_core.default_generator().bit_generator.state = state
+    np.testing.assert_array_equal(X1, X2)
+    assert h1 == h2 and h1 != h3 and not np.array_equal(X1, X3)
+
+
+def test_a_text_trace_lays_out_no_graph_so_it_has_no_node_limit(capsys):
+    """Only a picture needs Graphviz: the text, Markdown and LaTeX traces of a 1,000-node graph
+    work without --max-nodes."""
+    assert main(["trace", _sum(500), "--set", "x=1"]) == 0
+    out = capsys.readouterr().out
+    assert "step 499" in out and "∂" in out
+    assert main(["trace", _sum(500), "--set", "x=1", "--markdown"]) == 0
