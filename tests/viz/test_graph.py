@@ -1,6 +1,7 @@
 """draw_graph: DOT, SVG (no dot on PATH), labels and numbers, escaping, roles, options."""
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import sys
@@ -38,10 +39,15 @@ def test_repr_for_jupyter(no_dot):
     out, _ = neuron()
     out.backward()
     g = viz.draw_graph(out)
-    bundle = g._repr_mimebundle_()
+    bundle, metadata = g._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))
     assert g._repr_svg_() == bundle["image/svg+xml"]
-    assert "nodes" in repr(g)
+    ET.fromstring(bundle["image/svg+xml"].encode())
+    # a PNG beside the SVG, for clients that do not show SVG (untrusted notebooks, GitHub)
+    png = base64.b64decode(bundle["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png == g._repr_png_()
+    assert metadata["image/png"]["width"] <= 920
+    assert bundle["text/plain"] == repr(g) and "nodes" in repr(g)
 
 
 def test_system_dot_is_used_when_on_path(tmp_path, monkeypatch):
