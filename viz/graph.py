@@ -9,10 +9,11 @@ from an operand to the op that consumes it. ``show_local=True`` writes the local
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import graphviz
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from autograd_core.graph import topological_order
 
 from . import render as _render
-from .render import NOTEBOOK_WIDTH_PX, fit_width, min_font_px, sized_svg, svg_size
+from .render import (MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fit_width, min_font_px, sized_svg,
+                     svg_size)
 from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
                     clean_text, dot_escape, format_number, validate_number_format)
 
@@ -49,7 +51,9 @@ class Graph:
 
     In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
     notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
-    width (see :func:`viz.render.fit_width`). ``save("graph.svg")`` keeps the full size.
+    width (see :func:`viz.render.fit_width`), or shown top to bottom when a left-to-right
+    layout could only fit with unreadable text (:meth:`for_width`). ``save("graph.svg")``
+    keeps the layout asked for at full size.
     """
 
     def __init__(self, digraph: graphviz.Digraph, *, ids: dict[Any, str], op_ids: dict[Any, str],
@@ -61,6 +65,9 @@ class Graph:
         self.node_count, self.edge_count = node_count, edge_count
         self._svg: str | None = None
         self._png: bytes | None = None
+        # draw_graph sets this for a sideways layout: the same drawing laid out top to bottom
+        self._tall_layout: Callable[[], Graph] | None = None
+        self._tall: Graph | None = None
 
     def svg(self) -> str:
         """The drawing as SVG text at its natural size (rendered once, then cached)."""
@@ -99,11 +106,28 @@ class Graph:
                              "use .svg, .png or .dot")
         return path
 
+    def for_width(self, width: float = NOTEBOOK_WIDTH_PX) -> Graph:
+        """The layout to show in an output ``width`` px wide: this one when it fits there with
+        its smallest text at ``MIN_TEXT_PX`` or more; otherwise, for a left-to-right drawing,
+        the same graph laid out top to bottom if that shows its text larger."""
+        if self._tall_layout is None or self._readable_in(width):
+            return self
+        if self._tall is None:
+            self._tall = self._tall_layout()
+        return self._tall if self._tall._text_px(width) > self._text_px(width) else self
+
+    def _text_px(self, width: float) -> float:
+        natural, _ = self.size()
+        return min_font_px(self.svg()) * min(1.0, width / natural)
+
+    def _readable_in(self, width: float) -> bool:
+        return self._text_px(width) >= MIN_TEXT_PX
+
     def fitted_svg(self, width: float = NOTEBOOK_WIDTH_PX) -> str:
-        """The SVG sized for an output ``width`` px wide: scaled down (aspect kept) when wider,
-        never below the scale at which its smallest text is ``MIN_TEXT_PX``, never enlarged;
-        labelled with :meth:`alt_text` for screen readers."""
-        svg = self.svg()
+        """The SVG of :meth:`for_width` sized for an output ``width`` px wide: scaled down
+        (aspect kept) when wider, never below the scale at which its smallest text is
+        ``MIN_TEXT_PX``, never enlarged; labelled with :meth:`alt_text` for screen readers."""
+        svg = self.for_width(width).svg()
         natural_w, natural_h = svg_size(svg)
         shown = fit_width(natural_w, min_font_px(svg), width)
         return sized_svg(svg, shown, natural_h * shown / natural_w, self.alt_text())
@@ -112,14 +136,14 @@ class Graph:
         return self.fitted_svg()
 
     def _repr_png_(self) -> bytes:
-        return self.png()
+        return self.for_width().png()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None
                           ) -> tuple[dict[str, Any], dict[str, Any]]:
         svg = self.fitted_svg()
         width = float(_SVG_WIDTH_PX.search(svg).group(1))
         data = {"image/svg+xml": svg,
-                "image/png": base64.b64encode(self.png()).decode("ascii"),
+                "image/png": base64.b64encode(self._repr_png_()).decode("ascii"),
                 "text/plain": repr(self)}
         return data, {"image/png": {"width": round(width)}}
 
@@ -454,8 +478,21 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
         _add_legend(dot, sorted({roles[n] for n in value_nodes}, key=list(ROLES).index)
                     + (["group"] if group_ids else []), bool(op_nodes), show_local, rankdir,
                     ids.get(root))
-    return Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
-                 edge_count=edge_count)
+    graph = Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
+                  edge_count=edge_count)
+    if rankdir in ("LR", "RL"):
+        graph._tall_layout = functools.partial(
+            _quietly, draw_graph, root, rankdir="TB", show_grad=show_grad, show_local=show_local,
+            collapse=collapse, hide_constants=hide_constants, max_nodes=max_nodes,
+            number_format=number_format, legend=legend, title=title, _third_field=_third_field)
+    return graph
+
+
+def _quietly(draw: Callable[..., Graph], *args: Any, **kwargs: Any) -> Graph:
+    """``draw(*args, **kwargs)`` without repeating warnings already given for the graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientsNotComputedWarning)
+        return draw(*args, **kwargs)
 
 
 def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, show_local: bool,

@@ -163,10 +163,12 @@ class _TraceViews:
         return render_frames(self.graph.svg(), self._steps())
 
     def stepper(self) -> "Stepper":
-        """The trace as a :class:`viz.stepper.Stepper` (layout, steps, title, steps as text)."""
+        """The trace as a :class:`viz.stepper.Stepper`: the steps, as text too, on the layout
+        that reads best in a notebook column (:meth:`viz.Graph.for_width`; same node ids)."""
         from .stepper import Stepper  # (imported here: this class is the stepper's client)
 
-        return Stepper(self.graph.svg(), self._steps(), title=self.title, text=self.to_text(),
+        return Stepper(self.graph.for_width().svg(), self._steps(), title=self.title,
+                       text=self.to_text(),
                        alt=f"{self.title}: the graph at its last step, {len(self.steps)} steps "
                            f"in all ({self.graph.alt_text()})")
 
