@@ -352,3 +352,25 @@ def test_compare_modes_stacks_unless_both_fit(browser) -> None:
         assert page.eval_on_selector(".cr-stepper", _MIN_TEXT) >= 11
         assert [page.locator(".cr-stepper").nth(i).get_attribute("data-step")
                 for i in range(2)] == ["0", "0"]
+
+
+def test_compare_modes_in_an_exported_notebook(browser) -> None:
+    x, w, b = Value(0.5, label="x"), Value(-1.5, label="w"), Value(2.0, label="b")
+    y = (x * w + b).tanh()
+    y.label = "y"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("viz.compare_modes(y, w)",
+                                          outputs=displayed(viz.compare_modes(y, w)))]
+    with opened(browser, export(nb)) as page:
+        page.wait_for_function("document.querySelectorAll('[data-cr-replaced]').length === 3")
+        steppers = page.locator(".cr-stepper[data-cr-ready]")
+        assert steppers.count() == 2
+        steppers.nth(1).locator(".cr-next").click()
+        assert [steppers.nth(i).get_attribute("data-step") for i in range(2)] == ["0", "1"]
+        assert "forward mode needs 3 passes" in page.inner_text("body")
+    for html, javascript in ((export(nb), False), (export(nb, sanitize=True), True)):
+        with opened(browser, html, javascript=javascript) as page:
+            text = page.inner_text("body")
+            assert "forward mode needs 3 passes" in text and "<" not in text
+            assert "forward pass with dual numbers" in text and "step 0: ∂y/∂y = 1" in text
+            assert len(visible_pngs(page)) == 2
