@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -21,8 +20,7 @@ import numpy as np
 from autograd_core.graph import topological_order
 
 from . import render as _render
-from .render import (MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fit_width, min_font_px, sized_svg,
-                     svg_size)
+from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
 from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
                     clean_text, dot_escape, format_number, validate_number_format)
 
@@ -30,7 +28,6 @@ COLLAPSE_LEVELS = {"neuron": 0, "layer": 1, "module": 2}
 RANKDIRS = ("LR", "TB", "RL", "BT")
 DEFAULT_MAX_NODES = 500
 SMALL_FONT_PT = "10"       # ops, edge labels, legend: 13.3 px, readable when fitted (MIN_TEXT_PX)
-_SVG_WIDTH_PX = re.compile(r'<svg\b[^>]*?\bwidth="([0-9.]+)px"')
 
 
 class GradientsNotComputedWarning(UserWarning):
@@ -124,13 +121,11 @@ class Graph:
         return self._text_px(width) >= MIN_TEXT_PX
 
     def fitted_svg(self, width: float = NOTEBOOK_WIDTH_PX) -> str:
-        """The SVG of :meth:`for_width` sized for an output ``width`` px wide: scaled down
-        (aspect kept) when wider, never below the scale at which its smallest text is
-        ``MIN_TEXT_PX``, never enlarged; labelled with :meth:`alt_text` for screen readers."""
+        """The SVG of :meth:`for_width` sized for an output ``width`` px wide
+        (:func:`viz.render.fitted_size`: scaled down, aspect kept, never enlarged, never below
+        readable text), labelled with :meth:`alt_text` for screen readers."""
         svg = self.for_width(width).svg()
-        natural_w, natural_h = svg_size(svg)
-        shown = fit_width(natural_w, min_font_px(svg), width)
-        return sized_svg(svg, shown, natural_h * shown / natural_w, self.alt_text())
+        return sized_svg(svg, *fitted_size(svg, width), self.alt_text())
 
     def _repr_svg_(self) -> str:
         return self.fitted_svg()
@@ -140,9 +135,8 @@ class Graph:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None
                           ) -> tuple[dict[str, Any], dict[str, Any]]:
-        svg = self.fitted_svg()
-        width = float(_SVG_WIDTH_PX.search(svg).group(1))
-        data = {"image/svg+xml": svg,
+        width, _ = fitted_size(self.for_width().svg())
+        data = {"image/svg+xml": self.fitted_svg(),
                 "image/png": base64.b64encode(self._repr_png_()).decode("ascii"),
                 "text/plain": repr(self)}
         return data, {"image/png": {"width": round(width)}}

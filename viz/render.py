@@ -7,6 +7,7 @@ package, a self-contained wheel).
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -130,6 +131,14 @@ def fit_width(natural: float, smallest_text: float, width: float = NOTEBOOK_WIDT
     return natural * scale
 
 
+def fitted_size(svg: str, width: float = NOTEBOOK_WIDTH_PX) -> tuple[float, float]:
+    """The size ``(width, height)`` in CSS px to show ``svg`` at in an output ``width`` px
+    wide: :func:`fit_width` of its natural width, the height in proportion."""
+    natural_w, natural_h = svg_size(svg)
+    shown = fit_width(natural_w, min_font_px(svg), width)
+    return shown, natural_h * shown / natural_w
+
+
 def sized_svg(svg: str, width: float, height: float, label: str | None = None) -> str:
     """``svg`` with its root ``width``/``height`` set to ``width`` x ``height`` CSS pixels
     (the ``viewBox`` keeps the drawing scaled); with ``label``, also ``role="img"`` and an
@@ -145,8 +154,13 @@ def sized_svg(svg: str, width: float, height: float, label: str | None = None) -
     return svg[:tag.start()] + new + svg[tag.end():]
 
 
+MAX_PNG_PIXELS = 16_000_000
+"""A PNG never gets more pixels than this (a huge graph is rasterised at a lower scale)."""
+
+
 def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
-    """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size, on white.
+    """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size (less if that would
+    exceed ``MAX_PNG_PIXELS``), on white.
 
     Graphviz sizes its SVG in points; resvg wants pixels, so they are converted first
     (1 pt = 4/3 px).
@@ -157,7 +171,10 @@ def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
         raise RuntimeError("PNG output needs the 'resvg-py' package (or Graphviz 'dot' on "
                            "PATH)") from exc
 
-    svg = sized_svg(svg, *svg_size(svg))
+    width, height = svg_size(svg)
+    svg = sized_svg(svg, width, height)
+    if width * height * scale * scale > MAX_PNG_PIXELS:
+        scale = math.sqrt(MAX_PNG_PIXELS / (width * height))
     try:
         return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=scale, background="#ffffff"))
     except Exception as exc:  # resvg raises its own errors (bad SVG, size overflow)

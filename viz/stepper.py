@@ -107,16 +107,20 @@ def _serialize(root: ET.Element) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def render_frames(svg: str, steps: Steps) -> list[str]:
-    """One standalone SVG string per frame, each a restyled copy of the one layout ``svg``."""
+def render_frames(svg: str, steps: Steps, only_last: bool = False) -> list[str]:
+    """One standalone SVG string per frame, each a restyled copy of the one layout ``svg``
+    (``only_last``: just the last frame's, as a one-item list)."""
     base = prepare_svg(svg)
     style = ET.Element("style")
     style.text = STEP_CSS
     base.insert(0, style)
     texts = dict(steps.base_texts)
     out = []
+    last = len(steps.frames) - 1
     for k, frame in enumerate(steps.frames):
         texts.update(frame.texts)
+        if only_last and k < last:
+            continue
         root = copy.deepcopy(base)
         by_id = {g.get("id"): g for g in root.iter(_G) if g.get("id")}
         for item, start in steps.reveal.items():
@@ -321,13 +325,12 @@ class Stepper:
     def final_png(self) -> bytes:
         """The last frame as PNG (rendered at twice its size, on white; cached)."""
         if self._png is None:
-            self._png = _render.svg_to_png(render_frames(self.svg, self.steps)[-1])
+            self._png = _render.svg_to_png(render_frames(self.svg, self.steps, only_last=True)[0])
         return self._png
 
     def shown_width(self) -> float:
         """The width (CSS px) the graph is shown at in a default notebook column."""
-        width, _ = _render.svg_size(self.svg)
-        return _render.fit_width(width, _render.min_font_px(self.svg))
+        return _render.fitted_size(self.svg)[0]
 
     def readable_width(self) -> float:
         """The narrowest width (CSS px) at which the graph's smallest text is still

@@ -338,3 +338,11 @@ def test_wide_left_to_right_graph_is_shown_top_to_bottom(no_dot, tmp_path):
     small = viz.draw_graph(Value(2.0, label="a") * 3.0, show_grad=False)
     assert small.for_width() is small
     assert viz.render.svg_size(small.fitted_svg()) == pytest.approx(small.size(), abs=0.01)
+
+
+def test_png_of_a_huge_drawing_is_capped():
+    svg = '<svg width="6000pt" height="3000pt" viewBox="0 0 6000 3000"><rect width="10" height="10"/></svg>'
+    png = viz.render.svg_to_png(svg)
+    width, height = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+    assert width * height <= viz.render.MAX_PNG_PIXELS * 1.01
+    assert width / height == pytest.approx(2, rel=0.01)
