@@ -248,11 +248,21 @@ function (root) {
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   function onKey(e) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
-    if (e.target === slider) return;          // the range input moves itself (input event)
     if (e.key === "ArrowRight") { step(1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { step(-1); e.preventDefault(); }
   }
-  root.addEventListener("keydown", onKey);
+  // Arrow keys are taken before the notebook sees them: one capture listener on window (it
+  // runs before the notebook's own on document) passes them to the stepper holding the focus
+  // and marks them handled (preventDefault), which the notebook's shortcut handling skips.
+  // Nothing is stopped: every key still travels on through the page.
+  root.crOnKey = onKey;
+  if (!window.crStepperKeys) {
+    window.crStepperKeys = true;
+    window.addEventListener("keydown", function (e) {
+      var t = e.target, owner = t && t.closest ? t.closest(".cr-stepper") : null;
+      if (owner && owner.crOnKey) owner.crOnKey(e);
+    }, true);
+  }
   if (root.getAttribute("data-standalone") === "1") {
     document.addEventListener("keydown", function (e) {
       var t = e.target;

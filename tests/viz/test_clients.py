@@ -374,3 +374,31 @@ def test_compare_modes_in_an_exported_notebook(browser) -> None:
             assert "forward mode needs 3 passes" in text and "<" not in text
             assert "forward pass with dual numbers" in text and "step 0: ∂y/∂y = 1" in text
             assert len(visible_pngs(page)) == 2
+
+
+# Notebook 7 (lumino) handles shortcuts in a capture listener on document, stopping the keys
+# it binds unless an earlier listener already marked them handled (defaultPrevented).
+_LUMINO_LIKE = """
+<script>
+document.addEventListener('keydown', e => {
+  if (e.defaultPrevented) return;
+  if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') { e.preventDefault(); e.stopPropagation(); }
+}, true);
+</script>"""
+
+
+def test_arrow_keys_work_when_the_notebook_takes_keys_first(browser) -> None:
+    trace = viz.trace_backward(neuron()[0])
+    with opened(browser, page_with(_LUMINO_LIKE + trace._repr_html_())) as page:
+        page.wait_for_selector(".cr-stepper[data-cr-ready]")
+        page.click(".cr-next")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowLeft")
+        assert page.get_attribute(".cr-stepper", "data-step") == "2"
+        page.focus(".cr-slider")                       # the slider moves one step per arrow too
+        page.keyboard.press("ArrowRight")
+        assert page.get_attribute(".cr-stepper", "data-step") == "3"
+        page.evaluate("document.activeElement.blur()")  # focus outside: not its keys
+        page.keyboard.press("ArrowRight")
+        assert page.get_attribute(".cr-stepper", "data-step") == "3"
