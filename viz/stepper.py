@@ -427,7 +427,7 @@ def stepper_fragment(svg: str, steps: Steps, *, standalone: bool = False,
 
 _PAGE_CSS = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 1.2em; color: #111827; background: #ffffff; }
-.cr-static img, .cr-page img { max-width: 100%; height: auto; }
+.cr-static img { max-width: 100%; height: auto; }
 .cr-static pre { white-space: pre-wrap; }
 @media (prefers-color-scheme: dark) {
   :root { --jp-ui-font-color0: #e5e7eb; --jp-ui-font-color2: #9ca3af; --jp-content-font-color1: #e5e7eb;
