@@ -3,8 +3,9 @@
 Forward mode (dual numbers) carries ``∂node/∂x`` from one input ``x`` up to the output: one
 pass gives the derivative of every node with respect to that one input. Reverse mode
 (backward) carries ``∂output/∂node`` down from the output: one pass gives the derivative of
-the output with respect to every node. :func:`compare_modes` puts both steppers on one page,
-over the same layout, with the number of passes each needs for the full gradient.
+the output with respect to every node. :func:`compare_modes` shows both steppers, over the
+same layout, with the number of passes each needs for the full gradient: side by side when
+both fit at readable size, else one above the other.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .stepper import save_text, stepper_fragment
+from .stepper import (PAGE_HINT, RUN_HINT, Stepper, display_outputs, fallback_html, new_id,
+                      notebook_outputs, page_html, save_text)
 from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
 
 
@@ -36,37 +38,56 @@ class ModeComparison:
         """Passes reverse mode needs for the whole gradient: one per output (here 1)."""
         return 1
 
-    def _body(self) -> str:
+    def summary_html(self) -> str:
+        """The derivative each mode gives and the passes each needs, as HTML (``b`` only)."""
         name = escape(self.forward.names[self.wrt])
         out = escape(self.forward.names[self.forward.root])
-        summary = (
-            f"<p>∂{out}/∂{name}: forward mode gives <b>{self.forward_derivative:.6g}</b>, reverse "
-            f"mode gives <b>{self.reverse_derivative:.6g}</b>. For the gradient with respect to "
-            f"all {len(self.inputs)} inputs, forward mode needs {self.forward_passes} passes "
-            f"(one per input), reverse mode {self.reverse_passes}.</p>")
-        column = ('<div style="flex:1 1 480px;min-width:0;overflow-x:auto"><h4>{title}</h4>{fragment}</div>')
-        return (summary + '<div style="display:flex;gap:1.5em;flex-wrap:wrap">'
-                + column.format(title=escape(self.forward.title),
-                                fragment=stepper_fragment(self.forward.graph.svg(), self.forward._steps()))
-                + column.format(title=escape(self.backward.title),
-                                fragment=stepper_fragment(self.backward.graph.svg(), self.backward._steps()))
-                + "</div>")
+        return (f"∂{out}/∂{name}: forward mode gives <b>{self.forward_derivative:.6g}</b>, reverse "
+                f"mode gives <b>{self.reverse_derivative:.6g}</b>. For the gradient with respect "
+                f"to all {len(self.inputs)} inputs, forward mode needs {self.forward_passes} "
+                f"passes (one per input), reverse mode {self.reverse_passes}.")
+
+    def _steppers(self) -> list[Stepper]:
+        return [self.forward.stepper(), self.backward.stepper()]
+
+    def _body(self, steppers: list[Stepper], *, static: bool, script: bool,
+              page: bool = False) -> str:
+        """The summary, then the two steppers in a wrapping row: each column is as wide as
+        its graph needs for readable text, so they sit side by side only when both fit and
+        stack otherwise. Both equation boxes get the height of the longest step of either,
+        so side by side the graphs line up."""
+        lines = max(s.equation_lines() for s in steppers)
+        columns = []
+        for stepper in steppers:
+            fragment = stepper.fragment(page=page, static=static, script=script, min_lines=lines,
+                                        hint=PAGE_HINT if page else RUN_HINT)
+            columns.append(f'<div class="cr-column" style="flex: 1 1 '
+                           f'{stepper.readable_width():.0f}px"><h4>{escape(stepper.title)}</h4>'
+                           f"{fragment}</div>")
+        return (f"<p>{self.summary_html()}</p>\n<div class=\"cr-compare\">"
+                + "".join(columns) + "</div>")
 
     def to_html(self) -> str:
         """One self-contained page (no network) with both steppers and the summary."""
-        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-                "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-                "<title>forward vs reverse mode</title>\n</head>\n"
-                "<body style=\"font-family:Helvetica,Arial,sans-serif\">\n"
-                "<h3>forward mode vs reverse mode</h3>\n" + self._body() + "\n</body>\n</html>\n")
+        return page_html("forward mode vs reverse mode",
+                         self._body(self._steppers(), static=True, script=True, page=True))
 
     def save_html(self, path: str | Path) -> Path:
         """Write :meth:`to_html` to ``path``."""
         return save_text(path, self.to_html())
 
+    def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The outputs a notebook shows (see :func:`viz.stepper.notebook_outputs`): the last
+        step of each mode as PNG, the summary and the steps as text, and the two steppers."""
+        steppers, uid = self._steppers(), new_id()
+        return notebook_outputs(steppers, self._body(steppers, static=False, script=False),
+                                fallback_html(steppers, lead=self.summary_html()), uid)
+
+    def _ipython_display_(self) -> None:
+        display_outputs(self.notebook_outputs())
+
     def _repr_html_(self) -> str:
-        return self._body()
+        return self._body(self._steppers(), static=True, script=True)
 
 
 def compare_modes(root: Any, wrt: Any, **drawing: Any) -> ModeComparison:

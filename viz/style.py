@@ -80,12 +80,17 @@ def validate_number_format(number_format: NumberFormat) -> NumberFormat:
     return number_format
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Code points XML 1.0 cannot carry (C0 controls but tab/newline/return, surrogates, U+FFFE,
+# U+FFFF) and DEL: each is shown as U+FFFD so the label stays visibly wrong, not silently cut.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
 
 
 def clean_text(text: Any) -> str:
-    """``str(text)`` with control characters dropped and whitespace runs made one space."""
-    return " ".join(_CONTROL.sub("", str(text)).split())
+    """``str(text)`` as one line that every output can carry: whitespace runs become one
+    space and code points XML cannot hold (controls, lone surrogates, U+FFFE, U+FFFF) become
+    U+FFFD. Every label passes through here before it reaches DOT, SVG, HTML or LaTeX."""
+    return " ".join(_XML_INVALID.sub(REPLACEMENT, str(text)).split())
 
 
 def dot_escape(text: Any, record: bool = False) -> str:
@@ -146,4 +151,39 @@ STEP_CSS = """
 .cr-svg g.edge.cr-active path, .cr-svg g.edge.cr-active polygon { stroke: #dc2626; stroke-width: 2.5px; }
 .cr-svg g.edge.cr-active polygon { fill: #dc2626; }
 .cr-svg text.cr-changed { font-weight: bold; fill: #b91c1c; }
+"""
+
+# The stepper's own look. Colours come from the notebook's theme variables (JupyterLab and
+# Notebook 7 set --jp-*; VS Code sets --vscode-*), with light fallbacks; the graph itself keeps
+# a white card so its light node fills and dark text read the same on a dark theme.
+STEPPER_CSS = """
+.cr-stepper { --cr-fg: var(--jp-ui-font-color0, var(--vscode-editor-foreground, #111827));
+  --cr-muted: var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #4b5563));
+  --cr-panel: var(--jp-layout-color2, var(--vscode-editorWidget-background, #f3f4f6));
+  --cr-border: var(--jp-border-color1, var(--vscode-editorWidget-border, #d1d5db));
+  --cr-accent: var(--jp-brand-color1, #2563eb);
+  color: var(--cr-fg); font-family: var(--jp-ui-font-family, Helvetica, Arial, sans-serif);
+  max-width: 100%; min-width: 0; }
+.cr-stepper .cr-bar { display: flex; gap: .5em; align-items: center; margin: .4em 0; flex-wrap: wrap; }
+.cr-stepper button { font: inherit; font-size: .95em; padding: .2em .8em; cursor: pointer;
+  color: var(--cr-fg); background: var(--cr-panel); border: 1px solid var(--cr-border);
+  border-radius: 4px; }
+.cr-stepper button:hover { border-color: var(--cr-accent); }
+.cr-stepper input[type=range] { flex: 1 1 12em; min-width: 8em; accent-color: var(--cr-accent); }
+.cr-stepper .cr-counter { color: var(--cr-muted); font-variant-numeric: tabular-nums; }
+.cr-stepper .cr-title { font-weight: bold; margin: .3em 0; color: var(--cr-fg); }
+.cr-stepper .cr-eq { white-space: pre-wrap; line-height: 1.45; box-sizing: border-box;
+  font-family: var(--jp-code-font-family, "DejaVu Sans Mono", Menlo, Consolas, monospace);
+  font-size: var(--jp-code-font-size, .9em);
+  color: var(--jp-content-font-color1, var(--cr-fg)); background: var(--cr-panel);
+  border: 1px solid var(--cr-border); border-radius: 4px; padding: .5em .7em; }
+.cr-stepper .cr-view { overflow-x: auto; margin-top: .4em; background: #ffffff;
+  border: 1px solid var(--cr-border); border-radius: 4px; }
+.cr-stepper .cr-view svg { display: block; max-width: 100%; height: auto; }
+.cr-stepper .cr-view.cr-full svg { max-width: none; min-width: 0 !important; }
+.cr-stepper:focus { outline: 2px solid var(--cr-accent); outline-offset: 2px; }
+.cr-stepper:focus:not(:focus-visible) { outline: none; }
+.cr-compare { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+.cr-compare > .cr-column { min-width: 0; max-width: 100%; }
+.cr-compare h4 { margin: .2em 0; }
 """

@@ -157,17 +157,46 @@ class _TraceViews:
         in as far as computed. All frames restyle one Graphviz layout."""
         return render_frames(self.graph.svg(), self._steps())
 
+    def stepper(self) -> "Stepper":
+        """The trace as a :class:`viz.stepper.Stepper`: the steps, as text too, on the layout
+        that reads best in a notebook column (:meth:`viz.Graph.for_width`; same node ids)."""
+        from .stepper import Stepper  # (imported here: this class is the stepper's client)
+
+        return Stepper(self.graph.for_width().svg(), self._steps(), title=self.title,
+                       text=self.to_text(),
+                       alt=f"{self.title}: the graph at its last step, {len(self.steps)} steps "
+                           f"in all ({self.graph.alt_text()})")
+
     def to_html(self) -> str:
         """A self-contained HTML page (inline SVG, CSS, JS; no network) stepping through the
-        trace: previous / next / play, a slider, arrow keys, the current step's equation."""
-        return stepper_html(self.graph.svg(), self._steps(), self.title)
+        trace: previous / next / play, a slider, arrow keys, the current step's equation.
+        Without JavaScript it shows the last step as an image and every step as text."""
+        from .stepper import PAGE_HINT, page_html
+
+        return page_html(self.title, self.stepper().fragment(page=True, document_keys=True,
+                                                                 hint=PAGE_HINT))
 
     def save_html(self, path: str | Path) -> Path:
         """Write :meth:`to_html` to ``path``."""
         return save_text(path, self.to_html())
 
+    def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The outputs a notebook shows for this trace (see
+        :func:`viz.stepper.notebook_outputs`): the last step as PNG, the steps as text with
+        how to get the stepper, and the stepper itself as a JavaScript output."""
+        from .stepper import fallback_html, new_id, notebook_outputs
+
+        stepper, uid = self.stepper(), new_id()
+        return notebook_outputs([stepper], stepper.fragment(uid, static=False, script=False),
+                                fallback_html([stepper]), uid)
+
+    def _ipython_display_(self) -> None:
+        from .stepper import display_outputs
+
+        display_outputs(self.notebook_outputs())
+
     def _repr_html_(self) -> str:
-        return stepper_fragment(self.graph.svg(), self._steps())
+        return self.stepper().fragment()
 
 
 def _names_for(order: Sequence[Any], fmt: NumberFormat) -> dict[Any, str]:

