@@ -20,10 +20,12 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from autograd_core import Dual, Edge, TangentStep, backward, is_zero, observe_forward, topological_order
+from autograd_core import (Dual, Edge, TangentStep, backward, is_zero, observe_forward,
+                           topological_order)
 
 from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_names
-from .stepper import Frame, Steps, render_frames, save_text, stepper_fragment, stepper_html
+from .stepper import (PAGE_HINT, Frame, Stepper, Steps, display_outputs, fallback_html, new_id,
+                      notebook_outputs, page_html, render_frames, save_text)
 from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
                     markdown_escape, validate_number_format)
 
@@ -157,11 +159,9 @@ class _TraceViews:
         in as far as computed. All frames restyle one Graphviz layout."""
         return render_frames(self.graph.svg(), self._steps())
 
-    def stepper(self) -> "Stepper":
+    def stepper(self) -> Stepper:
         """The trace as a :class:`viz.stepper.Stepper`: the steps, as text too, on the layout
         that reads best in a notebook column (:meth:`viz.Graph.for_width`; same node ids)."""
-        from .stepper import Stepper  # (imported here: this class is the stepper's client)
-
         return Stepper(self.graph.for_width().svg(), self._steps(), title=self.title,
                        text=self.to_text(),
                        alt=f"{self.title}: the graph at its last step, {len(self.steps)} steps "
@@ -171,8 +171,6 @@ class _TraceViews:
         """A self-contained HTML page (inline SVG, CSS, JS; no network) stepping through the
         trace: previous / next / play, a slider, arrow keys, the current step's equation.
         Without JavaScript it shows the last step as an image and every step as text."""
-        from .stepper import PAGE_HINT, page_html
-
         return page_html(self.title, self.stepper().fragment(page=True, document_keys=True,
                                                                  hint=PAGE_HINT))
 
@@ -184,15 +182,11 @@ class _TraceViews:
         """The outputs a notebook shows for this trace (see
         :func:`viz.stepper.notebook_outputs`): the last step as PNG, the steps as text with
         how to get the stepper, and the stepper itself as a JavaScript output."""
-        from .stepper import fallback_html, new_id, notebook_outputs
-
         stepper, uid = self.stepper(), new_id()
         return notebook_outputs([stepper], stepper.fragment(uid, static=False, script=False),
                                 fallback_html([stepper]), uid)
 
     def _ipython_display_(self) -> None:
-        from .stepper import display_outputs
-
         display_outputs(self.notebook_outputs())
 
     def _repr_html_(self) -> str:
