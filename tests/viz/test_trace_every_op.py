@@ -1,0 +1,108 @@
+"""Every op of both tables traced and drawn with local derivatives (Value and Tensor), a trace
+taken after the graph's own backward, and viz touching only public engine names."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd_core
+import viz
+from autograd_core import ALL_OPS, Tensor, Value
+
+from ..autograd_core.op_cases import CASES
+
+VIZ = Path(viz.__file__).parent
+PRIVATE_NODE_PARTS = {"_op", "_a", "_b", "_serial", "_scope", "_bound", "_graph_math",
+                      "_raw_math", "_apply", "_freed", "_retains_grad", "_seed", "_check_graph",
+                      "_end_backward", "_backward_loop", "_ctx", "_parents"}
+
+
+def tensor_graph(name: str) -> tuple[Tensor, Tensor]:
+    engine, _, inputs = CASES[name]
+    x = Tensor(inputs[0], requires_grad=True, label="x")
+    rest = [Tensor(v, requires_grad=True, label="y") for v in inputs[1:]]
+    return (engine(x, *rest).tanh()).sum(), x
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_op_traces_on_tensors_with_the_engines_numbers(name: str) -> None:
+    root, x = tensor_graph(name)
+    trace = viz.trace_backward(root)
+    ops = {s.node.op.name for s in trace.steps if s.kind == "node"}
+    assert name in ops or (name == "scatter" and "scatter" in ops)
+    into_x = [c for s in trace.steps for c in s.contributions if c.parent is x]
+    np.testing.assert_allclose(sum(c.product for c in into_x), x.grad)   # what the pass gave
+    step = [s for s in trace.steps if s.kind == "node" and s.node.op.name == name][-1]
+    names = [trace.names[p] for p in step.node.parents]
+    text = trace.to_text()
+    assert step.node.op.formula(names, params=step.node.params) in text
+    assert step.node.op.derivative_formula(0, names, params=step.node.params) in text \
+        or not step.node.op.elementwise or step.contributions[0].local_formula in text
+    assert "partial" in trace.to_latex() and "∂" in trace.to_markdown()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_op_draws_with_local_derivatives(name: str) -> None:
+    root, _ = tensor_graph(name)
+    root.backward()
+    source = viz.draw_graph(root, show_local=True).source
+    assert "∂" in source or "g" in source
+
+
+@pytest.mark.parametrize("op", [op for op in ALL_OPS if op.elementwise and op.name != "expand"],
+                         ids=lambda op: op.name)
+def test_every_elementwise_op_traces_on_values(op) -> None:
+    _, _, inputs = CASES[op.name]
+    x = Value(float(inputs[0].flat[1]), label="x")
+    rest = [Value(float(v.flat[1]), label="y") for v in inputs[1:]]
+    params = {"leaky_relu": {"slope": 0.1}, "clip": {"low": -0.5, "high": 1.0},
+              "where": {"condition": True}}.get(op.name, {})
+    root = op(x, *rest, **params)
+    trace = viz.trace_backward(root)
+    (step,) = [s for s in trace.steps if s.kind == "node"]
+    local = op.local_derivatives(root)[0]
+    assert step.contributions[0].local == pytest.approx(local)
+    assert x.grad == pytest.approx(local)
+    assert op.derivative_formula(0, ["x", "y"][:op.arity], params=params) in trace.to_text()
+    assert "(" in viz.draw_graph(root, show_local=True).source
+
+
+def test_tensor_graph_traced_after_its_own_backward() -> None:
+    """Train, then look: the trace walks the graph again (its data is kept) and says that
+    the leaves already held the first pass's gradient."""
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True, label="w")
+    loss = (w * w).sum()
+    loss.backward()
+    trace = viz.trace_backward(loss)
+    np.testing.assert_allclose(w.grad, 2 * 2 * w.data)         # the second pass added 2w
+    assert "w.grad was [2, -4] before this pass" in trace.to_text()
+    with pytest.raises(RuntimeError, match="a second time"):
+        loss.backward()                                          # PyTorch's rule still holds
+
+
+def test_index_op_traces_and_draws() -> None:
+    """The issue's reproducer: getitem's parameter is called `index`."""
+    x = Tensor(np.arange(3.0), requires_grad=True, label="x")
+    trace = viz.trace_backward(x[1])
+    assert "x[1]" in trace.to_text()
+    assert "scattered" in viz.draw_graph(x[1], show_local=True).source
+
+
+def test_viz_uses_only_public_engine_names() -> None:
+    public = set(autograd_core.__all__)
+    for path in sorted(VIZ.glob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograd_core"):
+                assert node.module == "autograd_core", f"{path.name}: imports {node.module}"
+                names = {a.name for a in node.names}
+                assert names <= public, f"{path.name}: private {names - public}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("autograd_core."), f"{path.name}: {alias.name}"
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in PRIVATE_NODE_PARTS, \
+                    f"{path.name}:{node.lineno} reads the engine's private {node.attr}"
