@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from autograd_core import topological_order
 
-from .expression import MAX_LENGTH, MAX_NODES, ExpressionError, build, parse_assignments
+from .expression import FUNCTIONS, MAX_LENGTH, MAX_NODES, ExpressionError, build, parse_assignments
 from .graph import DEFAULT_MAX_NODES
 
 EXIT_USAGE = 2
@@ -157,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
         # optional for argparse only: an expression such as "-x*2" looks like an option to
         # it, and main() takes it from the unrecognised arguments instead
         p.add_argument("expr", nargs="?", metavar="EXPR",
-                       help=f"e.g. 'tanh(x*w + b)' or '-x*2'; functions: exp log sqrt tanh "
-                            f"sigmoid relu softplus sin cos step sign abs leaky_relu (at most "
+                       help=f"e.g. 'tanh(x*w + b)' or '-x*2'; functions: "
+                            f"{' '.join(FUNCTIONS)} (at most "
                             f"{MAX_LENGTH:,} characters and {MAX_NODES:,} operands and operations)")
         p.add_argument("--set", nargs="*", metavar="NAME=NUMBER", help="variable values, e.g. x=0.5 w=-1.5")
         p.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])

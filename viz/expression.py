@@ -16,15 +16,13 @@ import ast
 import math
 from typing import Callable, Mapping
 
-from autograd_core import Value
+from autograd_core import ELEMENTWISE_OPS, Value
 
-FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "exp": Value.exp, "log": Value.log, "sqrt": Value.sqrt, "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid, "relu": Value.relu, "softplus": Value.softplus,
-    "sin": Value.sin, "cos": Value.cos, "step": Value.step, "sign": Value.sign,
-    "abs": Value.__abs__, "leaky_relu": Value.leaky_relu,
-}
-"""The functions an expression may call; ``leaky_relu(x, 0.1)`` takes a slope."""
+FUNCTION_OPS = {op.name: op for op in ELEMENTWISE_OPS if op.arity == 1 and op.name != "neg"}
+"""The ops an expression may call by name: every one-operand op of the table (``-x`` is
+written as such); an op's parameters follow its operand (``leaky_relu(x, 0.1)``)."""
+FUNCTIONS: dict[str, Callable[..., Value]] = {name: getattr(Value, name) for name in FUNCTION_OPS}
+"""The Value method behind each function name (parameters take the method's defaults)."""
 
 _BINARY = {ast.Add: Value.__add__, ast.Sub: Value.__sub__, ast.Mult: Value.__mul__,
            ast.Div: Value.__truediv__, ast.Pow: Value.__pow__}
@@ -131,7 +129,7 @@ def _check(node: ast.AST, expression: str, values: Mapping[str, float]) -> None:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
         if node.keywords:
             raise ExpressionError(f"{node.func.id}() takes no keyword arguments")
-        expected = 2 if node.func.id == "leaky_relu" else 1
+        expected = 1 + len(FUNCTION_OPS[node.func.id].params)
         if not 1 <= len(node.args) <= expected:
             raise ExpressionError(f"{node.func.id}() takes {expected} argument(s), "
                                   f"got {len(node.args)}")

@@ -277,3 +277,21 @@ def test_a_text_trace_lays_out_no_graph_so_it_has_no_node_limit(capsys):
     out = capsys.readouterr().out
     assert "step 499" in out and "∂" in out
     assert main(["trace", _sum(500), "--set", "x=1", "--markdown"]) == 0
+
+
+def test_functions_and_help_come_from_the_op_table(capsys):
+    """Every one-operand op of the table is callable in an expression, with its parameters
+    after the operand, and the help lists them all: nothing is listed by hand."""
+    from autograd_core import ELEMENTWISE_OPS
+    from viz.expression import FUNCTIONS, build
+
+    unary = {op.name for op in ELEMENTWISE_OPS if op.arity == 1} - {"neg"}
+    assert set(FUNCTIONS) == unary
+    root, _ = build("leaky_relu(x, 0.2)", {"x": -1.0})
+    assert root.data == pytest.approx(-0.2) and root.params == {"slope": 0.2}
+    try:
+        main(["trace", "--help"])
+    except SystemExit:
+        pass
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert all(name in help_text for name in unary)
