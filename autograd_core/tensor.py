@@ -200,7 +200,7 @@ class Tensor(Operators, Node):
     :meth:`retain_grad`, as in PyTorch.
     """
 
-    __slots__ = ("_retains_grad", "_freed")
+    __slots__ = ("_retains_grad", "_freed", "_modified_at")
     _raw_math = array_math
     _retain_graph_default = False
     _releases_grads = True
@@ -243,8 +243,21 @@ class Tensor(Operators, Node):
         return float(self.data.reshape(()))
 
     def numpy(self) -> np.ndarray:
-        """The data as an ndarray (the same memory, like ``torch.Tensor.numpy``)."""
+        """The data as an ndarray (the same memory, like ``torch.Tensor.numpy``). Refused for a
+        tensor that requires grad, as in PyTorch: editing that array would change the values
+        every graph built from it differentiates at. Use ``detach().numpy()`` for a copy."""
+        if self.requires_grad:
+            raise RuntimeError("numpy() on a tensor that requires grad: editing its array in "
+                               "place would silently change the gradients of every graph built "
+                               "from it. Use t.detach().numpy() for a copy (or read t.data)")
         return self.data
+
+    def mark_modified(self) -> None:
+        """Say that this tensor's data was changed in place (``t.data[...] = ...``): a graph
+        built from it before then refuses to backward, since its gradient would be taken at
+        the new values (PyTorch's version counter does the same). The optimizers, ``nn.init``
+        and ``load_state_dict`` call it."""
+        self._modified_at = new_serial()
 
     def tolist(self) -> Any:
         """The data as (nested) Python lists of floats."""
@@ -300,10 +313,16 @@ class Tensor(Operators, Node):
         return seed
 
     def _check_graph(self, order: list[Any], observed: bool) -> None:
-        if observed:
-            return          # a trace may walk a graph again: every saved value is still there
         for node in order:
-            if node._freed:
+            for parent in (node._a, node._b):
+                if parent is not None and parent._modified_at > node._serial:
+                    name = f" {parent.label!r}" if parent.label else ""
+                    raise RuntimeError(
+                        f"a tensor{name} of shape {parent.shape} used by op {node.op.name!r} "
+                        "was modified in place after the graph was built (mark_modified, e.g. "
+                        "an optimizer step): backward would give the gradient at the new values. "
+                        "Compute the loss again after changing the data")
+            if node._freed and not observed:  # a trace may walk a graph again: data is kept
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time (op {node.op.name!r}): "
                     "its saved values were freed by the first backward. Pass retain_graph=True "
@@ -555,6 +574,7 @@ def _node(data: np.ndarray, bound: Bound | None, a: Tensor | None, b: Tensor | N
     t._serial = new_serial()
     t._retains_grad = False
     t._freed = False
+    t._modified_at = -1
     return t
 
 

@@ -76,6 +76,7 @@ def set_param_data(p: Any, new: np.ndarray) -> None:
         p.data = float(new)
     else:
         p.data[...] = new
+        p.mark_modified()
 
 
 def set_grad(p: Any, new: np.ndarray) -> None:

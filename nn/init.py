@@ -51,6 +51,7 @@ def _fill(target: Any, values: np.ndarray) -> Any:
         target[...] = values
     elif is_tensor(target):
         target.data[...] = values
+        target.mark_modified()
     else:
         for v, x in zip(target, np.asarray(values).ravel()):
             v.data = float(x)

@@ -304,3 +304,28 @@ def test_backward_with_nothing_to_differentiate_raises_for_value_as_for_tensor()
     x = Value(2.0)
     (x * 3).backward(None)                                      # None seeds 1, as for Tensor
     assert x.grad == 3.0
+
+
+def test_in_place_edit_after_building_the_graph_is_refused() -> None:
+    """As PyTorch's version counter: an optimizer step (or any in-place change marked with
+    mark_modified) between forward and backward is an error that explains itself."""
+    import nn
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, label="x")
+    with pytest.raises(RuntimeError, match="detach"):
+        x.numpy()                                               # refused: it would alias
+    y = (x * x).sum()
+    x.data[...] = 10.0
+    x.mark_modified()
+    with pytest.raises(RuntimeError, match="modified in place after the graph was built"):
+        y.backward()
+    assert x.grad is None
+    (x * x).sum().backward()                                    # a new graph is fine
+    np.testing.assert_array_equal(x.grad, [20.0, 20.0])
+    layer = nn.Linear(2, 1)
+    loss = layer(Tensor(np.ones((1, 2)))).sum()
+    opt = nn.optim.SGD(layer.parameters(), lr=0.1)
+    loss.backward(retain_graph=True)
+    opt.step()                                                  # the optimizer marks its writes
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
