@@ -66,18 +66,24 @@ def current_mode() -> tuple[bool, tuple[Any, ...] | None, bool]:
     return state.mode if open_contexts[0] else _DEFAULT_MODE
 
 
-@contextmanager
-def changed_mode(**changes: Any) -> Iterator[None]:
-    """Set attributes of the calling thread's state for the block (counted as open)."""
-    previous = state.mode
-    with _count_lock:
-        open_contexts[0] += 1
-    try:
-        for name, value in changes.items():
+class changed_mode:
+    """Set attributes of the calling thread's state for a ``with`` block (counted as open in
+    :data:`open_contexts`), then put the previous mode back."""
+
+    __slots__ = ("changes", "previous")
+
+    def __init__(self, **changes: Any) -> None:
+        self.changes = changes
+
+    def __enter__(self) -> None:
+        self.previous = state.mode
+        with _count_lock:
+            open_contexts[0] += 1
+        for name, value in self.changes.items():
             setattr(state, name, value)
-        yield
-    finally:
-        state.mode = previous
+
+    def __exit__(self, *exc: object) -> None:
+        state.mode = self.previous
         with _count_lock:
             open_contexts[0] -= 1
 
@@ -100,11 +106,15 @@ class _GradMode:
         return super().__new__(cls)
 
     def __enter__(self) -> None:
-        self._block = changed_mode(grad_enabled=self.enabled)
-        self._block.__enter__()
+        self._previous = state.mode
+        with _count_lock:
+            open_contexts[0] += 1
+        state.grad_enabled = self.enabled
 
     def __exit__(self, *exc: object) -> None:
-        self._block.__exit__(*exc)
+        state.mode = self._previous
+        with _count_lock:
+            open_contexts[0] -= 1
 
     def __call__(self, func: F) -> F:
         if not callable(func):

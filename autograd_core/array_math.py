@@ -21,8 +21,20 @@ tanh = np.tanh
 sign = np.sign
 where = np.where
 matmul = np.matmul
-reshape = np.reshape
-expand = np.broadcast_to
+
+
+def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` with a new shape (a view when possible)."""
+    return x.reshape(shape)
+
+
+def expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` broadcast to ``shape``, as an array of its own (a writable copy: gradients that
+    come out of it are later kept as leaves' ``.grad``)."""
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
+
 zeros_like = constant_result(np.zeros_like)
 
 
@@ -72,7 +84,7 @@ def indicator(condition: np.ndarray) -> np.ndarray:
 
 def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """Reorder the axes."""
-    return np.transpose(x, axes)
+    return x.transpose(axes)
 
 
 def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A001

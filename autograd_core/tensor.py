@@ -314,19 +314,22 @@ class Tensor(Operators, Node):
 
     def _check_graph(self, order: list[Any], observed: bool) -> None:
         for node in order:
-            for parent in (node._a, node._b):
-                if parent is not None and parent._modified_at > node._serial:
-                    name = f" {parent.label!r}" if parent.label else ""
-                    raise RuntimeError(
-                        f"a tensor{name} of shape {parent.shape} used by op {node.op.name!r} "
-                        "was modified in place after the graph was built (mark_modified, e.g. "
-                        "an optimizer step): backward would give the gradient at the new values. "
-                        "Compute the loss again after changing the data")
+            if node._op is None:
+                continue
             if node._freed and not observed:  # a trace may walk a graph again: data is kept
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time (op {node.op.name!r}): "
                     "its saved values were freed by the first backward. Pass retain_graph=True "
                     "to the first backward() if you need to call backward through it again.")
+            a, b, made = node._a, node._b, node._serial
+            if a._modified_at > made or (b is not None and b._modified_at > made):
+                changed = a if a._modified_at > made else b
+                name = f" {changed.label!r}" if changed.label else ""
+                raise RuntimeError(
+                    f"a tensor{name} of shape {changed.shape} used by op {node.op.name!r} "
+                    "was modified in place after the graph was built (mark_modified, e.g. "
+                    "an optimizer step): backward would give the gradient at the new values. "
+                    "Compute the loss again after changing the data")
 
     def _end_backward(self, order: list[Any], retain_graph: bool) -> None:
         """Each gradient kept after the pass (leaves, retained nodes) becomes an array of
@@ -334,12 +337,13 @@ class Tensor(Operators, Node):
         kept: set[int] = set()
         for node in order:
             grad = node.grad
-            if grad.__class__ is np.ndarray:
-                if grad.dtype != node.data.dtype or grad.base is not None \
-                        or not grad.flags.writeable or id(grad) in kept:
-                    grad = node.grad = np.array(grad, dtype=node.data.dtype)
-                kept.add(id(grad))
-            if node._op is not None and not retain_graph:
+            if grad is not None:
+                if grad.__class__ is np.ndarray:
+                    if grad.dtype != node.data.dtype or grad.base is not None \
+                            or not grad.flags.writeable or id(grad) in kept:
+                        grad = node.grad = np.array(grad, dtype=node.data.dtype)
+                    kept.add(id(grad))
+            if not retain_graph and node._op is not None:
                 node._freed = True
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
