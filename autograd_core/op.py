@@ -204,15 +204,16 @@ def bind(op: Op, node_class: type, params: dict[str, Any] | None,
          wrap: Callable[[Rule, int], Rule] | None = None) -> Bound:
     """``op`` as a node of ``node_class`` stores it. Its rules are the op's derivative (or
     vjp) rules called as ``rule(m, out, a, b)``; ``wrap(rule, position)`` adapts a rule to the
-    node class (a tensor makes it a linear map on the upstream gradient). Made once per op and
-    class; an op with parameters gets them bound per node."""
+    node class and that calling convention (a tensor makes a vjp a linear map on the upstream
+    gradient). Made once per op and class; an op with parameters gets them bound per node."""
     plain = op._bound.get(node_class)
     if plain is None:
         rules = []
         for position, rule in enumerate(op.derivatives if op.derivatives is not None else op.vjps):
             if wrap is not None:
-                rule = wrap(rule, position)
-            rules.append(_ignore_second(rule) if op.arity == 1 else rule)
+                rules.append(wrap(rule, position))
+            else:
+                rules.append(_ignore_second(rule) if op.arity == 1 else rule)
         plain = op._bound[node_class] = Bound(op, None, (rules[0], rules[1] if op.arity == 2 else None))
     if not params:
         return plain

@@ -65,8 +65,9 @@ def _unbroadcast(m: Any, g: Any, shape: tuple[int, ...]) -> Any:
     """Undo broadcasting: sum ``g`` over the axes that broadcasting added or stretched, so it
     has ``shape`` (on arrays, or on Tensors with ``create_graph``: ``m`` is their namespace)."""
     extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
-                                       if n == 1 and g.shape[i + extra] != 1)
+    axes = tuple(range(extra))
+    if 1 in shape:
+        axes += tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
     if axes:
         g = m.sum(g, axes, True)
     return g if g.shape == shape else m.reshape(g, shape)
@@ -123,21 +124,30 @@ class _VectorJacobianProduct:
 
 
 def _tensor_rule(op: Op) -> Any:
-    """How a tensor node's backward rule is made from the op's rule (see :func:`bind`)."""
-    if op.derivatives is None:
-        return lambda rule, position: (
-            lambda m, out, *operands, **params:
-            _VectorJacobianProduct(rule, m, out, operands, params, position))
+    """How a tensor node's backward rule ``rule(m, out, a, b)`` is made from the op's rule (see
+    :func:`bind`): an elementwise local derivative, with broadcasting undone, or the op's
+    vector-Jacobian product as a linear map."""
+    unary = op.arity == 1
 
-    def wrap(rule: Any, position: int) -> Any:
-        def local(m: Any, out: Any, *operands: Any, **params: Any) -> Any:
-            value = rule(m, out, *operands, **params)
-            shape = operands[position].shape
+    def vjp(rule: Any, position: int) -> Any:
+        def local(m: Any, out: Any, a: Any, b: Any, **params: Any) -> Any:
+            return _VectorJacobianProduct(rule, m, out, (a,) if unary else (a, b), params,
+                                          position)
+        return local
+
+    def elementwise(rule: Any, position: int) -> Any:
+        def local(m: Any, out: Any, a: Any, b: Any, **params: Any) -> Any:
+            if params:
+                value = rule(m, out, a, **params) if unary else rule(m, out, a, b, **params)
+            else:
+                value = rule(m, out, a) if unary else rule(m, out, a, b)
+            shape = (b if position else a).shape
             if out.shape != shape:
                 return _Unbroadcast(m, value, shape)
             return _IDENTITY if value.__class__ is float and value == 1.0 else value
         return local
-    return wrap
+
+    return elementwise if op.derivatives is not None else vjp
 
 
 def _normalize_axis(axis: Any, ndim: int, what: str = "reduction") -> Any:
