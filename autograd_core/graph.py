@@ -33,7 +33,7 @@ class Node:
     gradient) and may hook ``_check_graph`` / ``_end_backward``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_a", "_b", "_scope", "_serial")
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "requires_grad", "_serial", "label", "_scope")
 
     _raw_math: Any
     _graph_math: Any
@@ -153,30 +153,37 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
 
 def _backward_loop(order: list[Node], m: Any, on_nodes: bool, release: bool,
                    watch: Observer | None) -> None:
-    """The chain rule at every node, each after all the nodes that use it."""
+    """The chain rule at every node, each after all the nodes that use it: for each operand
+    that requires grad, ``∂L/∂operand += ∂L/∂node · ∂node/∂operand``. (The two operand slots
+    are written out rather than looped over: a loop over them costs a third of the pass.)"""
     for node in reversed(order):
         bound = node._op
         if bound is None:
-            continue                                      # a leaf: its gradient is complete
-        upstream = node.grad                              # ∂L/∂node, complete: its users are done
+            continue                                    # a leaf: its gradient is complete
+        upstream = node.grad                            # ∂L/∂node, complete: its users are done
         a, b = node._a, node._b
         if on_nodes:
             out, x, y = node, a, b
         else:
             out, x, y = node.data, a.data, None if b is None else b.data
-        parent, position = a, 0
-        while parent is not None:                         # each operand in turn: a, then b
-            if parent.requires_grad:
-                local = bound.rules[position](m, out, x, y)   # ∂node/∂parent
-                contribution = upstream * local               # the chain rule
-                before = parent.grad
-                parent.grad = contribution if before is None else before + contribution
-                if watch is not None:
-                    watch(Edge(node, position, parent, upstream, getattr(local, "shown", local),
-                               contribution, before, parent.grad))
-            parent, position = (b, 1) if position == 0 else (None, 2)
+        if a.requires_grad:                             # the first operand
+            local = bound.rules[0](m, out, x, y)        # ∂node/∂a, from the op's record
+            contribution = upstream * local             # the chain rule
+            before = a.grad
+            a.grad = contribution if before is None else before + contribution
+            if watch is not None:
+                watch(Edge(node, 0, a, upstream, getattr(local, "shown", local),
+                           contribution, before, a.grad))
+        if b is not None and b.requires_grad:           # the second operand, the same way
+            local = bound.rules[1](m, out, x, y)
+            contribution = upstream * local
+            before = b.grad
+            b.grad = contribution if before is None else before + contribution
+            if watch is not None:
+                watch(Edge(node, 1, b, upstream, getattr(local, "shown", local),
+                           contribution, before, b.grad))
         if release and not node._retains_grad:
-            node.grad = None                              # used up: free it (as PyTorch does)
+            node.grad = None                            # used up: free it (as PyTorch does)
 
 
 def _with_anomaly_check(observer: Observer | None) -> Observer | None:
