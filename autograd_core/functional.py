@@ -12,16 +12,16 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .dual import Dual
+from .numbers import REAL_NUMBER_TYPES
 from .tensor import Tensor
 from .value import Value
 
-_NUMBERS = (int, float, bool, np.integer, np.floating, np.bool_)
 
 
 def _to_node(x: Any, requires_grad: bool = True) -> Any:
     """A fresh leaf holding ``x``'s data: Value for scalars, Tensor for arrays."""
     data = x.data if isinstance(x, (Value, Tensor)) else x
-    if isinstance(x, Value) or isinstance(data, _NUMBERS) or \
+    if isinstance(x, Value) or isinstance(data, REAL_NUMBER_TYPES) or \
             (isinstance(data, np.ndarray) and data.ndim == 0 and not isinstance(x, Tensor)):
         return Value(data, requires_grad=requires_grad)
     return Tensor(data, requires_grad=requires_grad)
@@ -107,7 +107,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     """
     if len(primals) != len(tangents):
         raise ValueError(f"jvp got {len(primals)} primals but {len(tangents)} tangents")
-    if all(isinstance(p, _NUMBERS) for p in primals):
+    if all(isinstance(p, REAL_NUMBER_TYPES) for p in primals):
         out = f(*[Dual(p, t) for p, t in zip(primals, tangents)])
         if isinstance(out, (list, tuple)):
             return [o.primal for o in out], [o.tangent for o in out]

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autograd_core import Value
+from autograd_core import REAL_NUMBER_TYPES, Value
 
 from . import init as _init
 from ._util import as_generator
@@ -46,7 +46,7 @@ def _check_count(n: Any, what: str) -> int:
 def _as_inputs(x: Any) -> list[Any]:
     """A sample as a list of Values/numbers; a single Value or number is a 1-element input
     (so a one-neuron hidden layer's output feeds the next layer; micrograd breaks there)."""
-    if isinstance(x, (Value, int, float, np.integer, np.floating)):
+    if isinstance(x, (Value, *REAL_NUMBER_TYPES)) and not isinstance(x, (bool, np.bool_)):
         return [x]
     if isinstance(x, np.ndarray):
         if x.ndim > 1:
