@@ -145,8 +145,17 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
             if node._op is not None:
                 node.grad = None                   # intermediate gradients start from nothing
         root.grad = seed if root._op is not None or root.grad is None else root.grad + seed
+        # with create_graph a leaf's plain 0.0 counts as no gradient yet, so the gradient graph
+        # gets no `0 + contribution` node
+        fresh = [n for n in order if n._op is None and n.grad.__class__ is float
+                 and n.grad == 0.0] if create_graph else ()
+        for node in fresh:
+            node.grad = None
         _backward_loop(order, root._graph_math if create_graph else root._raw_math, create_graph,
                        root._releases_grads, watch)
+        for node in fresh:
+            if node.grad is None:
+                node.grad = 0.0
         root._end_backward(order, root._retain_graph_default or create_graph
                            if retain_graph is None else retain_graph)
 
