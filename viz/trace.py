@@ -212,7 +212,7 @@ class BackwardTrace(_TraceViews):
         self._graph = graph
         self.number_format = number_format
         self._initial = initial_grads
-        self.title = f"backward pass: ∂{names[root]}/∂ every node"
+        self.title = f"backward pass: ∂{names[root]}/∂v for every node v"
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -354,10 +354,14 @@ class BackwardTrace(_TraceViews):
                     frame.targets.append(pid)
                     frame.texts[f"{pid}:grad"] = "grad " + format_number(c.after, fmt)
                     reveal[pid] = min(reveal.get(pid, k), k)
-            for item in [oid] + ([f"e{i}"] if i is not None else []) + \
-                    [f"e{i}_{c.index}" for c in step.contributions if i is not None]:
+            operand_edges = [f"e{i}_{j}" for j in range(len(step.node.parents))] if i is not None else []
+            for item in [oid] + ([f"e{i}"] if i is not None else []) + operand_edges:
                 if item:
                     reveal[item] = k
+            for parent in step.node.parents:      # a constant appears with the op that uses it
+                pid = ids.get(parent)
+                if pid and parent.op is None and not parent.requires_grad:
+                    reveal[pid] = min(reveal.get(pid, k), k)
             frames.append(frame)
         return Steps(base, reveal, frames)
 

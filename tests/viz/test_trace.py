@@ -219,3 +219,19 @@ def test_dual_mode_equals_engine_dual_numbers():
     d = (Dual(2.0) * Dual(-3.0, 1.0) + Dual(0.0) * Dual(1.0) + Dual(6.8813735870195432)).tanh()
     assert f.tangents[out] == d.tangent
     assert f.steps[-1].value == d.primal
+
+
+def test_constants_and_their_edges_appear_with_the_op_that_uses_them():
+    """At step 0 nothing but the root is lit: a constant operand and its edge are faded until
+    the backward pass reaches the op that uses it (they were drawn as if active)."""
+    x = Value(2.0, label="x")
+    y = (x * 3.0).tanh()
+    y.label = "y"
+    trace = viz.trace_backward(y)
+    steps = trace._steps()
+    ids, op_ids = trace.graph.ids, trace.graph.op_ids
+    mul = y.parents[0]
+    const = mul.parents[1]
+    mul_step = next(s.index for s in trace.steps if s.node is mul)
+    edge = f"e{op_ids[mul][1:]}_1"
+    assert steps.reveal[ids[const]] == mul_step and steps.reveal[edge] == mul_step
