@@ -7,10 +7,12 @@ package, a self-contained wheel).
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 TEXT_FORMATS = ("svg", "dot", "json", "xdot")
@@ -154,13 +156,34 @@ def sized_svg(svg: str, width: float, height: float, label: str | None = None) -
     return svg[:tag.start()] + new + svg[tag.end():]
 
 
+SHIPPED_FAMILY = "Source Sans Pro"
+"""The family resvg draws labels with (the graphs ask for Helvetica, Arial or sans-serif)."""
 MAX_PNG_PIXELS = 16_000_000
 """A PNG never gets more pixels than this (a huge graph is rasterised at a lower scale)."""
 
 
-def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
+def shipped_fonts() -> list[str]:
+    """Font files that come with chainrule's dependencies: Source Sans Pro (the
+    ``font-source-sans-pro`` package, SIL Open Font License) for the labels, and matplotlib's
+    DejaVu Sans, when installed, for symbols it lacks. With them a PNG shows every label on a
+    machine without system fonts."""
+    files = []
+    for package, names in (("font_source_sans_pro", ("files/SourceSansPro-Regular.ttf",
+                                                     "files/SourceSansPro-Semibold.ttf",
+                                                     "files/SourceSansPro-Bold.ttf")),
+                           ("matplotlib", ("mpl-data/fonts/ttf/DejaVuSans.ttf",))):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            files.extend(str(Path(location) / name) for name in names
+                         if (Path(location) / name).is_file())
+    return files
+
+
+def svg_to_png(svg: str, scale: float = 2.0, *, system_fonts: bool = True) -> bytes:
     """Rasterise ``svg`` to PNG with resvg, at ``scale`` times its size (less if that would
-    exceed ``MAX_PNG_PIXELS``), on white.
+    exceed ``MAX_PNG_PIXELS``), on white. Labels are drawn in Source Sans Pro, which ships as
+    a dependency (:func:`shipped_fonts`), so they show whatever fonts the machine has;
+    ``system_fonts=False`` uses the shipped fonts alone.
 
     Graphviz sizes its SVG in points; resvg wants pixels, so they are converted first
     (1 pt = 4/3 px).
@@ -176,7 +199,10 @@ def svg_to_png(svg: str, scale: float = 2.0) -> bytes:
     if width * height * scale * scale > MAX_PNG_PIXELS:
         scale = math.sqrt(MAX_PNG_PIXELS / (width * height))
     try:
-        return bytes(resvg_py.svg_to_bytes(svg_string=svg, zoom=scale, background="#ffffff"))
+        return bytes(resvg_py.svg_to_bytes(
+            svg_string=svg, zoom=scale, background="#ffffff", font_files=shipped_fonts(),
+            font_family=SHIPPED_FAMILY, sans_serif_family=SHIPPED_FAMILY,
+            skip_system_fonts=not system_fonts))
     except Exception as exc:  # resvg raises its own errors (bad SVG, size overflow)
         raise RuntimeError(f"resvg could not rasterise the graph to PNG: "
                            f"{type(exc).__name__}: {exc}") from exc

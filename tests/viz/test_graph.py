@@ -346,3 +346,28 @@ def test_png_of_a_huge_drawing_is_capped():
     width, height = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
     assert width * height <= viz.render.MAX_PNG_PIXELS * 1.01
     assert width / height == pytest.approx(2, rel=0.01)
+
+
+def test_png_labels_show_with_the_shipped_fonts_alone():
+    """A machine without system fonts still gets every label: Source Sans Pro ships as a
+    dependency (and matplotlib's DejaVu Sans covers symbols). Removing the text from the SVG
+    must change the picture; with no font, resvg would draw the same empty boxes."""
+    import io
+    import re
+
+    import numpy as np
+
+    from viz.render import shipped_fonts, svg_to_png
+
+    assert any("SourceSansPro-Regular" in f for f in shipped_fonts())
+    x = Value(2.0, label="x∂σ")
+    svg = viz.draw_graph((x * 3.0).tanh(), show_grad=False).svg()
+    bare = re.sub(r"<text\b[^>]*>.*?</text>", "", svg, flags=re.S)
+
+    def pixels(text: str) -> np.ndarray:
+        from PIL import Image
+        return np.asarray(Image.open(io.BytesIO(svg_to_png(text, system_fonts=False))).convert("L"))
+
+    with_text, without_text = pixels(svg), pixels(bare)
+    assert with_text.shape == without_text.shape
+    assert (np.abs(with_text.astype(int) - without_text.astype(int)) > 64).sum() > 2000
