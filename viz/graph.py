@@ -323,6 +323,10 @@ def _node_attrs(role: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # draw_graph
 # ---------------------------------------------------------------------------------------------
+QUICK_LAYOUT_NODES = 150
+"""Above this many drawn boxes and ellipses, Graphviz's network simplex runs one pass only."""
+
+
 def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_local: bool = False,
                collapse: str | None = None, hide_constants: bool = False,
                max_nodes: int = DEFAULT_MAX_NODES, *,
@@ -395,6 +399,11 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
 
     dot = graphviz.Digraph(name="chainrule")
     dot.attr(rankdir=rankdir, bgcolor="white", fontname=FONT, nodesep="0.25", ranksep="0.35")
+    if node_count > QUICK_LAYOUT_NODES:
+        # Graphviz's network simplex (ranking and x positions) is what grows without bound on
+        # large graphs (a sum of 100 copies of one x took minutes); one pass each keeps the
+        # layout to about a second with the same ranks and nearly the same picture
+        dot.attr(nslimit="1", nslimit1="1")
     if title:
         dot.attr(label=graphviz.nohtml(dot_escape(title)), labelloc="b")
     dot.attr("node", fontname=FONT, fontsize="11")

@@ -371,3 +371,18 @@ def test_png_labels_show_with_the_shipped_fonts_alone():
     with_text, without_text = pixels(svg), pixels(bare)
     assert with_text.shape == without_text.shape
     assert (np.abs(with_text.astype(int) - without_text.astype(int)) > 64).sum() > 2000
+
+
+def test_large_graphs_get_a_bounded_layout():
+    """A sum of 110 copies of one x (219 boxes and ellipses) took minutes in Graphviz's network
+    simplex; above QUICK_LAYOUT_NODES it runs one pass, and small graphs keep the full layout."""
+    from viz.graph import QUICK_LAYOUT_NODES
+    from viz.expression import build
+
+    small = viz.draw_graph(Value(2.0) * 3.0, show_grad=False).source
+    assert "nslimit" not in small
+    root, _ = build("+".join(["x"] * 110), {"x": 1.0})
+    root.backward()
+    graph = viz.draw_graph(root)
+    assert graph.source.count("nslimit") == 2 and 219 > QUICK_LAYOUT_NODES
+    assert graph.svg().count("<g id=") >= 219          # laid out: every node drawn
