@@ -161,14 +161,28 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-@contextmanager
-def name_scope(scope: Any) -> Iterator[None]:
+class name_scope:
     """Tag every node created inside the block with ``scope`` (pushed on a per-thread stack).
 
     ``nn.Module.__call__`` pushes itself, so ``viz`` can group the nodes of one neuron,
     layer or module into one box without importing ``nn``. A node's ``scope`` is the tuple
-    of enclosing scopes, outermost first.
+    of enclosing scopes, outermost first. (A class, not a generator: a model's forward enters
+    one per module call.)
     """
-    previous = state.scope
-    with changed_mode(scope=(scope,) if previous is None else previous + (scope,)):
-        yield
+
+    __slots__ = ("scope", "previous")
+
+    def __init__(self, scope: Any) -> None:
+        self.scope = scope
+
+    def __enter__(self) -> None:
+        self.previous = mode = state.mode
+        with _count_lock:
+            open_contexts[0] += 1
+        outer = mode[1]
+        state.mode = (mode[0], (self.scope,) if outer is None else outer + (self.scope,), mode[2])
+
+    def __exit__(self, *exc: object) -> None:
+        state.mode = self.previous
+        with _count_lock:
+            open_contexts[0] -= 1

@@ -606,6 +606,12 @@ def _operand(x: Any, dtype: Any) -> Tensor:
         return _constant(np.asarray(x, dtype=dtype), dtype)
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return _constant(x, None)
+    if isinstance(x, Node):                       # a Value: its number, if it needs no graph
+        if x.requires_grad and (state.mode[0] if open_contexts[0] else True):
+            raise TypeError("a Value that requires grad cannot join Tensor arithmetic (one graph "
+                            "holds one kind of node): use its number (v.data), or compute "
+                            "under no_grad()")
+        return _constant(np.asarray(x.data, dtype=dtype), dtype)
     if isinstance(x, (np.ndarray, list, tuple)):
         return _constant(_as_array(x, dtype), None)
     raise TypeError(f"unsupported operand of type {type(x).__name__}; expected a Tensor, "

@@ -90,7 +90,15 @@ def _scores(model: Any, points: np.ndarray) -> np.ndarray:
             arr = np.asarray(getattr(out, "data", out), dtype=float)
             if arr.shape[0] == len(points):
                 return arr.reshape(len(points), -1)
-        except Exception:                     # scalar models want one point at a time
+        except Exception:                     # scalar models want a list of inputs
+            pass
+        try:                                   # ... which can be whole columns: one pass
+            out = model([Tensor(points[:, j]) for j in range(points.shape[1])])
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            arr = np.stack([np.broadcast_to(np.asarray(getattr(o, "data", o), dtype=float),
+                                            (len(points),)) for o in outs], axis=1)
+            return arr
+        except Exception:                     # else one point at a time
             pass
         rows = []
         for p in points:

@@ -362,3 +362,16 @@ def test_create_graph_adds_no_zero_node_for_a_fresh_leaf() -> None:
     y.tanh().backward(create_graph=True)
     y.tanh().backward(create_graph=True)        # a second pass does add to the first
     assert y.grad.op.name == "add" and y.grad.data == pytest.approx(2 * (1 - np.tanh(0.5) ** 2))
+
+
+def test_a_value_joins_tensor_arithmetic_as_a_constant_only_outside_a_graph() -> None:
+    """Under no_grad a Value is its number in Tensor arithmetic (so a scalar model runs on
+    whole columns at once); in grad mode, one graph holds one kind of node."""
+    w = Value(2.0)
+    with no_grad():
+        out = w * Tensor([1.0, 2.0]) + Value(1.0)
+    np.testing.assert_array_equal(out.data, [3.0, 5.0])
+    assert isinstance(out, Tensor) and not out.requires_grad
+    with pytest.raises(TypeError):
+        w * Tensor([1.0, 2.0])
+    assert isinstance(Value(2.0, requires_grad=False) * Tensor([1.0]), Tensor)

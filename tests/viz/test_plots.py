@@ -111,3 +111,17 @@ def test_plots_accept_nn_objects() -> None:
     pre = np.array([[-1.0, 2.0, -0.5], [-2.0, -1.0, -0.1]])
     assert plots.dead_relu_fraction(pre) == pytest.approx(2 / 3)     # columns 0 and 2
     assert plots.dead_relu_fraction(Tensor(pre)) == pytest.approx(2 / 3)
+
+
+def test_scalar_model_scores_on_whole_columns_match_point_by_point():
+    """The decision boundary evaluates a scalar MLP once on Tensor columns (Values join as
+    numbers under no_grad) instead of once per grid point; the numbers are the same."""
+    import nn
+    from autograd_core import Value, no_grad
+    from viz.plots import _scores
+
+    model = nn.MLP(2, [8, 8, 1], seed=3)
+    points = np.random.default_rng(0).normal(size=(50, 2))
+    with no_grad():
+        one_by_one = np.array([[model([Value(a), Value(b)]).data] for a, b in points])
+    np.testing.assert_allclose(_scores(model, points), one_by_one, rtol=0, atol=1e-12)
