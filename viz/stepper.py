@@ -224,7 +224,13 @@ function (root) {
   }
   if (window.ResizeObserver) new ResizeObserver(relayout).observe(root);
   function stop() { if (timer) { clearInterval(timer); timer = null; play.textContent = "\u25B6 play"; } }
-  function step(d) { stop(); show(current + d); }
+  // after a step the learner asked for, bring the active node into view (the least scrolling
+  // that shows it: a wide graph at full size scrolls sideways, the page only if needed)
+  function follow() {
+    var id = data.frames[current].active[0], g = id && items[id];
+    if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
+  }
+  function step(d) { stop(); show(current + d); follow(); }
   // a mouse click leaves focus on the stepper, not the button, so a later Enter or
   // Shift+Enter is the notebook's, not another press of the button
   function pressed(e, action) {
@@ -238,14 +244,14 @@ function (root) {
     if (timer) { stop(); return; }
     if (current >= n - 1) show(0);
     play.textContent = "\u275A\u275A pause";
-    timer = setInterval(function () { if (current >= n - 1) stop(); else show(current + 1); }, 900);
+    timer = setInterval(function () { if (current >= n - 1) stop(); else { show(current + 1); follow(); } }, 900);
   }); });
   zoom.addEventListener("click", function (e) { pressed(e, function () {
     var full = view.classList.toggle("cr-full");
     zoom.textContent = full ? "fit width" : "full size";
     zoom.setAttribute("aria-pressed", full ? "true" : "false");
   }); });
-  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
+  slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); follow(); });
   function onKey(e) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     if (e.key === "ArrowRight") { step(1); e.preventDefault(); }

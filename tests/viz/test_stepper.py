@@ -155,3 +155,32 @@ def test_evil_labels_stay_text_in_the_browser(browser):
         assert EVIL_X in texts and EVIL_Y in texts
         assert EVIL_Y in page.inner_text(".cr-eq")
         assert dialogs == [] and others == []
+
+
+def test_the_active_node_is_scrolled_into_view(browser):
+    """Stepping brings the active node into view (it stayed off-screen: issue 12). A long
+    chain is laid out top to bottom to fit the column, so its root, where backward starts,
+    is below the fold of a 1000 x 600 window until the stepper follows it."""
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(14):
+        y = (y * 1.1).tanh()
+    y.label = "y"
+    t = viz.trace_backward(y)
+    page = browser.new_page(viewport={"width": 1000, "height": 600})
+    try:
+        page.set_content(t.to_html())
+        page.evaluate("window.scrollTo(0, 0)")
+        node_id = t.graph.ids[t.steps[2].node]
+
+        def on_screen() -> bool:
+            box = page.query_selector(f"g[id='{node_id}']").bounding_box()
+            return box["y"] >= 0 and box["y"] + box["height"] <= 600
+
+        assert not on_screen()                     # below the fold before stepping
+        page.click(".cr-next")
+        page.keyboard.press("ArrowRight")          # step 2
+        assert page.get_attribute(".cr-stepper", "data-step") == "2"
+        assert on_screen()
+    finally:
+        page.close()
