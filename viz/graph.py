@@ -280,7 +280,12 @@ def value_fields(node: Any, name: str, role: str, show_grad: bool,
         fields.append("shape " + str(tuple(np.shape(node.data))))
     fields.append("data " + format_number(node.data, number_format))
     if show_grad:
-        fields.append("grad " + format_number(node.grad, number_format))
+        if node.grad is None and node.op is not None:
+            # a tensor drops an intermediate gradient once used, as PyTorch does: say so,
+            # and how to keep it, instead of showing "None"
+            fields.append("grad not kept (retain_grad)")
+        else:
+            fields.append("grad " + format_number(node.grad, number_format))
     return fields
 
 

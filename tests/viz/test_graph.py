@@ -386,3 +386,25 @@ def test_large_graphs_get_a_bounded_layout():
     graph = viz.draw_graph(root)
     assert graph.source.count("nslimit") == 2 and 219 > QUICK_LAYOUT_NODES
     assert graph.svg().count("<g id=") >= 219          # laid out: every node drawn
+
+
+def test_tensor_intermediate_gradients_are_said_not_kept_rather_than_none():
+    """After backward a tensor graph's intermediate gradients are dropped (PyTorch's rule);
+    the drawing says so and how to keep one, and a retained one shows its value."""
+    import numpy as np
+
+    from autograd_core import Tensor
+
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True, label="w")
+    h = w * w
+    h.label = "h"
+    kept = (h * 3.0)
+    kept.label = "kept"
+    kept.retain_grad()
+    loss = kept.sum()
+    loss.label = "loss"
+    loss.backward()
+    source = viz.draw_graph(loss).source.replace("\\ ", " ")      # DOT escapes record spaces
+    assert "grad None" not in source
+    assert source.count("grad not kept (retain_grad)") == 2      # h and loss
+    assert "grad [1, 1]" in source                               # kept (retained)
