@@ -107,6 +107,8 @@ class Sequential(Module):
         for pname, param in module.named_parameters():   # labels as state_dict keys: 0.weight
             if not isinstance(param, list):
                 param.label = f"{name}.{pname}"
+        if getattr(module, "label", None) is None:        # its box in a graph: "0 (Linear)"
+            object.__setattr__(module, "label", f"{name} ({type(module).__name__})")
 
     def append(self, module: Module) -> Sequential:
         """Add a module at the end."""

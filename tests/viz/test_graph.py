@@ -408,3 +408,23 @@ def test_tensor_intermediate_gradients_are_said_not_kept_rather_than_none():
     assert "grad None" not in source
     assert source.count("grad not kept (retain_grad)") == 2      # h and loss
     assert "grad [1, 1]" in source                               # kept (retained)
+
+
+def test_collapsed_boxes_are_named_like_their_parameters():
+    """In a Sequential, a layer's box is named by its key (as its parameters are: 0.weight),
+    not by a running count (it read 'Linear #1' beside '0.weight')."""
+    import re
+
+    import numpy as np
+
+    import nn
+    from autograd_core import Tensor
+
+    model = nn.Sequential(nn.Linear(4, 3, seed=0), nn.ReLU(), nn.Linear(3, 2, seed=1))
+    assert model[0].weight.label == "0.weight"
+    loss = model(Tensor(np.ones((2, 4)))).sum()
+    loss.backward()
+    source = viz.draw_graph(loss, collapse="layer").source.replace("\\ ", " ")
+    assert sorted(set(re.findall(r"\d \((?:Linear|ReLU)\)", source))) == \
+        ["0 (Linear)", "1 (ReLU)", "2 (Linear)"]
+    assert "#" not in "".join(re.findall(r'label="[^"]*(?:Linear|ReLU)[^"]*"', source))
