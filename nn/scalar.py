@@ -94,7 +94,10 @@ class Neuron(Module):
         return self.activation != "linear"
 
     def label_parameters(self, prefix: str = "") -> None:
-        """Name the weights ``{prefix}w1 ... {prefix}wn`` and the bias ``{prefix}b`` (graph labels)."""
+        """Name the weights ``{prefix}w1 ... {prefix}wn`` and the bias ``{prefix}b`` (graph labels),
+        and the neuron itself ``{prefix}`` without its dot (its box in a graph: ``L2.n7``)."""
+        if prefix:
+            object.__setattr__(self, "label", prefix.rstrip("."))
         for k, w in enumerate(self.w):
             w.label = f"{prefix}w{k + 1}"
         if self.b is not None:
@@ -132,7 +135,10 @@ class Layer(Module):
         self.label_parameters()
 
     def label_parameters(self, prefix: str = "") -> None:
-        """Name neuron j's parameters ``{prefix}n{j}.w1 ...``, so that labels are unique."""
+        """Name neuron j's parameters ``{prefix}n{j}.w1 ...``, so that labels are unique, and the
+        layer ``{prefix}`` without its dot (``L2``)."""
+        if prefix:
+            object.__setattr__(self, "label", prefix.rstrip("."))
         for j, neuron in enumerate(self.neurons):
             neuron.label_parameters(f"{prefix}n{j + 1}.")
 

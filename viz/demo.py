@@ -55,7 +55,8 @@ def train(steps: int = 100, seed: int = 1337) -> tuple[Any, np.ndarray, np.ndarr
 
 def _output_neuron_graph(model: Any, x: np.ndarray, y: float, units: int = 5) -> Any:
     """The output neuron and the loss of one point, with the last hidden layer's active
-    units as inputs ``h1, h2, ...``: a graph small enough to step through by hand."""
+    units as inputs (named as their neurons are in the graph, ``L2.n7``, so the weight
+    ``L3.n1.w7`` multiplies ``L2.n7``): a graph small enough to step through by hand."""
     from autograd_core import Value, no_grad
 
     with no_grad():
@@ -64,7 +65,8 @@ def _output_neuron_graph(model: Any, x: np.ndarray, y: float, units: int = 5) ->
     neuron = model.layers[-1].neurons[0]
     score = neuron.b
     for i in active:
-        score = score + neuron.w[i] * Value(hidden[i].data, label=f"h{i + 1}")
+        unit = model.layers[1].neurons[i]             # named as in the graph: L2.n7
+        score = score + neuron.w[i] * Value(hidden[i].data, label=getattr(unit, "label", f"h{i + 1}"))
     score.label = "score"
     margin = 1 - y * score
     margin.label = "margin"

@@ -152,3 +152,21 @@ def test_mlp_parameter_labels_are_unique_and_say_where_they_are() -> None:
     assert len(set(labels)) == len(labels) == 13
     assert labels[:3] == ["L1.n1.w1", "L1.n1.w2", "L1.n1.b"] and labels[-1] == "L2.n1.b"
     assert [p.label for p in nn.Neuron(2, seed=0).parameters()] == ["w1", "w2", "b"]
+
+
+def test_neurons_and_layers_are_named_like_their_parameters():
+    """A neuron's box in a graph reads L2.n7, as its weights read L2.n7.w3 (it read
+    'Neuron #23' beside 'L3.n1.w7')."""
+    import re
+
+    import viz
+
+    model = nn.MLP(2, [4, 4, 1], seed=0)
+    assert model.layers[1].neurons[2].label == "L2.n3" and model.layers[1].label == "L2"
+    assert model.layers[1].neurons[2].w[0].label == "L2.n3.w1"
+    out = model([Value(1.0, label="x1"), Value(-0.5, label="x2")])
+    out.backward()
+    source = viz.draw_graph(out, collapse="neuron").source.replace("\\ ", " ")
+    assert "Neuron #" not in source
+    assert {f"L{i}.n{j}" for i in (1, 2) for j in range(1, 5)} | {"L3.n1"} <= \
+        set(re.findall(r"L\d\.n\d+\b", source))
