@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -58,12 +57,12 @@ open_contexts = [0]
 every thread is in the default mode (grad on, no scope, no anomaly checks), so an op need not
 read the thread-local state: :func:`current_mode` is then one list read."""
 _count_lock = threading.Lock()
-_DEFAULT_MODE = (True, None, False)
+DEFAULT_MODE = (True, None, False)
 
 
 def current_mode() -> tuple[bool, tuple[Any, ...] | None, bool]:
     """``(grad_enabled, scope, anomaly)`` of the calling thread."""
-    return state.mode if open_contexts[0] else _DEFAULT_MODE
+    return state.mode if open_contexts[0] else DEFAULT_MODE
 
 
 class changed_mode:

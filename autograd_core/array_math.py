@@ -215,11 +215,6 @@ def concatenate(xs: Any, axis: int) -> np.ndarray:
     return np.concatenate(xs, axis=axis)
 
 
-def stack(xs: Any, axis: int) -> np.ndarray:
-    """Join arrays along a new axis."""
-    return np.stack(xs, axis=axis)
-
-
 @_quiet
 def logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """ln Σ e^x, computed as max + ln Σ e^(x - max) so that ±1e4 neither over- nor underflows;

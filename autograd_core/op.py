@@ -190,11 +190,10 @@ class Bound:
     backward loop calls, ``rule(m, out, a, b) -> ∂out/∂operand`` (``None`` for a missing
     second operand). One per op and node class, or per node when the op has parameters."""
 
-    __slots__ = ("op", "params", "rules", "positions")
+    __slots__ = ("op", "params", "rules")
 
     def __init__(self, op: Op, params: dict[str, Any] | None, rules: tuple[Any, Any]) -> None:
         self.op, self.params, self.rules = op, params, rules
-        self.positions = (0, 1) if op.arity == 2 else (0,)
 
     def __repr__(self) -> str:
         return f"<Bound {self.op.name} {self.params or ''}>"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .op import Op
-from .ops import ADD, DIV, ELEMENTWISE_OPS, MUL, NEG, POW, SUB
+from .ops import ADD, DIV, ELEMENTWISE_OPS, MUL, POW, SUB
 
 _BINARY: dict[str, Op] = {"add": ADD, "sub": SUB, "mul": MUL, "truediv": DIV, "pow": POW}
 """Python's binary operators (``__add__``, ``__radd__``, ...) and the op each applies."""
@@ -114,8 +114,6 @@ def install(cls: type, method_for: Callable[[Op, bool], Method | None] | None = 
     cls.__abs__ = cls.abs  # type: ignore[attr-defined]
 
 
-UNARY_METHODS = tuple(op.name for op in ELEMENTWISE_OPS if op.arity == 1 and op is not NEG)
-"""The names of the one-operand methods (the functions an expression may call)."""
 
 
 def _data_of(x: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from . import array_math
-from ._state import open_contexts, state
+from ._state import DEFAULT_MODE, open_contexts, state
 from .graph import Node, backward, new_serial
 from .numbers import REAL_NUMBER_TYPES, check_flag
 from .op import Bound, GraphMath, Op, bind
@@ -25,7 +25,6 @@ from .tensor_ops import (AMAX, AMIN, CONCATENATE, EXPAND, GETITEM, LOG_SOFTMAX, 
 _FLOAT_KINDS = "f"
 _FLOAT64 = np.dtype(np.float64)
 _new = object.__new__
-_DEFAULT_MODE = (True, None, False)
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -646,7 +645,7 @@ def _apply_op(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = Non
         raise ValueError(f"{op.name}: cannot apply to shapes {shapes}: {err}") from None
     if data.__class__ is not np.ndarray:
         data = np.asarray(data)
-    grad_enabled, _, anomaly = state.mode if open_contexts[0] else _DEFAULT_MODE
+    grad_enabled, _, anomaly = state.mode if open_contexts[0] else DEFAULT_MODE
     if anomaly and data.dtype.kind == "f" and np.isnan(data).any():
         from .anomaly import report_forward_nan
         report_forward_nan(op, (a, b) if binary else (a,))

@@ -19,7 +19,6 @@ from .operators import Operators, install
 from .ops import TENSOR_ELEMENTWISE_OPS
 
 _new = object.__new__
-_DEFAULT_MODE = (True, None, False)
 
 
 class Value(Operators, Node):

@@ -8,7 +8,6 @@ conventions where the mathematics leaves a choice), never from this engine's out
 from __future__ import annotations
 
 import itertools
-import warnings
 from typing import Any, Callable
 
 import autograd
