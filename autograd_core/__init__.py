@@ -8,6 +8,7 @@ derivatives and formulas live in one :class:`Op` record (``autograd_core/ops.py`
 """
 from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
+from .checks import check_answer, check_derivative, check_gradients
 from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
@@ -15,6 +16,7 @@ from .graph import Edge, backward, topological_order
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
+from .report import Report
 from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
@@ -31,5 +33,6 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "topological_order", "backward", "Edge", "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
-           "default_generator"]
+           "default_generator", "check_derivative", "check_gradients", "check_answer",
+           "Report"]
 __version__ = "0.1.0"
