@@ -8,6 +8,7 @@ derivatives and formulas live in one :class:`Op` record (``autograd_core/ops.py`
 """
 from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
+from .check_op import check_op
 from .checks import check_answer, check_derivative, check_gradients
 from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
@@ -33,6 +34,6 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "topological_order", "backward", "Edge", "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
-           "default_generator", "check_derivative", "check_gradients", "check_answer",
+           "default_generator", "check_derivative", "check_gradients", "check_answer", "check_op",
            "Report"]
 __version__ = "0.1.0"
