@@ -106,7 +106,7 @@ def diagnose(comparison: Comparison, alternatives: Sequence[Alternative] = (),
           + (f" (any value from {number(c.low[worst])} to {number(c.high[worst])} is a "
              "valid one-sided slope there)" if c.at_kink[worst] else ""))
     mistake, why = _classify(c, bad, alternatives, what)
-    count = f"{int(bad.sum())} of {bad.size} point(s) checked are wrong; " if bad.size > 1 else ""
+    count = f"wrong at {int(bad.sum())} of the {bad.size} points checked; " if bad.size > 1 else ""
     return False, mistake, [why, count + at]
 
 
