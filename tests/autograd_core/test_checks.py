@@ -355,3 +355,16 @@ def test_check_op_checks_templates_and_create_graph() -> None:
 
 def test_check_op_returns_a_report() -> None:
     assert isinstance(check_op(tanh_op(lambda m, out, a: 1 - out * out)), Report)
+
+
+def test_the_readme_example_prints_what_the_readme_says() -> None:
+    import doctest
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Checks for learners", 1)[1].split("```python", 1)[1]
+    example = section.split("```", 1)[0]
+    test = doctest.DocTestParser().get_doctest(example, {}, "README", "README.md", 0)
+    assert test.examples, "the README's checks section lost its example"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0
