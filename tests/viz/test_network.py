@@ -483,3 +483,14 @@ def test_models_it_cannot_draw(model, error, words) -> None:
 def test_bad_arguments(kwargs, error, words) -> None:
     with pytest.raises(error, match=words):
         viz.draw_network(moons_mlp(), **kwargs)
+
+
+def test_demo_writes_the_network_diagram(tmp_path) -> None:
+    from viz.demo import run_demo
+
+    written = run_demo(tmp_path, steps=1)
+    paths = {p.name: what for p, what in written}
+    assert "network.svg" in paths and paths["network.svg"]
+    svg = (tmp_path / "network.svg").read_text()
+    assert len(units(svg)) == 2 + 16 + 16 + 1
+    assert len(edges(svg)) == 2 * 16 + 16 * 16 + 16
