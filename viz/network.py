@@ -204,7 +204,7 @@ def _tensor_layers(model: Any) -> list[_Layer]:
     return result
 
 
-def network_layers(model: Any) -> list[_Layer]:
+def _network_layers(model: Any) -> list[_Layer]:
     """The model's layers as :func:`draw_network` draws them; ``TypeError`` for models it
     cannot draw, ``ValueError`` for a ``Sequential`` with modules other than ``Linear`` and
     activations."""
@@ -339,7 +339,8 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
             model changes (no gradients, no random draws).
         show: ``"weight"`` (default): colour and width by the weight ``w_ji``; ``"grad"``: by
             its gradient ``∂L/∂w_ji`` from the last backward (``ValueError`` before any).
-            Blue is positive, orange negative, grey exactly zero; the width grows linearly
+            Blue is positive, orange negative, grey exactly zero (dashed grey: nan or inf,
+            which is left out of the scaling); the width grows linearly
             with the magnitude (:func:`edge_width`: 0.3 pt at 0, 3.5 pt at the model's largest
             magnitude), and so does the opacity; the strongest edges are drawn on top.
         input_names: names of the inputs; ``x1, x2, …`` by default.
@@ -371,7 +372,7 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
         raise ValueError(f"max_units_per_layer must be None or an int of at least 2 (the "
                          f"first units and the last are drawn); got {max_units_per_layer!r}")
     number_format = validate_number_format(number_format)
-    layers = network_layers(model)
+    layers = _network_layers(model)
     n_in = layers[0].weight.shape[1]
 
     if input_names is None:
@@ -410,7 +411,8 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
     edge_values = [layer.weight if show == "weight" else
                    (layer.weight_grad if layer.weight_grad is not None
                     else np.zeros_like(layer.weight)) for layer in layers]
-    vmax = max(float(np.max(np.abs(v))) if v.size else 0.0 for v in edge_values)
+    finite = [np.abs(v[np.isfinite(v)]) for v in edge_values]
+    vmax = max(float(np.max(f)) if f.size else 0.0 for f in finite)
 
     fmt = lambda v: format_number(float(v), number_format)  # noqa: E731
     columns_all = [names_in] + [layer.units for layer in layers]
@@ -509,13 +511,16 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
         for j in shown[c][0]:
             for i in shown[c - 1][0]:
                 edges.append((abs(float(values[j, i])), c, j, i))
-    edges.sort(key=lambda e: e[0])                  # the strongest drawn last, on top
+    edges.sort(key=lambda e: e[0] if math.isfinite(e[0]) else -1.0)   # the strongest on top
     zero_present = False
     for magnitude, c, j, i in edges:
         layer = layers[c - 1]
         value = float(edge_values[c - 1][j, i])
-        ratio = magnitude / vmax if vmax > 0 else 0.0
-        if value == 0:
+        ratio = magnitude / vmax if vmax > 0 and math.isfinite(magnitude) else 0.0
+        style = "solid"
+        if not math.isfinite(value):              # nan/inf: thin, grey and dashed
+            color, kind, style = ZERO_COLOR, "cr-nonfinite", "dashed"
+        elif value == 0:
             color, kind, zero_present = _hex_alpha(ZERO_COLOR, 0.5), "cr-zero", True
         else:
             color = _hex_alpha(POSITIVE_COLOR if value > 0 else NEGATIVE_COLOR,
@@ -528,7 +533,7 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
         tooltip = f"{label} = {fmt(layer.weight[j, i])}" + (
             f", ∂L/∂w = {fmt(grad)}" if has_grads and grad is not None else "")
         dot.edge(columns_all[c - 1][i], columns_all[c][j], id=eid, color=color,
-                 penwidth=f"{edge_width(ratio):.3f}", tooltip=dot_escape(tooltip),
+                 penwidth=f"{edge_width(ratio):.3f}", tooltip=dot_escape(tooltip), style=style,
                  **{"class": f"cr-net-edge {kind}"})
 
     total_edges = sum(layer.weight.size for layer in layers)

@@ -248,6 +248,17 @@ def test_edge_width_scales_to_the_models_largest_weight() -> None:
     assert max(others) < MIN_WIDTH_PT + 0.11 * (MAX_WIDTH_PT - MIN_WIDTH_PT)
 
 
+def test_a_nan_weight_is_drawn_dashed_and_left_out_of_the_scaling() -> None:
+    model = moons_mlp()
+    conns = mlp_connections(model)
+    key = next(iter(conns))
+    conns[key].data = float("nan")
+    svg = viz.draw_network(model).svg()
+    assert 'stroke-dasharray' in ET.tostring(
+        next(g for g, c in _groups(svg) if "cr-nonfinite" in c), encoding="unicode")
+    _check_sign_and_width(edges(svg), {k: w.data for k, w in conns.items() if k != key})
+
+
 def test_show_grad_uses_the_gradients() -> None:
     model = moons_mlp()
     one_sample_backward(model, X0)
