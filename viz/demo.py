@@ -2,7 +2,8 @@
 
 An ``nn.MLP(2, [16, 16, 1])`` learns 100 noisy moons with the SVM max-margin loss
 ``mean(relu(1 - y·score)) + 1e-4·Σw²`` and learning rate ``1 - 0.9·k/steps``. Then, for
-one training point, the demo writes its whole graph (one box per neuron), and a
+one training point, the demo writes its whole graph (one box per neuron), the network
+diagram (weights as edges, each neuron's activation and gradient at that point), and a
 step-by-step stepper of backward through that whole graph one neuron at a time
 (``trace_backward(loss, collapse="neuron")``), each neuron opening into its scalar steps.
 """
@@ -60,6 +61,7 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Pa
     from autograd_core import Value
 
     from .graph import draw_graph
+    from .network import draw_network
     from .trace import trace_backward
 
     if steps < 1:
@@ -94,6 +96,10 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Pa
     draw_graph(loss, collapse="neuron", hide_constants=True,
                title=f"one point x = ({x0[0]:.2f}, {x0[1]:.2f}), y = {y0:+.0f}").save(out_dir / "point_graph.svg")
     written.append((out_dir / "point_graph.svg", "one data point's graph, one box per neuron"))
+    draw_network(model, inputs=x0, title=f"the trained network at x = ({x0[0]:.2f}, {x0[1]:.2f}), "
+                 f"y = {y0:+.0f}").save(out_dir / "network.svg")
+    written.append((out_dir / "network.svg", "the whole network: weights as edges (blue +, orange -), "
+                    "each neuron's activation a and gradient δ at that point"))
 
     model.zero_grad()                     # the stepper starts from no gradients at all
     trace = trace_backward(loss, collapse="neuron", hide_constants=True)

@@ -45,6 +45,8 @@ class Graph:
         roles: engine node -> ``"input"``, ``"constant"``, ``"parameter"``,
             ``"intermediate"`` or ``"output"``.
         node_count: number of boxes and ellipses drawn (legend excluded).
+        engine: the Graphviz layout engine that renders ``source`` (``"dot"``; drawings
+            that place every node themselves use ``"nop2"``, which keeps the positions).
 
     In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
     notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
@@ -55,8 +57,9 @@ class Graph:
 
     def __init__(self, digraph: graphviz.Digraph, *, ids: dict[Any, str], op_ids: dict[Any, str],
                  names: dict[Any, str], roles: dict[Any, str], node_count: int,
-                 edge_count: int) -> None:
+                 edge_count: int, engine: str = "dot") -> None:
         self.digraph = digraph
+        self.engine = engine            # the Graphviz layout engine ("nop2": positions given)
         self.source: str = digraph.source
         self.ids, self.op_ids, self.names, self.roles = ids, op_ids, names, roles
         self.node_count, self.edge_count = node_count, edge_count
@@ -69,13 +72,13 @@ class Graph:
     def svg(self) -> str:
         """The drawing as SVG text at its natural size (rendered once, then cached)."""
         if self._svg is None:
-            self._svg = _render.render(self.source, "svg").decode("utf-8")
+            self._svg = _render.render(self.source, "svg", self.engine).decode("utf-8")
         return self._svg
 
     def png(self) -> bytes:
         """The drawing as PNG bytes, rasterised at twice its natural size (cached)."""
         if self._png is None:
-            self._png = _render.render(self.source, "png")
+            self._png = _render.render(self.source, "png", self.engine)
         return self._png
 
     def size(self) -> tuple[float, float]:
