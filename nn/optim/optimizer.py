@@ -9,8 +9,8 @@ The zero_grad guard: ``step()`` arms a check that the next backward pass runs be
 gradient moves (see :mod:`autograd_core.guards`). If a parameter that pass reaches still holds
 a nonzero gradient, the learner forgot ``zero_grad()`` and is about to add the new gradient to
 the one the step already used: a :class:`~autograd_core.MisconceptionWarning`, once per
-process. ``zero_grad()`` disarms it; gradients reset by hand (``p.grad = 0.0``) disarm it
-silently at that pass.
+process. ``zero_grad()`` disarms it; gradients reset by hand (``p.grad = 0.0``), or a pass
+that reaches none of the parameters, disarm it silently.
 """
 from __future__ import annotations
 
@@ -136,17 +136,15 @@ class Optimizer:
         return loss
 
     def _check_zero_grad(self, root: Any, order: list[Any]) -> None:
-        """The zero_grad guard, run by the first backward pass after :meth:`step`: warn if that
-        pass will add to a gradient the step already used. Disarms itself, unless no parameter
-        with a stale gradient is in this pass's graph (then a later pass may still reach one)."""
+        """The zero_grad guard, run by the first backward pass after :meth:`step` (then
+        disarmed, so a forgotten optimizer costs nothing later): warn if that pass will add to
+        a gradient the step already used."""
+        guards.disarm(self._check_zero_grad)
         stale = [p for group in self.param_groups for p in group["params"]
                  if p.grad is not None and not is_zero(p.grad)]
         if stale:
             in_pass = {id(node) for node in order}
             stale = [p for p in stale if id(p) in in_pass]
-            if not stale:
-                return
-        guards.disarm(self._check_zero_grad)
         if stale:
             guards.warn_once(_STALE_GRAD, _stale_message(type(self).__name__, stale))
 

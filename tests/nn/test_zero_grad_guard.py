@@ -134,17 +134,19 @@ def test_standard_warning_filters_silence_it_too() -> None:
     assert guard_warnings(record) == []
 
 
-def test_a_backward_that_reaches_no_stale_parameter_waits_for_one_that_does() -> None:
+def test_only_the_first_pass_after_a_step_is_checked() -> None:
     model, opt, loss = scalar_setup()
     loss().backward()
     opt.step()
+    assert pre_pass_checks                         # armed by the step
     with warnings.catch_warnings():
         warnings.simplefilter("error", MisconceptionWarning)
         (Value(2.0) * Value(3.0, requires_grad=True)).backward()   # unrelated to the model
-    assert pre_pass_checks                         # still armed
+        assert not pre_pass_checks                 # checked, nothing stale in it: disarmed
+        loss().backward()                          # a forgotten optimizer costs nothing later
+    opt.step()
     with pytest.warns(MisconceptionWarning, match="zero_grad"):
-        loss().backward()
-    assert not pre_pass_checks
+        loss().backward()                          # the first pass after this step adds
 
 
 def test_a_refused_backward_does_not_warn() -> None:
