@@ -23,7 +23,7 @@ from .guards import MisconceptionWarning, guards_enabled, set_guards
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
-from .report import Report
+from .report import REPORT_MIME_TYPE, Report
 from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
@@ -41,5 +41,5 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "check_derivative", "check_gradients", "check_answer", "check_op",
-           "Report", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
+           "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

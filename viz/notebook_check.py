@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-REPORT_MIME_TYPE = "application/vnd.chainrule.report+json"
-"""The MIME type of a check report's JSON copy (``autograd_core.Report._repr_mimebundle_``)."""
+from autograd_core import REPORT_MIME_TYPE   # a check report's JSON copy in a cell's output
 
 DEFAULT_TIMEOUT = 300
 """Seconds each cell may run."""
