@@ -75,8 +75,8 @@ class Comparison:
 
 
 def number(x: float) -> str:
-    """A number as feedback prints it: six significant digits."""
-    return f"{x:.6g}"
+    """A number as feedback prints it: six significant digits (and 0, never -0)."""
+    return f"{x + 0.0:.6g}"
 
 
 def factor_name(c: float) -> str:
