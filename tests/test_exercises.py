@@ -49,7 +49,7 @@ SOLUTION_TAG = "otter_assign_solution_cell"
 # in all (and here: at least MIN_PER_NOTEBOOK in each). Notebooks 06-11 get theirs on another
 # branch; until then only the notebooks that have exercises are counted. To tighten once they
 # are in, set REQUIRE_WHOLE_COURSE = True.
-REQUIRE_WHOLE_COURSE = False
+REQUIRE_WHOLE_COURSE = True
 MIN_PER_NOTEBOOK = 2
 MIN_IN_ALL = 20
 
