@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .graph import ACTIVATION_OPS
 from .trace import BackwardStep
 
 MAX_MATRIX = 8
@@ -16,7 +17,7 @@ MAX_SAMPLES = 4
 MAX_LISTED = 12
 """A generic module step lists at most this many parameters by name."""
 
-ELEMENTWISE_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "softplus")
+ELEMENTWISE_ACTIVATIONS = ACTIVATION_OPS
 
 
 # ---------------------------------------------------------------------------------------------

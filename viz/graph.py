@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -113,8 +114,14 @@ class Graph:
     def for_width(self, width: float = NOTEBOOK_WIDTH_PX) -> Graph:
         """The layout to show in an output ``width`` px wide: this one when it fits there with
         its smallest text at ``MIN_TEXT_PX`` or more; otherwise, for a left-to-right drawing,
-        the same graph laid out top to bottom if that shows its text larger."""
+        the same graph laid out top to bottom if that shows its text larger (not tried when
+        the drawing is taller than wide)."""
         if self._tall_layout is None or self._readable_in(width):
+            return self
+        natural_w, natural_h = self.size()
+        if natural_h >= natural_w:
+            # top to bottom, the ranks of a drawing taller than wide become rows about as wide
+            # as it is tall now: no narrower, so not worth a second Graphviz layout
             return self
         if self._tall is None:
             self._tall = self._tall_layout()
@@ -160,21 +167,76 @@ def is_array_node(node: Any) -> bool:
     return len(tuple(getattr(node.data, "shape", ()))) > 0
 
 
+ACTIVATION_OPS = ("relu", "tanh", "sigmoid", "leaky_relu", "softplus")
+"""Elementwise ops that count as a neuron's activation ``a = f(z)`` (naming, collapsing)."""
+
+
+def _neuron_of(node: Any) -> Any:
+    """The innermost named scope of kind ``"neuron"`` that made ``node`` (or ``None``)."""
+    for scope in reversed(getattr(node, "scope", ()) or ()):
+        if getattr(scope, "scope_kind", "module") == "neuron":
+            label = getattr(scope, "label", None) or getattr(scope, "name", None)
+            return scope if isinstance(label, str) and label else None
+    return None
+
+
 def node_names(order: Sequence[Any], number_format: NumberFormat = DEFAULT_NUMBER_FORMAT
                ) -> dict[Any, str]:
-    """A display name per node: its ``label``; a constant's value; else ``v1``, ``v2``, ...
-    numbered in topological order."""
+    """A display name per node, the one every view uses (graph boxes, traces, the stepper,
+    collapsed boxes): its ``label`` (``x1``, ``L2.n7.w3``, ``0.weight``); a constant's value;
+    inside a labelled neuron (``L2.n7``) its output ``a(L2.n7)``, the pre-activation
+    ``z(L2.n7)`` that its activation reads, and the other values it computes
+    ``L2.n7.v1``, ``L2.n7.v2``, ... (numbered within the neuron); else ``v1``, ``v2``, ...
+    numbered in topological order. A neuron used more than once gets ``#2``, ``#3``, ... on
+    the names of its second and later calls (``a(L2.n7)#2``)."""
+    consumers: dict[Any, list[Any]] = {n: [] for n in order}
+    for node in order:
+        for parent in node.parents:
+            if parent in consumers:
+                consumers[parent].append(node)
+    neuron = {n: _neuron_of(n) for n in order if n.op is not None}
+    # the outputs of each neuron call: consumed outside the neuron, or consumed by nothing
+    outputs: dict[Any, int] = {}                 # output node -> its call number (1, 2, ...)
+    calls: dict[int, int] = {}
+    for node in order:
+        scope = neuron.get(node)
+        if scope is not None and (not consumers[node] or any(
+                neuron.get(c) is not scope for c in consumers[node])):
+            calls[id(scope)] = calls.get(id(scope), 0) + 1
+            outputs[node] = calls[id(scope)]
+    special: dict[Any, str] = {}
+    for node, call in outputs.items():
+        scope = neuron[node]
+        suffix = f"#{call}" if call > 1 else ""
+        title = clean_text(getattr(scope, "label", None) or getattr(scope, "name", None))
+        special[node] = f"a({title}){suffix}"
+        if node.op.name in ACTIVATION_OPS and node.parents and node.parents[0].op is not None \
+                and neuron.get(node.parents[0]) is scope and node.parents[0] not in outputs:
+            special[node.parents[0]] = f"z({title}){suffix}"
     names: dict[Any, str] = {}
     counter = 0
+    inner: dict[tuple[int, int], int] = {}       # (neuron, call) -> values named so far
+    call_of: dict[int, int] = {}                 # neuron -> the call being numbered
     for node in order:
         label = getattr(node, "label", None)
+        scope = neuron.get(node)
         if label:
             names[node] = clean_text(label) or "?"
         elif node.op is None and not node.requires_grad and not is_array_node(node):
             names[node] = format_number(node.data, number_format)
+        elif node in special:
+            names[node] = special[node]
+        elif scope is not None:
+            call = call_of.get(id(scope), 0) + 1      # the call this value belongs to
+            key = (id(scope), call)
+            inner[key] = inner.get(key, 0) + 1
+            title = clean_text(getattr(scope, "label", None) or getattr(scope, "name", None))
+            names[node] = f"{title}{'#' + str(call) if call > 1 else ''}.v{inner[key]}"
         else:
             counter += 1
             names[node] = f"v{counter}"
+        if node in outputs:
+            call_of[id(neuron[node])] = outputs[node]
     return names
 
 
@@ -353,7 +415,8 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
         show_local: write ∂out/∂operand (formula = value) on every operand edge.
         collapse: ``"neuron"``, ``"layer"`` or ``"module"`` to draw each such ``nn`` scope
             as one box (with its parameters); ``None`` draws every node.
-        hide_constants: leave out constant leaves; the op then shows its formula with them.
+        hide_constants: leave out unnamed constant leaves (numbers in the arithmetic); the
+            op then shows its formula with them. Named constants (inputs ``x1``) stay.
         max_nodes: refuse (``ValueError``) to draw more boxes and ellipses than this.
         number_format: format spec (``".4g"``) or callable used for every number.
         legend: add a legend of the node colours present.
@@ -377,7 +440,9 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     names = node_names(order, number_format)
     roles = node_roles(order, root)
     groups = node_groups(order, collapse)
-    hidden = {n for n in order if hide_constants and roles[n] == "constant" and n is not root}
+    # a named constant (an input such as x1) is data the graph is about: it stays
+    hidden = {n for n in order if hide_constants and roles[n] == "constant" and n is not root
+              and not getattr(n, "label", None)}
 
     group_ids: dict[int, str] = {}
     group_scopes: dict[str, Any] = {}
@@ -490,6 +555,7 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
                              **{"class": "cr-edge cr-in"})
                     edge_count += 1
 
+    _order_siblings(dot, group_scopes, groups, order, ids)
     if legend:
         _add_legend(dot, sorted({roles[n] for n in value_nodes}, key=list(ROLES).index)
                     + (["group"] if group_ids else []), bool(op_nodes), show_local, rankdir,
@@ -502,6 +568,43 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
             collapse=collapse, hide_constants=hide_constants, max_nodes=max_nodes,
             number_format=number_format, legend=legend, title=title, _third_field=_third_field)
     return graph
+
+
+def _natural_key(text: str) -> list[Any]:
+    """``"L1.n11"`` -> ``["L", 1, ".n", 11, ""]``: numbers compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _order_siblings(dot: graphviz.Digraph, group_scopes: dict[str, Any], groups: dict[Any, Any],
+                    order: Sequence[Any], ids: dict[Any, str]) -> None:
+    """Keep collapsed boxes that stand side by side in index order (``L1.n1`` ... ``L1.n16``
+    top to bottom): boxes of one parent module fed by the same boxes share a rank, and a
+    chain of invisible edges inside that rank fixes their order (Graphviz's crossing
+    minimisation would otherwise shuffle them)."""
+    inputs: dict[str, set[str]] = {gid: set() for gid in group_scopes}
+    parent_of: dict[str, int] = {}
+    for node in order:
+        scope = groups.get(node)
+        if scope is None:
+            continue
+        gid = ids[node]
+        chain = list(getattr(node, "scope", ()) or ())
+        if gid not in parent_of:
+            at = next((i for i, s in enumerate(chain) if s is scope), None)
+            parent_of[gid] = id(chain[at - 1]) if at else 0
+        for parent in node.parents:
+            pid = ids.get(parent)
+            if pid is not None and pid != gid:
+                inputs[gid].add(pid)
+    rows: dict[tuple[int, frozenset[str]], list[str]] = {}
+    for gid in group_scopes:
+        if inputs[gid]:
+            rows.setdefault((parent_of.get(gid, 0), frozenset(inputs[gid])), []).append(gid)
+    for row in rows.values():
+        if len(row) < 2:
+            continue
+        row.sort(key=lambda g: _natural_key(_scope_title(group_scopes[g], int(g[1:]))))
+        dot.body.append("{rank=same; " + " -> ".join(row) + " [style=invis]}")
 
 
 def _quietly(draw: Callable[..., Graph], *args: Any, **kwargs: Any) -> Graph:

@@ -224,6 +224,7 @@ function (root) {
     title.textContent = s >= 0 ? data.frames[k].title + " \u203A " + f.title : f.title;
     counter.textContent = "step " + k + " of " + (n - 1) +
       (s >= 0 ? ", inside: " + (inside + 1) + " of " + (span[1] - span[0] + 1) : "");
+    pan(f);
     slider.value = String(k);
     root.setAttribute("data-step", String(k));
     root.setAttribute("data-inside", String(inside));
@@ -259,14 +260,37 @@ function (root) {
   var lastWidth = -1;
   function relayout() {
     var w = root.clientWidth;
-    if (w > 0 && w !== lastWidth) { lastWidth = w; tallest(); }
+    if (w > 0 && w !== lastWidth) { lastWidth = w; tallest(); fitHeight(); show(current, inside); }
   }
   if (window.ResizeObserver) new ResizeObserver(relayout).observe(root);
   function stop() { if (timer) { clearInterval(timer); timer = null; play.textContent = "\u25B6 play"; } }
-  // after a step the learner asked for, bring the active node into view (the least scrolling
-  // that shows it: a wide graph at full size scrolls sideways, the page only if needed)
+  // the active node of frame f, panned into the middle of the graph's box when it is outside
+  // the part the box shows or close to its edge (what feeds it then shows beside it); the
+  // box scrolls, the page does not move
+  function activeOf(f) { var id = f && f.active[0]; return id ? items[id] : null; }
+  function pan(f) {
+    var g = activeOf(f);
+    if (!g || !g.getBoundingClientRect) return;
+    var v = view.getBoundingClientRect(), b = g.getBoundingClientRect();
+    var w = view.clientWidth, h = view.clientHeight;
+    var mx = Math.min(120, w / 5), my = Math.min(60, h / 6);
+    if (b.left < v.left + mx || b.right > v.left + w - mx) view.scrollLeft += (b.left + b.right - 2 * v.left - w) / 2;
+    if (b.top < v.top + my || b.bottom > v.top + h - my) view.scrollTop += (b.top + b.bottom - 2 * v.top - h) / 2;
+  }
+  // the graph's box is at most as tall as the window below the controls, so the box (and the
+  // active node panned into it) fits on screen with the equation above it
+  function fitHeight() {
+    var above = view.getBoundingClientRect().top - root.getBoundingClientRect().top;
+    var pageTop = view.getBoundingClientRect().top + (window.pageYOffset || 0);
+    var start = pageTop < window.innerHeight * 0.6 ? pageTop : above;
+    view.style.maxHeight = Math.max(240, window.innerHeight - start - 12) + "px";
+  }
+  // after a step the learner asked for, bring the active node into view: the graph's box
+  // pans to it, and the page scrolls only if the node is still off screen
   function follow() {
-    var id = data.frames[current].active[0], g = id && items[id];
+    var f = inside >= 0 ? data.inner[spanOf(current)[0] + inside] : data.frames[current];
+    var g = activeOf(f);
+    pan(f);
     if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
   }
   function step(d) {
@@ -306,6 +330,7 @@ function (root) {
     var full = view.classList.toggle("cr-full");
     zoom.textContent = full ? "fit width" : "full size";
     zoom.setAttribute("aria-pressed", full ? "true" : "false");
+    show(current, inside);
   }); });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); follow(); });
   function onKey(e) {
@@ -336,6 +361,7 @@ function (root) {
   }
   show(0);
   relayout();
+  window.addEventListener("resize", function () { fitHeight(); });
 }
 """
 
@@ -369,12 +395,27 @@ _MOUNT_JS = r"""
 
 _PLACEHOLDER = re.compile(r"__CR_([A-Z]+)__")
 
-EQ_MAX_LINES = 16
+EQ_MAX_LINES = 8
 """A collapsed trace's equation box grows to at most this many lines, then scrolls (a
-neuron with sixteen weights would push the graph below the fold)."""
+neuron with sixteen weights would push the graph below the fold of a 700 px window)."""
 
-RUN_HINT = "Run this cell, or trust the notebook, to step through"
-PAGE_HINT = "Turn on JavaScript to step through"
+FALLBACK_PNG_PIXELS = 4_000_000
+"""The no-JavaScript picture of a stepper has at most this many pixels."""
+
+RUN_HINT = ("This stepper needs JavaScript: run this cell, or trust the notebook (Jupyter: "
+            "“Trust Notebook” in the File menu or the command palette; a terminal: "
+            "jupyter trust NOTEBOOK.ipynb), to step through")
+PAGE_HINT = "This stepper needs JavaScript: turn it on to step through"
+
+
+def steps_phrase(count: int) -> str:
+    """How every view words a stepper's length: ``"steps 0 to N"`` (step 0 is the first
+    frame, the seed of a backward pass; the counter reads ``step k of N``)."""
+    return f"steps 0 to {count - 1}" if count > 1 else "step 0"
+
+
+TARGET_WORDS = "receives gradient"
+"""The legend's words for the purple outline (the nodes a step sends gradient to)."""
 
 
 def new_id() -> str:
@@ -384,15 +425,17 @@ def new_id() -> str:
 
 class Stepper:
     """One trace ready to show: a laid-out ``svg``, its :class:`Steps`, a ``title``, the
-    steps as plain ``text`` (the no-JavaScript form) and the ``alt`` text of its picture."""
+    steps as plain ``text`` (the no-JavaScript form), the ``alt`` text of its picture and the
+    legend's words for the purple outline (``target_words``)."""
 
     def __init__(self, svg: str, steps: Steps, *, title: str = "chainrule", text: str = "",
-                 alt: str | None = None) -> None:
+                 alt: str | None = None, target_words: str = TARGET_WORDS) -> None:
         if not steps.frames:
             raise ValueError("a stepper needs at least one step")
         self.svg, self.steps, self.title, self.text = svg, steps, title, text
-        self.alt = alt or (f"{title}: the graph at the last of its {len(steps.frames)} steps, "
-                           "every value and gradient filled in")
+        self.alt = alt or (f"{title}: the graph at step {len(steps.frames) - 1}, the last of "
+                           f"{steps_phrase(len(steps.frames))}, every value and gradient filled in")
+        self.target_words = target_words
         self._png: bytes | None = None
 
     @property
@@ -401,9 +444,16 @@ class Stepper:
         return len(self.steps.frames)
 
     def final_png(self) -> bytes:
-        """The last frame as PNG (rendered at twice its size, on white; cached)."""
+        """The last frame as PNG, on white (cached): at twice the width it is shown at
+        (:meth:`shown_width`), sharp on a high-density screen, and at most
+        ``FALLBACK_PNG_PIXELS`` pixels (a large graph's picture stays quick to rasterise and
+        small to embed)."""
         if self._png is None:
-            self._png = _render.svg_to_png(render_frames(self.svg, self.steps, only_last=True)[0])
+            width, height = _render.svg_size(self.svg)
+            scale = min(2.0 * self.shown_width() / width,
+                        (FALLBACK_PNG_PIXELS / (width * height)) ** 0.5)
+            self._png = _render.svg_to_png(render_frames(self.svg, self.steps, only_last=True)[0],
+                                           scale=scale)
         return self._png
 
     def shown_width(self) -> float:
@@ -429,10 +479,10 @@ class Stepper:
     def static_html(self, hint: str = RUN_HINT) -> str:
         """The form shown without JavaScript: one line, the final frame, the steps as text."""
         return ('<div class="cr-static">'
-                f'<p class="cr-hint"><b>{escape(hint)} the {self.count} steps.</b> '
-                "The picture shows the last one.</p>\n"
+                f'<p class="cr-hint"><b>▶ {escape(hint)} {steps_phrase(self.count)}.</b> '
+                f"The picture shows step {self.count - 1}, the last.</p>\n"
                 f"{self.picture_html()}\n"
-                f"<details><summary>The {self.count} steps as text</summary>"
+                f"<details><summary>{steps_phrase(self.count).capitalize()} as text</summary>"
                 f"<pre>{escape(self.text)}</pre></details></div>")
 
     def ui_html(self, min_lines: int | None = None) -> str:
@@ -462,7 +512,12 @@ class Stepper:
                 'aria-label="step">'
                 '<span class="cr-counter"></span>'
                 '<button type="button" class="cr-zoom" aria-pressed="false" '
-                'title="show the graph at full size (scrolls)">full size</button></div>\n'
+                'title="show the graph at full size (scrolls); it is fitted to the width now">'
+                'full size</button></div>\n'
+                '<div class="cr-legend"><span class="cr-key cr-key-active"></span>this step '
+                f'<span class="cr-key cr-key-target"></span>{escape(self.target_words)} '
+                '<span class="cr-key cr-key-pending"></span>not reached yet '
+                '<b class="cr-key-changed">bold red</b> number just changed</div>\n'
                 '<div class="cr-title" aria-live="polite"></div>\n'
                 f'<div class="cr-eq" style="min-height: calc({lines} * 1.45em + 1.1em)'
                 + (f'; max-height: calc({EQ_MAX_LINES} * 1.45em + 1.1em); overflow-y: auto" '
@@ -563,9 +618,10 @@ def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str
 def fallback_html(steppers: list[Stepper], lead: str = "") -> str:
     """The notebook fallback's HTML, in tags that sanitisers keep (``div``, ``b``, ``pre``):
     the run-or-trust line, then each stepper's steps as text."""
-    total = sum(s.count for s in steppers)
+    which = (steps_phrase(steppers[0].count) if len(steppers) == 1 else
+             " and ".join(steps_phrase(s.count) for s in steppers))
     where = "picture above shows" if len(steppers) == 1 else "pictures above show"
-    parts = [f"<div><b>▶ {escape(RUN_HINT)} the {total} steps.</b> "
+    parts = [f"<div><b>▶ {escape(RUN_HINT)} {which}.</b> "
              f"The {where} the last step.</div>"]
     if lead:
         parts.append(f"<div>{lead}</div>")

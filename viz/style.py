@@ -24,7 +24,7 @@ ROLES: dict[str, tuple[str, str, str]] = {
     "parameter": ("#dcfce7", "#15803d", "parameter (of a module in scope)"),
     "intermediate": ("#f3f4f6", "#4b5563", "intermediate value"),
     "output": ("#ffedd5", "#c2410c", "output / loss (the root)"),
-    "group": ("#fef9c3", "#a16207", "collapsed module"),
+    "group": ("#fef9c3", "#a16207", "a neuron or layer as one box"),
 }
 OP_FILL, OP_BORDER = "#ffffff", "#6b7280"
 # signs (network diagram edges): the input blue and the output orange of ROLES, a pair that
@@ -180,8 +180,16 @@ STEPPER_CSS = """
   font-size: var(--jp-code-font-size, .9em);
   color: var(--jp-content-font-color1, var(--cr-fg)); background: var(--cr-panel);
   border: 1px solid var(--cr-border); border-radius: 4px; padding: .5em .7em; }
-.cr-stepper .cr-view { overflow-x: auto; margin-top: .4em; background: #ffffff;
+.cr-stepper .cr-view { overflow: auto; margin-top: .4em; background: #ffffff;
   border: 1px solid var(--cr-border); border-radius: 4px; }
+.cr-stepper .cr-legend { color: var(--cr-muted); font-size: .85em; margin: .2em 0; }
+.cr-stepper .cr-key { display: inline-block; width: .9em; height: .9em; margin: 0 .3em 0 .8em;
+  vertical-align: -.1em; border-radius: 2px; background: #ffffff; }
+.cr-stepper .cr-key:first-child { margin-left: 0; }
+.cr-stepper .cr-key-active { border: 3px solid #dc2626; }
+.cr-stepper .cr-key-target { border: 2.5px solid #7c3aed; }
+.cr-stepper .cr-key-pending { border: 1px solid #4b5563; opacity: .35; }
+.cr-stepper .cr-key-changed { color: #b91c1c; margin-left: .8em; }
 .cr-stepper .cr-view svg { display: block; max-width: 100%; height: auto; }
 .cr-stepper .cr-view.cr-full svg { max-width: none; min-width: 0 !important; }
 .cr-stepper:focus { outline: 2px solid var(--cr-accent); outline-offset: 2px; }

@@ -24,7 +24,7 @@ from autograd_core import (Dual, Edge, TangentStep, backward, is_zero, observe_f
                            topological_order)
 
 from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_names
-from .stepper import (PAGE_HINT, Frame, Stepper, Steps, display_outputs, fallback_html, new_id,
+from .stepper import (PAGE_HINT, TARGET_WORDS, Frame, Stepper, Steps, display_outputs, fallback_html, new_id,
                       notebook_outputs, page_html, render_frames, save_text)
 from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
                     markdown_escape, validate_number_format)
@@ -126,6 +126,7 @@ class _TraceViews:
 
     title: str
     _graph: Any            # a Graph, or a function that lays it out when first needed
+    _target_words = TARGET_WORDS     # what the stepper's legend calls the purple outline
 
     steps: Sequence[Any]
 
@@ -162,10 +163,11 @@ class _TraceViews:
     def stepper(self) -> Stepper:
         """The trace as a :class:`viz.stepper.Stepper`: the steps, as text too, on the layout
         that reads best in a notebook column (:meth:`viz.Graph.for_width`; same node ids)."""
+        last = len(self.steps) - 1
         return Stepper(self.graph.for_width().svg(), self._steps(), title=self.title,
-                       text=self.to_text(),
-                       alt=f"{self.title}: the graph at its last step, {len(self.steps)} steps "
-                           f"in all ({self.graph.alt_text()})")
+                       text=self.to_text(), target_words=self._target_words,
+                       alt=f"{self.title}: the graph at step {last}, the last of steps 0 to "
+                           f"{last} ({self.graph.alt_text()})")
 
     def to_html(self) -> str:
         """A self-contained HTML page (inline SVG, CSS, JS; no network) stepping through the
@@ -375,7 +377,7 @@ def _index_of(vid: str | None, oid: str | None) -> int | None:
 def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = None,
                    rankdir: str = "LR", show_local: bool = False, hide_constants: bool = False,
                    number_format: NumberFormat = DEFAULT_NUMBER_FORMAT,
-                   max_nodes: int = DEFAULT_MAX_NODES) -> Any:
+                   max_nodes: int = DEFAULT_MAX_NODES, title: str | None = None) -> Any:
     """Run backward from ``root`` (∂root/∂root = ``gradient``, 1 by default) and record
     every step of it.
 
@@ -385,7 +387,9 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
     ``.grad`` is what ``root.backward(gradient)`` gives; leaves accumulate, and a gradient a
     leaf held before the pass is reported as such. It works on a graph whose own backward has
     already run (tensor data is kept). The drawing options are those of
-    :func:`viz.draw_graph`; the graph is laid out when a picture is first asked for.
+    :func:`viz.draw_graph` (``title``: a caption under the graph); the graph is laid out
+    when a picture is first asked for, and ``trace.graph`` is that drawing (saving it as SVG
+    reuses the layout the stepper shows).
 
     ``collapse="neuron"``, ``"layer"`` or ``"module"`` groups the same recorded steps at the
     grain of the network and returns a :class:`viz.collapse.CollapsedTrace`: one step per
@@ -433,7 +437,8 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
                                                       tuple(by_node[s.node]))
              for s in steps]
     drawing = dict(rankdir=rankdir, show_grad=True, show_local=show_local,
-                   hide_constants=hide_constants, max_nodes=max_nodes, number_format=number_format)
+                   hide_constants=hide_constants, max_nodes=max_nodes, number_format=number_format,
+                   title=title)
     if collapse is not None:
         from .collapse import collapse_trace
         scalar = BackwardTrace(root, steps, names, None, number_format, initial)
@@ -479,6 +484,8 @@ def _local_formulas(node: Any, k: int, names: dict[Any, str]) -> tuple[str, str]
 class ForwardTrace(_TraceViews):
     """The forward pass node by node (see :func:`trace_forward`); ``mode`` is ``"values"``
     or ``"dual"`` (values with forward-mode tangents)."""
+
+    _target_words = "read by this step"
 
     def __init__(self, root: Any, steps: list[ForwardStep], names: dict[Any, str], graph: Any,
                  number_format: NumberFormat, mode: str) -> None:

@@ -17,6 +17,8 @@ import pytest
 import viz
 from autograd_core import Value
 
+from viz.stepper import PAGE_HINT, RUN_HINT
+
 from .helpers import neuron
 
 nbformat = pytest.importorskip("nbformat")
@@ -117,7 +119,7 @@ def test_export_with_javascript_steps_both_copies(browser, notebook) -> None:
         # the static outputs (picture, steps as text) gave way to the steppers
         page.wait_for_function("document.querySelectorAll('[data-cr-replaced]').length === 4")
         assert not page.locator("[id^='cr-fb-']").first.is_visible()
-        assert "Run this cell" not in page.inner_text("body")
+        assert "run this cell" not in page.inner_text("body")
         assert page.locator(".jp-RenderedSVG img").is_visible()     # the graph
 
 
@@ -125,7 +127,7 @@ def test_export_without_javascript_shows_picture_and_steps(browser, notebook) ->
     trace_text = viz.trace_backward(neuron()[0]).to_text()
     with opened(browser, export(notebook), javascript=False) as page:
         text = page.inner_text("body")
-        assert text.count("Run this cell, or trust the notebook, to step through the 6 steps") == 2
+        assert text.count(f"{RUN_HINT} steps 0 to 5") == 2
         assert "step 1: out = tanh(v4)" in text and "∂out/∂x1 = ∂out/∂v1 · ∂v1/∂x1" in text
         assert trace_text.splitlines()[-1].strip() in text
         pngs = visible_pngs(page)
@@ -143,7 +145,7 @@ def test_sanitised_export_is_clean_and_keeps_the_pictures(browser, notebook) -> 
         for raw in ("<svg", "<img", "<script", "<style", "<details", "<template", "</",
                     "font-family", ".cr-", "{", "&lt;", "function ("):
             assert raw not in text, raw
-        assert text.count("Run this cell, or trust the notebook") == 2
+        assert text.count("run this cell, or trust the notebook") == 2
         assert "step 2: v4 = v3 + b" in text
         pngs = visible_pngs(page)
         assert len(pngs) == 2 and all(p["natural"] > 0 for p in pngs)
@@ -322,7 +324,7 @@ def test_page_without_javascript_shows_the_static_form(browser) -> None:
     trace = viz.trace_backward(neuron()[0])
     with opened(browser, trace.to_html(), javascript=False) as page:
         text = page.inner_text("body")
-        assert "Turn on JavaScript to step through the 6 steps" in text
+        assert f"{PAGE_HINT} steps 0 to 5" in text
         pngs = visible_pngs(page)
         assert len(pngs) == 1 and pngs[0]["alt"].startswith("backward pass")
         page.click("summary")
