@@ -142,7 +142,8 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     out = _output_dir(args.out, "--out")
-    written = run_demo(out, steps=args.steps, seed=args.seed)
+    written = run_demo(out, steps=args.steps, seed=args.seed,
+                       batch_size=None if args.batch_size == 0 else args.batch_size)
     print(f"wrote {len(written)} files to {out.resolve()}:")
     for path, what in written:
         print(f"  {path.name:<24} {what}")
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo_output", help="directory to write into")
     demo.add_argument("--steps", type=_int_at_least(1), default=100,
                       help="training steps (default 100)")
+    demo.add_argument("--batch-size", type=_int_at_least(0), default=32,
+                      help="points per training step, drawn at random (default 32; 0: all 100)")
     demo.add_argument("--seed", type=_int_at_least(0), default=1337,
                       help="passed to manual_seed for the data and weights (default 1337)")
     demo.set_defaults(func=_demo)

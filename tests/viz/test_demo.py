@@ -1,0 +1,152 @@
+"""``chainrule demo``'s views (issue 12): one naming scheme across the graph, the trace, the
+stepper and the network diagram; neuron columns in index order; a stepper whose active node
+stays on screen at 1000 x 700; the same step-count wording everywhere.
+
+The demo's model is trained for 3 steps here (the views do not depend on how well it learned);
+the point, the graph and the stepper are built by the demo's own functions."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import autograd_core
+import viz
+from autograd_core import no_grad
+from viz import demo
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def demo_point():
+    state = autograd_core.default_generator().bit_generator.state
+    try:
+        model, X, y, _ = demo.train(steps=3)
+    finally:
+        autograd_core.default_generator().bit_generator.state = state
+    x0, y0, loss = demo.hardest_point(model, X, y)
+    trace = demo.point_trace(model, loss, x0, y0)
+    return model, X, x0, trace
+
+
+def units_of(model) -> list[list[str]]:
+    return [[n.label for n in layer.neurons] for layer in model.layers]
+
+
+def boxes(svg: str) -> dict[str, tuple[float, float, list[str]]]:
+    """First line of each node's text -> (x, y of that line, all its lines)."""
+    out = {}
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        if "node" not in (g.get("class") or "").split():
+            continue
+        texts = g.findall(SVG + "text")
+        if texts:
+            out[texts[0].text] = (float(texts[0].get("x")), float(texts[0].get("y")),
+                                  [t.text for t in texts])
+    return out
+
+
+def neuron_scope(node):
+    return next((s for s in reversed(node.scope) if getattr(s, "scope_kind", "") == "neuron"),
+                None)
+
+
+def test_every_view_names_a_neuron_by_its_label(demo_point) -> None:
+    model, _, x0, trace = demo_point
+    units = [u for layer in units_of(model) for u in layer]
+    # the graph: one box per neuron, titled L2.n7, showing its output as a(L2.n7)
+    drawn = boxes(trace.graph.svg())
+    for u in units:
+        assert drawn[u][2][2].startswith(f"a({u}) = "), drawn[u]
+    # the inputs are drawn, by their names
+    assert {"x1", "x2"} <= set(drawn)
+    # the trace: one step per neuron under that name
+    assert sorted(s.name for s in trace.steps if s.kind == "neuron") == sorted(units)
+    # every node a neuron made: a(u) (its output), z(u) (what its ReLU reads), u.v1, u.v2, ...
+    for node, name in trace.names.items():
+        scope = neuron_scope(node)
+        if scope is None or node.op is None:
+            continue
+        assert name in (f"a({scope.label})", f"z({scope.label})") or \
+            re.fullmatch(re.escape(scope.label) + r"\.v\d+", name), name
+    hidden = [u for u in units if u.startswith(("L1.", "L2."))]
+    names = set(trace.names.values())
+    assert all(f"z({u})" in names and f"a({u})" in names for u in hidden)
+    # parameters keep their labels
+    assert {"L2.n7.w3", "L2.n7.b", "L3.n1.w16"} <= names
+    # the stepper: frame titles and the equations inside an opened neuron use the same names
+    steps = trace._steps()
+    for step, frame in zip(trace.steps, steps.frames):
+        if step.kind == "neuron":
+            assert frame.title == f"step {step.index}: neuron {step.name}"
+    inner_text = "\n".join(f.equation for f in steps.inner)
+    assert "a(L2.n7)" in inner_text and "z(L2.n7)" in inner_text and "L2.n7.v1" in inner_text
+    # outside the neurons only the loss's two unnamed values are numbered
+    assert set(re.findall(r"(?<![\w.])v\d+\b", inner_text)) == {"v1", "v2"}
+    # the Markdown table and the text say a(L2.n7) too
+    assert "a(L2.n7)" in trace.to_markdown() and "δ(L2.n7)" in trace.to_text()
+    # the network diagram: the same unit names, the same weight labels
+    net = viz.draw_network(model, inputs=x0)
+    assert net.columns == [["x1", "x2"]] + units_of(model)
+    assert "L2.n7.w3" in net.edge_ids
+
+
+def test_neuron_columns_are_in_index_order(demo_point) -> None:
+    model, _, _, trace = demo_point
+    drawn = boxes(trace.graph.svg())
+    for layer in units_of(model)[:2]:
+        xs = {round(drawn[u][0]) for u in layer}
+        assert len(xs) == 1, xs                                   # one column
+        ys = [drawn[u][1] for u in layer]
+        assert ys == sorted(ys), layer                            # L1.n1 at the top ... n16
+        assert len(set(ys)) == len(ys)
+
+
+def test_batch_scores_are_the_models_own(demo_point) -> None:
+    model, X, _, _ = demo_point
+    scores = demo.batch_scores(model)(X[:10])
+    with no_grad():
+        own = [model([float(a), float(b)]).data for a, b in X[:10]]
+    np.testing.assert_allclose(scores[:, 0], own, rtol=1e-12, atol=1e-12)
+
+
+def test_step_count_is_worded_the_same_everywhere(demo_point, browser) -> None:
+    _, _, _, trace = demo_point
+    last = len(trace.steps) - 1
+    stepper = trace.stepper()
+    assert f"steps 0 to {last}" in stepper.static_html() and f"step {last}, the last" in stepper.alt
+    assert "step 0 is the seed" in trace.conventions().lower()
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    try:
+        page.set_content(trace.to_html())
+        assert page.inner_text(".cr-counter") == f"step 0 of {last}"
+    finally:
+        page.close()
+
+
+def test_the_active_node_is_on_screen_at_every_step(demo_point, browser) -> None:
+    """Chromium at 1000 x 700: the graph starts above the fold (the equation box does not
+    reserve a neuron's 20 lines at the seed), and at every step of the demo's stepper,
+    from the first frame on, the active node is inside the window."""
+    _, _, _, trace = demo_point
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    try:
+        page.set_content(trace.to_html())
+        view = page.query_selector(".cr-view").bounding_box()
+        assert view["y"] < 700 * 0.6
+        frames = trace._steps().frames
+        for k, frame in enumerate(frames):
+            if k:
+                page.keyboard.press("ArrowRight")
+            assert page.get_attribute(".cr-stepper", "data-step") == str(k)
+            active = frame.active[0]
+            assert "cr-active" in page.get_attribute(f"g[id='{active}']", "class")
+            box = page.query_selector(f"g[id='{active}']").bounding_box()
+            # (a 3 px highlight stroke may reach past the box)
+            assert -3 <= box["x"] and box["x"] + box["width"] <= 1003, (k, active, box)
+            assert -3 <= box["y"] and box["y"] + box["height"] <= 703, (k, active, box)
+    finally:
+        page.close()
