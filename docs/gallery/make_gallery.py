@@ -1,5 +1,5 @@
-"""Regenerate the README gallery: a graph SVG, a trace table, a stepper frame (PNG) and the
-demo's network diagram (SVG).
+"""Regenerate the README gallery: a graph SVG, a trace table, a stepper frame (PNG), the
+demo's network diagram (SVG) and a frame of the demo's neuron-level stepper (PNG).
 
 Run from the repository root:  python docs/gallery/make_gallery.py
 The PNG needs Playwright and Chromium (Debian's ``chromium``) on PATH.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autograd_core import Value
 from viz import draw_graph, trace_backward
-from viz.demo import run_demo
+from viz.demo import hardest_point, point_trace, run_demo, train
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +36,23 @@ def network() -> None:
         shutil.copy(Path(tmp) / "network.svg", HERE / "network.svg")
 
 
+def demo_neuron_frame(browser) -> None:
+    """``chainrule demo``'s stepper at 1000 x 700, at the first hidden neuron (layer 2) whose
+    gradient δ is not zero: neuron_stepper_frame.png."""
+    model, X, y, _ = train()
+    x0, y0, loss = hardest_point(model, X, y)
+    trace = point_trace(model, loss, x0, y0)
+    k = next(s.index for s in trace.steps if s.kind == "neuron" and s.name.startswith("L2.")
+             and s.detail.delta != 0)
+    html = trace.save_html(Path(tempfile.mkdtemp()) / "demo_stepper.html")
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(html.as_uri())
+    for _ in range(k):
+        page.keyboard.press("ArrowRight")
+    page.screenshot(path=str(HERE / "neuron_stepper_frame.png"))
+    page.close()
+
+
 def main() -> None:
     network()
     out = neuron()
@@ -57,6 +74,8 @@ def main() -> None:
         for _ in range(5):                # step 5: the gradient reaches x1 and w1
             page.click(".cr-next")
         page.screenshot(path=str(HERE / "stepper_frame.png"))
+        page.close()
+        demo_neuron_frame(browser)
         browser.close()
     print("gallery written to", HERE)
 
