@@ -241,18 +241,19 @@ def _readme_topics() -> dict[str, str]:
 def course_index(copies: list[Path]) -> str:
     topics = _readme_topics()
     rows = "\n".join(f"| [{_title(p)}]({p.name}) | {topics.get(p.stem, '')} |" for p in copies)
+    count = {11: "Eleven"}.get(len(copies), str(len(copies)))
     return f"""# The course
 
-Eleven notebooks built on the lecture notes the project teaches from, shown here with their
+{count} notebooks built on the lecture notes the project teaches from, shown here with their
 outputs as the repository has them. Steppers work in the page: press **next** (or the arrow
 keys when a stepper has the focus) to walk through the chain rule one step at a time. Each
 notebook checks its own numbers: the hand-derived gradient, the engine's and finite differences
 agree.
 
-Exercises appear as in the student copy (made with `otter assign`): an answer cell holds `...`
-where the solution goes, and `grader.check("q1")` checks it when you run the notebook yourself.
-Each page links its notebook for download; run it in Jupyter with chainrule installed
-([Getting started](../getting-started.md)).
+A notebook with exercises appears as its student copy (made with `otter assign`): an answer
+cell holds `...` where the solution goes, and a `grader.check(...)` cell checks it when you run
+the notebook yourself. Each page links its notebook for download; run it in Jupyter
+with chainrule installed ([Getting started](../getting-started.md)).
 
 | notebook | topic |
 | --- | --- |
