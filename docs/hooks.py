@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -208,14 +209,16 @@ def student_copies(notebooks: list[Path], out: Path) -> list[Path]:
             shutil.copyfile(path, target)
             copies.append(target)
             continue
-        try:
-            from otter.assign import main as otter_assign
-        except ImportError as exc:    # pragma: no cover - otter-grader is in the docs extra
-            raise PluginError(f"{path.name} has exercises: otter-grader is needed to make its "
-                              "student copy (pip install '.[docs]')") from exc
         result = out / f".otter-{path.stem}"
         log.info("otter assign %s", path.name)
-        otter_assign(str(path), str(result), no_pdfs=True, no_run_tests=True)
+        with warnings.catch_warnings():     # otter's traitlets configuration warns
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                from otter.assign import main as otter_assign
+            except ImportError as exc:    # pragma: no cover - otter-grader is in the docs extra
+                raise PluginError(f"{path.name} has exercises: otter-grader is needed to make "
+                                  "its student copy (pip install '.[docs]')") from exc
+            otter_assign(str(path), str(result), no_pdfs=True, no_run_tests=True)
         student = json.loads((result / "student" / path.name).read_text(encoding="utf-8"))
         target.write_text(json.dumps(with_outputs(student, master), indent=1), encoding="utf-8")
         copies.append(target)
