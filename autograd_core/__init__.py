@@ -5,6 +5,10 @@ op applied to them is recorded, and ``backward()`` applies the chain rule in rev
 topological order (:func:`backward`, one loop, observable). Each op's forward, local
 derivatives and formulas live in one :class:`Op` record (``autograd_core/ops.py``,
 ``autograd_core/tensor_ops.py``); an ``Op`` is applied by calling it.
+
+Guards (:mod:`autograd_core.guards`) warn once, with a :class:`MisconceptionWarning`, about
+patterns that are almost always a mistake (a backward after ``optimizer.step()`` without
+``zero_grad()``); ``set_guards(False)`` silences them.
 """
 from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
@@ -14,10 +18,12 @@ from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
 from .graph import Edge, backward, topological_order
+from . import guards
+from .guards import MisconceptionWarning, guards_enabled, set_guards
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
-from .report import Report
+from .report import REPORT_MIME_TYPE, Report
 from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
@@ -35,5 +41,5 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "check_derivative", "check_gradients", "check_answer", "check_op",
-           "Report"]
+           "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ from .checks import SPECIAL_POINTS, _shape_report
 from .diagnose import Alternative, Comparison, diagnose, number
 from .op import Op
 from .report import MISTAKES, Report
-from .slopes import UNDEFINED_ERRORS, slope
+from .slopes import slope
 from .tensor import Tensor
 from .value import Value
 

@@ -20,11 +20,14 @@ import numpy as np
 from ._state import no_grad
 from .diagnose import Alternative, Comparison, diagnose, number
 from .graph import topological_order
-from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, local_formula,
-                    record_pass, replay, uses)
+from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, grouped,
+                    local_formula, record_pass, replay, uses)
 from .report import MISTAKES, Report, is_unanswered, not_answered
-from .slopes import UNDEFINED_ERRORS, slope
+from .slopes import Slope, slope
 from .value import Value
+
+VARIABLE = "⟨variable⟩"
+"""Stands in a slip's explanation for the variable of the partial derivative being judged."""
 
 SPECIAL_POINTS = (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 10.0, -10.0, 30.0, -30.0)
 """Always checked (one variable): 0, ±1, ±½, ±2 and large values; kinks are usually here."""
@@ -40,7 +43,9 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
     the notebook, e.g. ``{"no bias correction: m̂ = m / (1 - β₁ᵗ) was skipped": m}``); an
     answer equal to one is reported with that explanation. Besides those, the report names
     a wrong shape, a transpose, a wrong sign, a constant factor and nan/inf.
-    ``answer`` and ``expected`` may also be dicts (or tuples) of parts, checked part by part.
+    ``answer`` and ``expected`` may also be dicts (or tuples) of parts, checked part by part;
+    then ``mistakes`` is keyed by part first: ``{"db": {explanation: wrong_value}}`` (parts of
+    a tuple are called ``"part 1"``, ``"part 2"``, ...).
     """
     if isinstance(expected, Mapping) or isinstance(expected, tuple):
         return _check_parts(answer, expected, exercise, mistakes, name, rtol, atol)
@@ -61,7 +66,7 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
         alternatives.append(Alternative("transpose", f"{name} is the transpose of the right "
                                         "matrix (rows and columns swapped)", want.T))
     passed, mistake, lines = diagnose(Comparison(got, want, where, rtol, atol), alternatives,
-                                      name)
+                                      name, unit="entries")
     if passed:
         return Report(True, f"{name} is right", [f"{number_or_shape(want)}"], None, exercise)
     return Report(False, f"{name} is wrong: {MISTAKES[mistake]}", lines, mistake, exercise)
@@ -267,6 +272,14 @@ def _truth_at(f: Callable[..., Any], numeric: Callable[..., float], point: tuple
     expected = [float(recorded.grads.get(x, 0.0)) for x in inputs]
     if not all(math.isfinite(e) for e in expected):
         return None
+    for k, s in enumerate(slopes):
+        # where f is smooth but backward disagrees with both one-sided slopes (relu'(0) = 0 on
+        # two paths that cancel: relu(z) - relu(-z) = z), the slopes are the truth; the point
+        # is judged like a kink whose interval is one number, and no slip is judged there
+        if s.kind == "smooth" and not math.isclose(expected[k], s.value, rel_tol=1e-4,
+                                                   abs_tol=1e-6):
+            expected[k] = s.value
+            slopes[k] = Slope("corrected", s.value, s.value, s.value)
     row["expected"] = expected
     if len(recorded.edges) <= MAX_EDGES_FOR_ALTERNATIVES:
         row["alternatives"] = slips(recorded, inputs, {x: n for x, n in zip(inputs, names)})
@@ -286,7 +299,7 @@ def _call_learner(df: Callable[..., Any], point: tuple[float, ...], n: int) -> A
     if len(values) != n:
         return f"returned {len(values)} value(s); {n} partial derivative(s) were expected"
     try:
-        return [float(getattr(v, "data", v)) for v in values]
+        return [float(v.data if isinstance(v, Value) else v) for v in values]
     except (TypeError, ValueError):
         return f"returned {type(values[0]).__name__}, not a number"
 
@@ -309,13 +322,13 @@ def _judge_derivative(rows: list[dict[str, Any]], names: list[str], exercise: st
     for k in range(n):
         expected = np.array([r["expected"][k] for r in rows])
         received = np.array([r["received"][k] for r in rows])
-        low = np.array([r["slopes"][k].low if r["slopes"][k].kind == "kink" else np.nan
-                        for r in rows])
+        low = np.array([r["slopes"][k].low if r["slopes"][k].kind in ("kink", "corrected")
+                        else np.nan for r in rows])
         high = np.array([r["slopes"][k].high for r in rows])
         high[np.isnan(low)] = np.nan
         keys = set.intersection(*(set(r["alternatives"]) for r in rows)) if rows else set()
         alternatives = [Alternative(rows[0]["alternatives"][key][0],
-                                    rows[0]["alternatives"][key][1],
+                                    rows[0]["alternatives"][key][1].replace(VARIABLE, names[k]),
                                     np.array([r["alternatives"][key][2][k] for r in rows]))
                         for key in sorted(keys)]
         what = "df" if n == 1 else f"your ∂f/∂{names[k]}"
@@ -352,31 +365,36 @@ def slips(recorded: RecordedPass, targets: Sequence[Any],
         if len(into.get(parent, ())) > 1:
             add((i, "path"), "one_path",
                 f"{there} is used {len(into[parent])} times and the gradients along all its "
-                f"uses add up; your answer leaves out the path through {here}",
+                f"uses add up; your answer leaves out the term from its use as an operand of "
+                f"{here}",
                 replay(recorded, e, 0.0))
         op = node.op
         if op.arity == 1 and op.elementwise:
             swapped = float(op.derivatives[0](node._raw_math, parent.data, parent.data,
                                               **node.params))
-            right = op.derivative_formula(0, [there], params=node.params)
-            wrong = right.replace(op.formula([there], params=node.params), there)
+            # a long operand is called z in these formulas and spelled out after them
+            z, spelled = (there, "") if len(there) <= 16 else ("z", f" (with z = {there})")
+            z_grouped = grouped(there, parent) if z == there else z
+            out = op.formula([z], params=node.params)
+            right = op.derivative_formula(0, [z], params=node.params)
+            wrong = right.replace(out, z_grouped)
             add((i, "swapped"), "swapped_output",
-                f"∂{here}/∂{there} = {right} is written with the output {here}; your answer "
-                f"uses the input {there} where the output belongs"
-                + (f" ({wrong} instead of {right})" if wrong != right else ""),
+                f"∂{out}/∂{z_grouped} = {right} is written with the output {out}; your "
+                f"answer uses the input {z} where the output belongs"
+                + (f" ({wrong} instead of {right})" if wrong != right else "") + spelled,
                 replay(recorded, e, swapped))
             add((i, "function"), "function_for_derivative",
-                f"your answer uses {here} itself where its derivative {right} belongs",
+                f"your answer uses {out} itself where its derivative {right} belongs{spelled}",
                 replay(recorded, e, float(node.data)))
     target_set = set(targets)
+    wrt = "the inner derivative ∂u/∂" + VARIABLE      # the partial's variable, filled in later
     for j, node in enumerate(recorded.order):
         if node.is_leaf or node is recorded.root or node in target_set or node not in \
                 recorded.grads:
             continue
         add((-1 - j, "inner"), "inner_factor",
             f"your answer is ∂f/∂u for the inner expression u = {expression(node, names)}: the "
-            f"chain rule multiplies it by the inner derivative ∂u/∂"
-            f"{'/'.join(names.get(t, '?') for t in targets)}, which is missing",
+            f"chain rule multiplies it by {wrt}, which is missing",
             {t: recorded.grads[node] for t in targets})
     return found
 

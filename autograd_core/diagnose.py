@@ -75,8 +75,8 @@ class Comparison:
 
 
 def number(x: float) -> str:
-    """A number as feedback prints it: six significant digits."""
-    return f"{x:.6g}"
+    """A number as feedback prints it: six significant digits (and 0, never -0)."""
+    return f"{x + 0.0:.6g}"
 
 
 def factor_name(c: float) -> str:
@@ -88,7 +88,8 @@ def factor_name(c: float) -> str:
 
 
 def diagnose(comparison: Comparison, alternatives: Sequence[Alternative] = (),
-             what: str = "your answer") -> tuple[bool, str | None, list[str]]:
+             what: str = "your answer", unit: str = "points") -> tuple[bool, str | None,
+                                                                       list[str]]:
     """``(passed, mistake, lines)``: whether every point is right, the mistake class
     detected (``None`` when right, ``"wrong"`` when no known mistake fits) and the feedback
     lines: the mistake's explanation, then the worst point with both numbers."""
@@ -106,7 +107,8 @@ def diagnose(comparison: Comparison, alternatives: Sequence[Alternative] = (),
           + (f" (any value from {number(c.low[worst])} to {number(c.high[worst])} is a "
              "valid one-sided slope there)" if c.at_kink[worst] else ""))
     mistake, why = _classify(c, bad, alternatives, what)
-    count = f"wrong at {int(bad.sum())} of the {bad.size} points checked; " if bad.size > 1 else ""
+    count = (f"wrong at {int(bad.sum())} of the {bad.size} {unit} checked; " if bad.size > 1
+             else "")
     return False, mistake, [why, count + at]
 
 
@@ -137,4 +139,4 @@ def _classify(c: Comparison, bad: np.ndarray, alternatives: Sequence[Alternative
             return "factor", (f"{what} is off by a constant factor: it is {factor_name(k)} "
                               "times the right answer at every point (a constant or an "
                               "exponent dropped or doubled?)")
-    return "wrong", f"{what} does not match the derivative and fits none of the usual mistakes"
+    return "wrong", f"{what} does not match the right answer and fits none of the usual mistakes"

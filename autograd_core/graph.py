@@ -125,6 +125,11 @@ class Edge:
 Observer = Callable[[Edge], None]
 _one_pass_at_a_time = threading.RLock()
 
+pre_pass_checks: list[Callable[[Node, list[Node]], None]] = []
+"""Checks that :func:`backward` runs once per pass, ``check(root, order)``, before any gradient
+moves: the armed misconception guards (see :mod:`autograd_core.guards`, which arms and disarms
+them). Empty unless one is armed, so an unguarded pass pays one test of an empty list."""
+
 
 def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = None,
              create_graph: bool = False, observer: Observer | None = None) -> None:
@@ -141,6 +146,9 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
     with _one_pass_at_a_time, root._quiet_arithmetic(), \
             changed_mode(grad_enabled=True) if create_graph else nullcontext():
         root._check_graph(order, observed=observer is not None)
+        if pre_pass_checks:                        # armed misconception guards (guards.py)
+            for check in tuple(pre_pass_checks):
+                check(root, order)
         for node in order:
             if node._op is not None:
                 node.grad = None                   # intermediate gradients start from nothing

@@ -79,6 +79,9 @@ def expression(node: Any, names: dict[Any, str], limit: int = 60) -> str:
     description when that would be longer than ``limit`` characters."""
     memo: dict[Any, str] = {}
     for n in topological_order(node):
+        if n is not node and not n.is_leaf and (names.get(n) or n.label):
+            memo[n] = names.get(n) or n.label       # a named intermediate stands for itself
+            continue
         if n.is_leaf:
             memo[n] = names.get(n) or n.label or (number(float(n.data)) if np.size(n.data) == 1
                                                   else "c")
@@ -88,6 +91,12 @@ def expression(node: Any, names: dict[Any, str], limit: int = 60) -> str:
         memo[n] = op.formula(parts, params=n.params)
     text = memo[node]
     return text if len(text) <= limit else f"the {node.op.name} node"
+
+
+def grouped(text: str, node: Any) -> str:
+    """``text`` (the node's expression) in parentheses when it is a binary operation, so it
+    can stand inside another formula."""
+    return text if node.is_leaf or node.op.arity == 1 or node.label else f"({text})"
 
 
 def _operand(text: str, node: Any, parent_op: Any) -> str:
@@ -103,9 +112,9 @@ def local_formula(edge: Edge, names: dict[Any, str]) -> str:
     node = edge.node
     parts, spelled = [], []
     for letter, p in zip("uv", node.parents):
-        text = expression(p, names, 40)
+        text = expression(p, names, 10**6)
         if len(text) > 12:
-            spelled.append(f"{letter} = {text}")
+            spelled.append(f"{letter} = {expression(p, names)}")
             text = letter
         parts.append(text)
     out = node.op.formula(parts, params=node.params)

@@ -21,7 +21,9 @@ UNDEFINED_ERRORS = (ArithmeticError, ValueError)
 class Slope:
     """The numerical derivative at one point. ``kind`` is ``"smooth"`` (``value`` is the
     derivative), ``"kink"`` (``low``/``high`` are the one-sided slopes), ``"unreliable"`` (the
-    estimates disagree without a kink's pattern) or ``"undefined"`` (f is not finite nearby)."""
+    estimates disagree without a kink's pattern) or ``"undefined"`` (f is not finite nearby);
+    a check may mark a smooth point ``"corrected"`` (``low = high = value``) when it replaces
+    another source's derivative by this one."""
 
     kind: str
     value: float = math.nan

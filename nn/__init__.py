@@ -5,6 +5,7 @@ micrograd-compatible; tensor layers (``Linear``, ``Sequential``, activations, ``
 ``BatchNorm1d``) are built on ``Tensor`` with PyTorch's names, shapes and defaults.
 ``manual_seed`` (the engine's, re-exported) seeds every random choice made without a seed.
 """
+from autograd_core import guards as _guards
 from autograd_core import manual_seed
 
 from . import data, init, losses, optim
@@ -13,6 +14,8 @@ from .layers import (BatchNorm1d, Dropout, Identity, LeakyReLU, Linear, PReLU, R
                      Sigmoid, Softmax, Softplus, Tanh)
 from .module import IncompatibleKeys, Module
 from .scalar import MLP, Layer, Neuron
+
+_guards.register_package(__name__)       # guard warnings point at the learner's code, not nn's
 
 __all__ = ["Module", "IncompatibleKeys", "Neuron", "Layer", "MLP", "Linear", "Sequential", "ReLU",
            "LeakyReLU", "PReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "Identity", "Dropout",

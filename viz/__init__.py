@@ -2,6 +2,8 @@
 
 - :func:`draw_graph` draws a graph (DOT via the ``graphviz`` package; SVG from the system
   ``dot`` or, without it, Graphviz compiled to WebAssembly).
+- :func:`draw_network` draws a model (scalar ``MLP`` or a ``Sequential``) as the classic
+  network diagram: neurons in layer columns, edges coloured and sized by weight or gradient.
 - :func:`trace_backward` / :func:`trace_forward` record backward and forward passes step by
   step, with text, Markdown, LaTeX, SVG-frame and self-contained HTML views.
 - :mod:`viz.plots` (matplotlib, optional) plots training curves, decision boundaries,
@@ -9,9 +11,11 @@
 """
 from .graph import Graph, GradientsNotComputedWarning, draw_graph
 from .compare import ModeComparison, compare_modes
+from .network import NetworkDiagram, draw_network
 from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
 
-__all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "trace_backward",
+__all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "draw_network",
+           "NetworkDiagram", "trace_backward",
            "trace_forward", "BackwardTrace", "ForwardTrace", "compare_modes", "ModeComparison",
            "plots"]
 

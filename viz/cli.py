@@ -1,4 +1,4 @@
-"""The ``chainrule`` command line: ``draw``, ``trace`` and ``demo``.
+"""The ``chainrule`` command line: ``draw``, ``trace``, ``demo`` and ``check``.
 
 ``chainrule demo`` is the project's main job: it trains micrograd's moons MLP on built-in
 data and writes the loss curve, the decision boundary, one data point's graph and its
@@ -6,11 +6,13 @@ step-by-step HTML stepper.
 
 Every failure ends with one line on stderr and no traceback: bad arguments, expressions and
 output paths exit with status 2 (checked before any work is done), a failure to write a file
-with status 1.
+with status 1. ``chainrule check`` exits with 1 when an exercise failed, and refuses a file that
+is not a notebook with status 3, before running anything.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
@@ -19,9 +21,11 @@ from autograd_core import topological_order
 
 from .expression import FUNCTIONS, MAX_LENGTH, MAX_NODES, ExpressionError, build, parse_assignments
 from .graph import DEFAULT_MAX_NODES
+from .notebook_check import DEFAULT_TIMEOUT, KernelUnavailable, NotANotebook
 
 EXIT_USAGE = 2
-EXIT_FAILURE = 1
+EXIT_FAILURE = 1              # also: chainrule check found an exercise not passed or a cell error
+EXIT_NOT_A_NOTEBOOK = 3
 GRAPH_SUFFIXES = (".svg", ".png", ".dot", ".gv")
 
 
@@ -145,6 +149,65 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from . import notebook_check as nc
+
+    try:
+        import ipykernel  # noqa: F401 - the kernel the notebooks run in
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as missing:
+        raise UsageError(f"chainrule check needs nbclient, nbformat and ipykernel ({missing}); "
+                         f"pip install 'chainrule[check]'") from None
+    paths, refused = nc.find_notebooks(args.notebooks)
+    notebooks = []
+    for path in paths:                      # every file is read before any kernel starts
+        try:
+            notebooks.append((path, nc.read_notebook(path)))
+        except NotANotebook as err:
+            refused.append(str(err))
+    if refused:
+        head = "" if len(refused) == 1 else f"{len(refused)} files are not notebooks: "
+        raise NotANotebook(head + " | ".join(refused) + " (nothing was run)")
+    results = []
+    for path, nb in notebooks:
+        if sys.stderr.isatty():
+            print(f"running {path} ...", file=sys.stderr, flush=True)
+        try:
+            result = nc.run_notebook(path, nb, timeout=args.timeout, kernel_name=args.kernel)
+        except KernelUnavailable as err:
+            raise UsageError(str(err)) from None
+        results.append(result)
+        if not args.json:
+            print(nc.format_result(result) + "\n", flush=True)
+    passed = all(r.passed for r in results)
+    if args.json:
+        print(json.dumps({"passed": passed, "notebooks": [r.to_json() for r in results]},
+                         indent=2, ensure_ascii=False))
+    elif len(results) > 1:
+        print(nc.format_summary(results))
+    return 0 if passed else EXIT_FAILURE
+
+
+CHECK_HELP = """\
+Run each notebook top to bottom in a fresh kernel, in the notebook's own directory (as
+"Restart & Run All"), then read back the reports of the chainrule checks its cells displayed
+(check_answer, check_derivative, check_gradients, ...). Prints a table per notebook
+(exercise, passed / FAILED / not answered, the feedback's first line) and the cells that
+raised; for several notebooks, one summary line each at the end. A directory is searched
+for *.ipynb (recursively).
+
+A notebook passes when it shows at least one exercise, all passed and no cell raised (cells
+tagged raises-exception may raise). An exercise checked twice counts its last report.
+
+exit status: 0 every notebook passed; 1 an exercise failed or was not answered, a cell
+raised or timed out, or a notebook showed no exercise; 2 bad arguments; 3 a file is not a
+notebook (nothing is run).
+
+The notebooks' code runs with your permissions: grade untrusted submissions in a container.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``chainrule``."""
     parser = _Parser(
@@ -186,6 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_int_at_least(0), default=1337,
                       help="passed to manual_seed for the data and weights (default 1337)")
     demo.set_defaults(func=_demo)
+
+    check = sub.add_parser(
+        "check", help="run learners' notebooks and grade their exercises",
+        description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="chainrule check NOTEBOOK [NOTEBOOK ...] [--json] [--timeout S] [--kernel NAME]")
+    check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                       help="a .ipynb file, or a directory of them")
+    check.add_argument("--json", action="store_true",
+                       help="print the results as JSON instead of tables")
+    check.add_argument("--timeout", type=_int_at_least(1), default=DEFAULT_TIMEOUT, metavar="S",
+                       help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
+    check.add_argument("--kernel", default="python3", metavar="NAME",
+                       help="the Jupyter kernel to run in (default python3; it must import "
+                            "chainrule)")
+    check.set_defaults(func=_check)
     return parser
 
 
@@ -218,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if done.code is None else done.code if isinstance(done.code, int) else EXIT_USAGE
     except UsageError as err:
         return _fail(err.prog or command, str(err), EXIT_USAGE)
+    except NotANotebook as err:
+        return _fail(command, str(err), EXIT_NOT_A_NOTEBOOK)
     except ExpressionError as err:
         return _fail(command, str(err), EXIT_USAGE)
     except ValueError as err:             # refused by the library (e.g. a graph too large)

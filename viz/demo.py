@@ -2,8 +2,10 @@
 
 An ``nn.MLP(2, [16, 16, 1])`` learns 100 noisy moons with the SVM max-margin loss
 ``mean(relu(1 - y·score)) + 1e-4·Σw²`` and learning rate ``1 - 0.9·k/steps``. Then, for
-one training point, the demo writes its whole graph (one box per neuron), and a
-step-by-step stepper of the last part of that graph: the output neuron and the loss.
+one training point, the demo writes its whole graph (one box per neuron), the network
+diagram (weights as edges, each neuron's activation and gradient at that point), and a
+step-by-step stepper of backward through that whole graph one neuron at a time
+(``trace_backward(loss, collapse="neuron")``), each neuron opening into its scalar steps.
 """
 from __future__ import annotations
 
@@ -53,34 +55,13 @@ def train(steps: int = 100, seed: int = 1337) -> tuple[Any, np.ndarray, np.ndarr
     return model, X, y, history
 
 
-def _output_neuron_graph(model: Any, x: np.ndarray, y: float, units: int = 5) -> Any:
-    """The output neuron and the loss of one point, with the last hidden layer's active
-    units as inputs (named as their neurons are in the graph, ``L2.n7``, so the weight
-    ``L3.n1.w7`` multiplies ``L2.n7``): a graph small enough to step through by hand."""
-    from autograd_core import Value, no_grad
-
-    with no_grad():
-        hidden = model.layers[1](model.layers[0](list(map(float, x))))
-    active = [i for i, h in enumerate(hidden) if h.data != 0.0][:units]  # ReLU zeros add nothing
-    neuron = model.layers[-1].neurons[0]
-    score = neuron.b
-    for i in active:
-        unit = model.layers[1].neurons[i]             # named as in the graph: L2.n7
-        score = score + neuron.w[i] * Value(hidden[i].data, label=getattr(unit, "label", f"h{i + 1}"))
-    score.label = "score"
-    margin = 1 - y * score
-    margin.label = "margin"
-    loss = margin.relu()
-    loss.label = "loss"
-    return loss
-
-
 def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Path, str]]:
     """Train (after ``manual_seed(seed)``), then write the plots, the graph and the stepper
     into ``out_dir``."""
     from autograd_core import Value
 
     from .graph import draw_graph
+    from .network import draw_network
     from .trace import trace_backward
 
     if steps < 1:
@@ -115,12 +96,18 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337) -> list[tuple[Pa
     draw_graph(loss, collapse="neuron", hide_constants=True,
                title=f"one point x = ({x0[0]:.2f}, {x0[1]:.2f}), y = {y0:+.0f}").save(out_dir / "point_graph.svg")
     written.append((out_dir / "point_graph.svg", "one data point's graph, one box per neuron"))
+    draw_network(model, inputs=x0, title=f"the trained network at x = ({x0[0]:.2f}, {x0[1]:.2f}), "
+                 f"y = {y0:+.0f}").save(out_dir / "network.svg")
+    written.append((out_dir / "network.svg", "the whole network: weights as edges (blue +, orange -), "
+                    "each neuron's activation a and gradient δ at that point"))
 
-    small = _output_neuron_graph(model, x0, y0)
     model.zero_grad()                     # the stepper starts from no gradients at all
-    trace = trace_backward(small, show_local=True)
+    trace = trace_backward(loss, collapse="neuron", hide_constants=True)
     trace.save_html(out_dir / "stepper.html")
-    written.append((out_dir / "stepper.html", f"backward through the output neuron, {len(trace.steps)} steps"))
+    written.append((out_dir / "stepper.html",
+                    f"backward through the whole network one neuron at a time: "
+                    f"{len(trace.steps) - 1} steps after the seed (step 0); open a neuron to "
+                    f"walk its scalar steps ({len(trace.scalar.steps) - 1} in all)"))
     (out_dir / "trace.md").write_text(trace.to_markdown() + "\n", encoding="utf-8")
     written.append((out_dir / "trace.md", "the same steps as a Markdown table"))
     return written

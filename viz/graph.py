@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import graphviz
 import numpy as np
 
-from autograd_core import topological_order
+from autograd_core import MisconceptionWarning, guards, topological_order
 
 from . import render as _render
 from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
@@ -30,8 +30,12 @@ DEFAULT_MAX_NODES = 500
 SMALL_FONT_PT = "10"       # ops, edge labels, legend: 13.3 px, readable when fitted (MIN_TEXT_PX)
 
 
-class GradientsNotComputedWarning(UserWarning):
-    """Drawing gradients that are all zero because backward has not run yet."""
+guards.register_package(__name__.partition(".")[0])   # guard warnings point at the user's code
+
+
+class GradientsNotComputedWarning(MisconceptionWarning):
+    """Drawing gradients that are all zero because backward has not run yet (a misconception
+    guard: once per process, silenced by ``autograd_core.set_guards(False)``)."""
 
 
 class Graph:
@@ -45,6 +49,8 @@ class Graph:
         roles: engine node -> ``"input"``, ``"constant"``, ``"parameter"``,
             ``"intermediate"`` or ``"output"``.
         node_count: number of boxes and ellipses drawn (legend excluded).
+        engine: the Graphviz layout engine that renders ``source`` (``"dot"``; drawings
+            that place every node themselves use ``"nop2"``, which keeps the positions).
 
     In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
     notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
@@ -55,8 +61,9 @@ class Graph:
 
     def __init__(self, digraph: graphviz.Digraph, *, ids: dict[Any, str], op_ids: dict[Any, str],
                  names: dict[Any, str], roles: dict[Any, str], node_count: int,
-                 edge_count: int) -> None:
+                 edge_count: int, engine: str = "dot") -> None:
         self.digraph = digraph
+        self.engine = engine            # the Graphviz layout engine ("nop2": positions given)
         self.source: str = digraph.source
         self.ids, self.op_ids, self.names, self.roles = ids, op_ids, names, roles
         self.node_count, self.edge_count = node_count, edge_count
@@ -69,13 +76,13 @@ class Graph:
     def svg(self) -> str:
         """The drawing as SVG text at its natural size (rendered once, then cached)."""
         if self._svg is None:
-            self._svg = _render.render(self.source, "svg").decode("utf-8")
+            self._svg = _render.render(self.source, "svg", self.engine).decode("utf-8")
         return self._svg
 
     def png(self) -> bytes:
         """The drawing as PNG bytes, rasterised at twice its natural size (cached)."""
         if self._png is None:
-            self._png = _render.render(self.source, "png")
+            self._png = _render.render(self.source, "png", self.engine)
         return self._png
 
     def size(self) -> tuple[float, float]:
@@ -398,9 +405,10 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
             f"'module' to draw each nn module as one box, hide_constants=True, or raise "
             f"max_nodes.")
     if show_grad and _third_field is None and grads_not_computed(order, root):
-        warnings.warn("every gradient in this graph is 0: backward has not run yet. Call "
-                      "root.backward() (or viz.trace_backward(root)) before drawing, or pass "
-                      "show_grad=False.", GradientsNotComputedWarning, stacklevel=2)
+        guards.warn_once("draw_before_backward", "every gradient in this graph is 0: backward "
+                         "has not run yet. Call root.backward() (or viz.trace_backward(root)) "
+                         "before drawing, or pass show_grad=False. Silence with "
+                         "autograd_core.set_guards(False).", GradientsNotComputedWarning)
 
     dot = graphviz.Digraph(name="chainrule")
     dot.attr(rankdir=rankdir, bgcolor="white", fontname=FONT, nodesep="0.25", ranksep="0.35")

@@ -39,7 +39,9 @@ class Frame:
     """One step as the viewer shows it.
 
     ``active``/``targets``/``edges`` are ids of SVG groups (nodes and edges) to highlight;
-    ``texts`` maps a text key (``"v3:grad"``) to its new text from this step on.
+    ``texts`` maps a text key (``"v3:grad"``) to its new text from this step on. ``span``
+    (a collapsed step: a neuron, a layer) is the range ``(first, last)`` of the
+    :attr:`Steps.inner` steps it groups, which the stepper can open.
     """
 
     title: str
@@ -48,22 +50,40 @@ class Frame:
     targets: list[str] = field(default_factory=list)
     edges: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
+    span: tuple[int, int] | None = None
 
 
 @dataclass
 class Steps:
     """What the frames need beyond the layout: the texts before step 0, the step from which
-    each node/edge is no longer pending, and the frames."""
+    each node/edge is no longer pending, and the frames.
+
+    A collapsed trace also carries ``inner``: the finer steps its frames group (each frame's
+    ``span``), with their own ``inner_reveal`` (in ``inner``'s numbering); the stepper opens a
+    frame into them. Texts accumulate the same either way: a frame's ``texts`` are those of
+    its inner steps together."""
 
     base_texts: dict[str, str]
     reveal: dict[str, int]
     frames: list[Frame]
+    inner: list[Frame] | None = None
+    inner_reveal: dict[str, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"base": self.base_texts, "reveal": self.reveal,
-                "frames": [{"title": f.title, "equation": f.equation, "active": f.active,
-                            "targets": f.targets, "edges": f.edges, "texts": f.texts}
-                           for f in self.frames]}
+        data: dict[str, Any] = {"base": self.base_texts, "reveal": self.reveal,
+                                "frames": [_frame_json(f) for f in self.frames]}
+        if self.inner is not None:
+            data["inner"] = [_frame_json(f) for f in self.inner]
+            data["ireveal"] = self.inner_reveal or {}
+        return data
+
+
+def _frame_json(f: Frame) -> dict[str, Any]:
+    out = {"title": f.title, "equation": f.equation, "active": f.active, "targets": f.targets,
+           "edges": f.edges, "texts": f.texts}
+    if f.span is not None:
+        out["span"] = list(f.span)
+    return out
 
 
 def prepare_svg(svg: str) -> ET.Element:
@@ -174,32 +194,49 @@ function (root) {
   var title = ui.querySelector(".cr-title"), counter = ui.querySelector(".cr-counter");
   var play = ui.querySelector(".cr-play"), zoom = ui.querySelector(".cr-zoom");
   var n = data.frames.length, current = 0, timer = null;
+  // a collapsed step (a neuron, a layer) opens into the steps inside it: inside >= 0 is the
+  // position among them, -1 when closed
+  var inside = -1, open = ui.querySelector(".cr-open");
   var marks = ["cr-active", "cr-target", "cr-pending"];
-  function show(k) {
+  function spanOf(k) { var s = data.frames[k].span; return s && data.inner ? s : null; }
+  function show(k, m) {
     k = Math.max(0, Math.min(n - 1, k)); current = k;
+    var span = spanOf(k);
+    inside = (span && m !== undefined && m >= 0) ? Math.min(m, span[1] - span[0]) : -1;
+    var s = inside >= 0 ? span[0] + inside : -1;
+    var f = s >= 0 ? data.inner[s] : data.frames[k];
     Object.keys(items).forEach(function (id) {
       var cl = items[id].classList;
       marks.forEach(function (m) { cl.remove(m); });
-      if (id in data.reveal && data.reveal[id] > k) cl.add("cr-pending");
+      if (s >= 0 ? (id in data.ireveal && data.ireveal[id] > s)
+                 : (id in data.reveal && data.reveal[id] > k)) cl.add("cr-pending");
     });
-    var f = data.frames[k];
     f.active.concat(f.edges).forEach(function (id) { if (items[id]) items[id].classList.add("cr-active"); });
     f.targets.forEach(function (id) { if (items[id]) items[id].classList.add("cr-target"); });
-    var now = Object.assign({}, data.base);
-    for (var i = 0; i <= k; i++) Object.assign(now, data.frames[i].texts);
+    var now = Object.assign({}, data.base), i;
+    if (s >= 0) for (i = 0; i <= s; i++) Object.assign(now, data.inner[i].texts);
+    else for (i = 0; i <= k; i++) Object.assign(now, data.frames[i].texts);
     Object.keys(texts).forEach(function (key) {
       if (key in now) texts[key].textContent = now[key];
       texts[key].classList.toggle("cr-changed", key in f.texts);
     });
     eq.textContent = f.equation;
-    title.textContent = f.title;
-    counter.textContent = "step " + k + " of " + (n - 1);
+    title.textContent = s >= 0 ? data.frames[k].title + " \u203A " + f.title : f.title;
+    counter.textContent = "step " + k + " of " + (n - 1) +
+      (s >= 0 ? ", inside: " + (inside + 1) + " of " + (span[1] - span[0] + 1) : "");
     slider.value = String(k);
     root.setAttribute("data-step", String(k));
+    root.setAttribute("data-inside", String(inside));
+    if (open) {
+      open.hidden = !span;
+      open.setAttribute("aria-expanded", inside >= 0 ? "true" : "false");
+      open.textContent = inside >= 0 ? "\u25B4 close" :
+        "\u25BE open" + (span ? " (" + (span[1] - span[0] + 1) + " steps inside)" : "");
+    }
   }
   // the title and equation boxes keep the height of the tallest step, so nothing below moves
   function tallest() {
-    var keep = current, eqH = 0, titleH = 0;
+    var keep = current, keepInside = inside, eqH = 0, titleH = 0;
     eq.style.minHeight = ""; title.style.minHeight = "";
     data.frames.forEach(function (f) {
       eq.textContent = f.equation; eqH = Math.max(eqH, eq.offsetHeight);
@@ -213,9 +250,11 @@ function (root) {
     });
     Array.prototype.forEach.call(peers, function (peer) {
       var t = peer.querySelector(".cr-title"), e = peer.querySelector(".cr-eq");
-      if (t && e && peer.crHeights) { t.style.minHeight = titleH + "px"; e.style.minHeight = eqH + "px"; }
+      // a capped box (a collapsed trace's long steps) scrolls instead of growing past its cap
+      var cap = e ? parseFloat(window.getComputedStyle(e).maxHeight) : NaN;
+      if (t && e && peer.crHeights) { t.style.minHeight = titleH + "px"; e.style.minHeight = (isNaN(cap) ? eqH : Math.min(eqH, cap)) + "px"; }
     });
-    show(keep);
+    show(keep, keepInside);
   }
   var lastWidth = -1;
   function relayout() {
@@ -230,7 +269,24 @@ function (root) {
     var id = data.frames[current].active[0], g = id && items[id];
     if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
   }
-  function step(d) { stop(); show(current + d); follow(); }
+  function step(d) {
+    stop();
+    var span = spanOf(current);
+    if (inside >= 0 && span) {
+      var m = inside + d;
+      if (m < 0) show(current);                          // back out to the whole step
+      else if (m > span[1] - span[0]) show(current + 1);  // past its last: the next step
+      else show(current, m);
+    } else show(current + d);
+    follow();
+  }
+  function toggle(wantOpen) {
+    var span = spanOf(current);
+    if (!span || wantOpen === (inside >= 0)) return false;
+    stop(); show(current, wantOpen ? 0 : undefined); follow();
+    return true;
+  }
+  if (open) open.addEventListener("click", function (e) { pressed(e, function () { toggle(inside < 0); }); });
   // a mouse click leaves focus on the stepper, not the button, so a later Enter or
   // Shift+Enter is the notebook's, not another press of the button
   function pressed(e, action) {
@@ -256,6 +312,8 @@ function (root) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
     if (e.key === "ArrowRight") { step(1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { step(-1); e.preventDefault(); }
+    else if (e.key === "ArrowDown" && open) { if (toggle(true)) e.preventDefault(); }
+    else if (e.key === "ArrowUp" && open) { if (toggle(false)) e.preventDefault(); }
   }
   // Arrow keys are taken before the notebook sees them: one capture listener on window (it
   // runs before the notebook's own on document) passes them to the stepper holding the focus
@@ -310,6 +368,10 @@ _MOUNT_JS = r"""
 """
 
 _PLACEHOLDER = re.compile(r"__CR_([A-Z]+)__")
+
+EQ_MAX_LINES = 16
+"""A collapsed trace's equation box grows to at most this many lines, then scrolls (a
+neuron with sixteen weights would push the graph below the fold)."""
 
 RUN_HINT = "Run this cell, or trust the notebook, to step through"
 PAGE_HINT = "Turn on JavaScript to step through"
@@ -385,18 +447,26 @@ class Stepper:
         root.set("role", "img")
         root.set("aria-label", self.alt)
         lines = max(min_lines or 0, self.equation_lines())
+        capped = self.steps.inner is not None and lines > EQ_MAX_LINES
+        if capped:
+            lines = EQ_MAX_LINES
         last = self.count - 1
         return ('<div class="cr-bar">'
                 '<button type="button" class="cr-prev" title="previous step (←)">◀ prev</button>'
                 '<button type="button" class="cr-play" title="play">▶ play</button>'
                 '<button type="button" class="cr-next" title="next step (→)">next ▶</button>'
+                + ('<button type="button" class="cr-open" aria-expanded="false" hidden '
+                   'title="open this step into the steps inside it (↓); close it again (↑)">'
+                   '▾ open</button>' if self.steps.inner is not None else "") +
                 f'<input type="range" class="cr-slider" min="0" max="{last}" step="1" value="0" '
                 'aria-label="step">'
                 '<span class="cr-counter"></span>'
                 '<button type="button" class="cr-zoom" aria-pressed="false" '
                 'title="show the graph at full size (scrolls)">full size</button></div>\n'
                 '<div class="cr-title" aria-live="polite"></div>\n'
-                f'<div class="cr-eq" style="min-height: calc({lines} * 1.45em + 1.1em)"></div>\n'
+                f'<div class="cr-eq" style="min-height: calc({lines} * 1.45em + 1.1em)'
+                + (f'; max-height: calc({EQ_MAX_LINES} * 1.45em + 1.1em); overflow-y: auto" '
+                   'tabindex="0"' if capped else '"') + '></div>\n'
                 f'<div class="cr-view">{_serialize(root)}</div>')
 
     def fragment(self, uid: str | None = None, *, page: bool = False,

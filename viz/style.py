@@ -27,6 +27,9 @@ ROLES: dict[str, tuple[str, str, str]] = {
     "group": ("#fef9c3", "#a16207", "collapsed module"),
 }
 OP_FILL, OP_BORDER = "#ffffff", "#6b7280"
+# signs (network diagram edges): the input blue and the output orange of ROLES, a pair that
+# stays distinct with every common colour-vision deficiency; exact zeros are light grey
+POSITIVE_COLOR, NEGATIVE_COLOR, ZERO_COLOR = ROLES["input"][1], ROLES["output"][1], "#9ca3af"
 FONT = "Helvetica,Arial,sans-serif"
 
 

@@ -372,10 +372,10 @@ def _index_of(vid: str | None, oid: str | None) -> int | None:
     return None
 
 
-def trace_backward(root: Any, gradient: Any = None, *, rankdir: str = "LR",
-                   show_local: bool = False, hide_constants: bool = False,
+def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = None,
+                   rankdir: str = "LR", show_local: bool = False, hide_constants: bool = False,
                    number_format: NumberFormat = DEFAULT_NUMBER_FORMAT,
-                   max_nodes: int = DEFAULT_MAX_NODES) -> BackwardTrace:
+                   max_nodes: int = DEFAULT_MAX_NODES) -> Any:
     """Run backward from ``root`` (∂root/∂root = ``gradient``, 1 by default) and record
     every step of it.
 
@@ -386,11 +386,24 @@ def trace_backward(root: Any, gradient: Any = None, *, rankdir: str = "LR",
     leaf held before the pass is reported as such. It works on a graph whose own backward has
     already run (tensor data is kept). The drawing options are those of
     :func:`viz.draw_graph`; the graph is laid out when a picture is first asked for.
+
+    ``collapse="neuron"``, ``"layer"`` or ``"module"`` groups the same recorded steps at the
+    grain of the network and returns a :class:`viz.collapse.CollapsedTrace`: one step per
+    neuron (``δ_j = f'(z_j) · Σ_k w_kj δ_k``, then ``∂L/∂w_ji = δ_j · a_i``, ``∂L/∂b_j = δ_j``),
+    per layer (the notes' Jacobian form ``δ^ℓ = G(ℓ) W_{ℓ+1}ᵀ δ^{ℓ+1}``,
+    ``∂L/∂W_ℓ = δ^ℓ a^{ℓ-1}ᵀ``, with the matrices when they are small) or per module scope,
+    each step holding the scalar steps inside it. Nodes made outside any module (the loss)
+    stay ordinary steps. A graph with no module scopes raises ``ValueError``.
     """
     if not hasattr(root, "parents") or not hasattr(root, "grad"):
         raise TypeError(f"trace_backward expects a graph node (Value or Tensor), got "
                         f"{type(root).__name__}")
+    if collapse is not None and collapse not in ("neuron", "layer", "module"):
+        raise ValueError(f"collapse must be None, 'neuron', 'layer' or 'module'; got {collapse!r}")
     number_format = validate_number_format(number_format)
+    if collapse is not None:
+        from .collapse import check_scopes
+        check_scopes(root, collapse)          # before the pass: a refused trace changes no .grad
     order = topological_order(root)
     names = _names_for(order, number_format)
     initial = {n: _copy(n.grad) for n in order if n.is_leaf and n.requires_grad}
@@ -421,6 +434,11 @@ def trace_backward(root: Any, gradient: Any = None, *, rankdir: str = "LR",
              for s in steps]
     drawing = dict(rankdir=rankdir, show_grad=True, show_local=show_local,
                    hide_constants=hide_constants, max_nodes=max_nodes, number_format=number_format)
+    if collapse is not None:
+        from .collapse import collapse_trace
+        scalar = BackwardTrace(root, steps, names, None, number_format, initial)
+        return collapse_trace(scalar, order, collapse,
+                              lambda: draw_graph(root, collapse=collapse, **drawing))
     return BackwardTrace(root, steps, names, lambda: draw_graph(root, **drawing), number_format,
                          initial)
 

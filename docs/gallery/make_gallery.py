@@ -1,4 +1,5 @@
-"""Regenerate the README gallery: a graph SVG, a trace table and a stepper frame (PNG).
+"""Regenerate the README gallery: a graph SVG, a trace table, a stepper frame (PNG) and the
+demo's network diagram (SVG).
 
 Run from the repository root:  python docs/gallery/make_gallery.py
 The PNG needs Playwright and Chromium (Debian's ``chromium``) on PATH.
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from autograd_core import Value
 from viz import draw_graph, trace_backward
+from viz.demo import run_demo
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,7 +29,15 @@ def neuron() -> Value:
     return out
 
 
+def network() -> None:
+    """``chainrule demo``'s network.svg: the trained moons MLP at the point it finds hardest."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_demo(Path(tmp))
+        shutil.copy(Path(tmp) / "network.svg", HERE / "network.svg")
+
+
 def main() -> None:
+    network()
     out = neuron()
     out.backward()
     draw_graph(out, show_local=True).save(HERE / "neuron_graph.svg")

@@ -4,6 +4,13 @@ A subclass implements ``_update(param, grad, state, group)`` on NumPy arrays and
 new parameter value; the base class reads each gradient, keeps the per-parameter state
 (momentum buffers, running averages, the step count) and writes the result back in place
 (a Value gets a float, a Tensor's ``.data`` array is overwritten).
+
+The zero_grad guard: ``step()`` arms a check that the next backward pass runs before any
+gradient moves (see :mod:`autograd_core.guards`). If a parameter that pass reaches still holds
+a nonzero gradient, the learner forgot ``zero_grad()`` and is about to add the new gradient to
+the one the step already used: a :class:`~autograd_core.MisconceptionWarning`, once per
+process. ``zero_grad()`` disarms it; gradients reset by hand (``p.grad = 0.0``), or a pass
+that reaches none of the parameters, disarm it silently.
 """
 from __future__ import annotations
 
@@ -12,9 +19,25 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from autograd_core import Value, enable_grad
+from autograd_core import Value, enable_grad, guards
+from autograd_core.numbers import is_zero
 
 from .._util import grad_array, is_parameter, param_array, set_param_data
+
+
+_STALE_GRAD = "zero_grad"
+
+
+def _stale_message(optimizer: str, stale: list[Any]) -> str:
+    names = [p.label for p in stale if getattr(p, "label", "")]
+    named = f" ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if names else ""
+    who = (f"the .grad of {len(stale)} parameter{'s' if len(stale) > 1 else ''}{named} "
+           f"still holds")
+    return (f"backward() after {optimizer}.step() without zero_grad(): {who} the gradient "
+            f"used by the last optimizer step; this backward will add to it (gradients "
+            f"accumulate in .grad), so the next step would use the sum of both. Call "
+            f"optimizer.zero_grad() (or model.zero_grad()) before backward. Silence with "
+            f"autograd_core.set_guards(False).")
 
 
 class Optimizer:
@@ -81,6 +104,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: Values to 0.0; Tensors to None (zeros if ``set_to_none=False``)."""
+        guards.disarm(self._check_zero_grad)
         for group in self.param_groups:
             for p in group["params"]:
                 if isinstance(p, Value):
@@ -107,7 +131,22 @@ class Optimizer:
                 state["step"] = state.get("step", 0) + 1
                 new = self._update(np.array(param_array(p)), g, state, group)   # keeps the dtype
                 set_param_data(p, new)
+        if not guards.has_warned(_STALE_GRAD):
+            guards.arm(self._check_zero_grad)
         return loss
+
+    def _check_zero_grad(self, root: Any, order: list[Any]) -> None:
+        """The zero_grad guard, run by the first backward pass after :meth:`step` (then
+        disarmed, so a forgotten optimizer costs nothing later): warn if that pass will add to
+        a gradient the step already used."""
+        guards.disarm(self._check_zero_grad)
+        stale = [p for group in self.param_groups for p in group["params"]
+                 if p.grad is not None and not is_zero(p.grad)]
+        if stale:
+            in_pass = {id(node) for node in order}
+            stale = [p for p in stale if id(p) in in_pass]
+        if stale:
+            guards.warn_once(_STALE_GRAD, _stale_message(type(self).__name__, stale))
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> np.ndarray:  # pragma: no cover - abstract

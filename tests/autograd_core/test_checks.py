@@ -368,3 +368,18 @@ def test_the_readme_example_prints_what_the_readme_says() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0
+
+
+def test_numpy_scalars_are_numbers_and_backwards_convention_yields_to_the_slopes() -> None:
+    assert check_derivative(lambda x: x.tanh(), lambda x: 1 - np.tanh(x) ** 2).passed
+    # prelu(z) = relu(z) - a·relu(-z) is smooth at z = 0 when a = 1 (it is z); backward's
+    # relu'(0) = 0 on both paths would say 0 there: the one-sided slopes (1) are the truth
+    prelu = lambda z, a: z.relu() - a * (-z).relu()         # noqa: E731
+    right = check_derivative(prelu, lambda z, a: (1.0 if z > 0 else a, -max(0.0, -z)))
+    assert right.passed, right.feedback
+    assert not check_derivative(prelu, lambda z, a: (float(z > 0), -max(0.0, -z))).passed
+
+
+def test_zero_is_never_printed_as_minus_zero() -> None:
+    report = check_answer(1.0, -0.0)
+    assert "expected 0," in report.feedback and "-0" not in report.feedback

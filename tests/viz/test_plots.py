@@ -103,6 +103,7 @@ def test_plots_accept_nn_objects() -> None:
     labels = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
     assert "train_loss" in labels and "lr" not in labels
     loss = nn.losses.cross_entropy(model(Tensor(X)), y)
+    model.zero_grad()                            # fit's last step left its gradients in .grad
     loss.backward()
     norms = plots.layer_gradient_norms(model)
     assert len(norms) == 2                       # the two Linear layers; ReLU has no parameters

@@ -1,0 +1,64 @@
+"""viz under the misconception guards: the draw-before-backward warning goes through the same
+switch and warns once; traces tell what was accumulated whether guards are on or off."""
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+import nn
+import viz
+from autograd_core import MisconceptionWarning, Value, guards, set_guards
+from viz.graph import GradientsNotComputedWarning
+
+from .helpers import neuron
+
+
+def test_drawing_before_backward_warns_once_at_the_callers_line(no_dot) -> None:
+    assert issubclass(GradientsNotComputedWarning, MisconceptionWarning)
+    out, _ = neuron()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        viz.draw_graph(out)
+        viz.draw_graph(neuron()[0])                  # the same mistake again: already said
+    found = [w for w in record if issubclass(w.category, GradientsNotComputedWarning)]
+    assert len(found) == 1 and found[0].filename == __file__
+    assert "set_guards(False)" in str(found[0].message)
+
+
+def test_set_guards_false_silences_drawing_but_changes_no_picture(no_dot) -> None:
+    out, _ = neuron()
+    with pytest.warns(GradientsNotComputedWarning):
+        warned = viz.draw_graph(out).source
+    set_guards(False)
+    guards.reset()                                     # not merely 'already warned'
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert viz.draw_graph(out).source == warned
+
+
+def accumulated_trace_text() -> str:
+    x = Value(2.0, label="x")
+    y = x * -3
+    y.label = "y"
+    y.backward()                                       # x.grad = -3 left from this pass
+    return viz.trace_backward(y).to_text()
+
+
+def test_a_trace_after_a_backward_says_what_accumulated_with_guards_on_or_off() -> None:
+    on = accumulated_trace_text()
+    assert "x.grad was -3 before this pass; it accumulates to -6" in on
+    set_guards(False)
+    assert accumulated_trace_text() == on              # the switch silences warnings, not facts
+
+
+def test_the_zero_grad_guard_points_at_the_learners_trace_call() -> None:
+    w = Value(0.5, label="w")
+    opt = nn.optim.SGD([w], lr=0.1)
+    (w * w).backward()
+    opt.step()
+    with pytest.warns(MisconceptionWarning, match="zero_grad") as record:
+        y = w * w
+        trace = viz.trace_backward(y)                  # this line, not viz's or nn's
+    assert record[0].filename == __file__
+    assert "w.grad was 1 before this pass" in trace.to_text()
