@@ -5,8 +5,9 @@ Nothing here is committed as output: every build makes, from the repository as i
 - ``ops.md``, the every-op table, from the op records themselves (``autograd_core.ALL_OPS``):
   a new op appears there with no edit to the docs;
 - ``course/index.md`` and ``course/NN_name.ipynb``, the course: each notebook of
-  ``notebooks/`` as its student copy (``otter assign``) with the outputs of every cell the copy
-  leaves as it was; a notebook with no ``# ASSIGNMENT CONFIG`` raw cell is used as it is;
+  ``notebooks/`` as its student copy (``notebooks/make_student_copies.py``, i.e. ``otter
+  assign``) with the outputs of every cell the copy leaves as it was, outside the exercises;
+  a notebook with no ``# ASSIGNMENT CONFIG`` raw cell is used as it is;
 - ``assets/mathjax/tex-svg-full.js``, the math renderer, from npm's ``mathjax`` package, and
   ``assets/iframe-worker/shim.js``, which lets the search run from ``file://`` (``npm pack``,
   checked against the pinned integrity, cached in ``.cache/docs``): MathJax's SVG output is
@@ -21,6 +22,7 @@ import base64
 import copy
 import hashlib
 import html
+import importlib.util
 import json
 import logging
 import re
@@ -40,6 +42,7 @@ log = logging.getLogger("mkdocs.hooks.chainrule")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+MAKE_COPIES = NOTEBOOKS / "make_student_copies.py"
 CACHE = ROOT / ".cache" / "docs"
 COURSE_NAV = "The course"
 
@@ -180,11 +183,29 @@ def has_assignment(nb: dict[str, Any]) -> bool:
                for cell in nb["cells"])
 
 
+def _question_cells(master: dict[str, Any]) -> set[Any]:
+    """Ids of the master's cells inside an exercise (``# BEGIN QUESTION`` ... ``# END QUESTION``):
+    its prompt, answer and check cells."""
+    inside, ids = False, set()
+    for cell in master["cells"]:
+        text = _source(cell).lstrip().upper()
+        if cell["cell_type"] == "raw" and text.startswith("# BEGIN QUESTION"):
+            inside = True
+        elif cell["cell_type"] == "raw" and text.startswith("# END QUESTION"):
+            inside = False
+        elif inside:
+            ids.add(cell.get("id"))
+    return ids
+
+
 def with_outputs(student: dict[str, Any], master: dict[str, Any]) -> dict[str, Any]:
     """The student copy, each cell that it keeps as the master has it (same id, same source)
-    given the master's outputs; answer cells (solutions taken out) and otter's own cells stay
-    without outputs, as a student receives them."""
-    by_id = {cell.get("id"): cell for cell in master["cells"] if cell["cell_type"] == "code"}
+    given the master's outputs, except inside an exercise: the answer and check cells stay
+    without outputs, as a student receives them (a check's output would show the answer), and
+    so do otter's own cells."""
+    exercise = _question_cells(master)
+    by_id = {cell.get("id"): cell for cell in master["cells"]
+             if cell["cell_type"] == "code" and cell.get("id") not in exercise}
     student = copy.deepcopy(student)
     for cell in student["cells"]:
         if cell["cell_type"] != "code":
@@ -196,12 +217,23 @@ def with_outputs(student: dict[str, Any], master: dict[str, Any]) -> dict[str, A
     return student
 
 
+def _copier() -> Any:
+    """``notebooks/make_student_copies.py``, the teachers' command, as a module: the site's
+    student copies are made the same way (``otter assign``, answers' test metadata dropped)."""
+    spec = importlib.util.spec_from_file_location("make_student_copies", MAKE_COPIES)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"cannot load {MAKE_COPIES}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def student_copies(notebooks: list[Path], out: Path) -> list[Path]:
     """Each notebook as the course page shows it, written to ``out``: its student copy made by
-    ``otter assign`` (with outputs, see :func:`with_outputs`), or the notebook itself if it has
-    no exercises."""
+    ``notebooks/make_student_copies.py`` (``otter assign``), with outputs (see
+    :func:`with_outputs`), or the notebook itself if it has no exercises."""
     out.mkdir(parents=True, exist_ok=True)
-    copies = []
+    copies, copier = [], None
     for path in notebooks:
         master = json.loads(path.read_text(encoding="utf-8"))
         target = out / path.name
@@ -209,17 +241,18 @@ def student_copies(notebooks: list[Path], out: Path) -> list[Path]:
             shutil.copyfile(path, target)
             copies.append(target)
             continue
-        result = out / f".otter-{path.stem}"
         log.info("otter assign %s", path.name)
         with warnings.catch_warnings():     # otter's traitlets configuration warns
             warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                from otter.assign import main as otter_assign
-            except ImportError as exc:    # pragma: no cover - otter-grader is in the docs extra
-                raise PluginError(f"{path.name} has exercises: otter-grader is needed to make "
-                                  "its student copy (pip install '.[docs]')") from exc
-            otter_assign(str(path), str(result), no_pdfs=True, no_run_tests=True)
-        student = json.loads((result / "student" / path.name).read_text(encoding="utf-8"))
+            if copier is None:
+                try:
+                    copier = _copier()
+                    import otter.assign  # noqa: F401  (make_copies imports it when called)
+                except ImportError as exc:  # pragma: no cover - otter-grader: docs extra
+                    raise PluginError(f"{path.name} has exercises: otter-grader is needed to "
+                                      "make its student copy (pip install '.[docs]')") from exc
+            student_path, _ = copier.make_copies(path, out / ".otter")
+        student = json.loads(student_path.read_text(encoding="utf-8"))
         target.write_text(json.dumps(with_outputs(student, master), indent=1), encoding="utf-8")
         copies.append(target)
     return copies
@@ -235,15 +268,21 @@ def _title(path: Path) -> str:
     return path.stem
 
 
-def _readme_topics() -> dict[str, str]:
-    """The README's course table: notebook stem -> topic."""
+def _readme_topics() -> dict[str, list[str]]:
+    """The README's course table: notebook stem -> its other columns (topic, exercises)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return dict(re.findall(r"^\| `(\d\d_\w+)` \| (.+?) \|\s*$", readme, re.MULTILINE))
+    rows = re.findall(r"^\| `(\d\d_\w+)` \|(.+)\|\s*$", readme, re.MULTILINE)
+    return {stem: [c.strip() for c in rest.split(" | ")] for stem, rest in rows}
 
 
 def course_index(copies: list[Path]) -> str:
     topics = _readme_topics()
-    rows = "\n".join(f"| [{_title(p)}]({p.name}) | {topics.get(p.stem, '')} |" for p in copies)
+    columns = max((len(v) for v in topics.values()), default=1)
+    header = ["notebook", "topic", "exercises"][:columns + 1]
+    rows = "\n".join(
+        "| " + " | ".join([f"[{_title(p)}]({p.name})",
+                          *(topics.get(p.stem, []) + [""] * columns)[:columns]]) + " |"
+        for p in copies)
     count = {11: "Eleven"}.get(len(copies), str(len(copies)))
     return f"""# The course
 
@@ -253,13 +292,14 @@ keys when a stepper has the focus) to walk through the chain rule one step at a 
 notebook checks its own numbers: the hand-derived gradient, the engine's and finite differences
 agree.
 
-A notebook with exercises appears as its student copy (made with `otter assign`): an answer
-cell holds `...` where the solution goes, and a `grader.check(...)` cell checks it when you run
-the notebook yourself. Each page links its notebook for download; run it in Jupyter
+Exercises appear as in the student copy (made with `otter assign`, as
+`notebooks/make_student_copies.py` makes it): the answer cell holds `...` where the answer
+goes, and the check cell below it judges your answer when you run the notebook (green when
+right, red naming the mistake). Each page links its notebook for download; run it in Jupyter
 with chainrule installed ([Getting started](../getting-started.md)).
 
-| notebook | topic |
-| --- | --- |
+| {" | ".join(header)} |
+| {" | ".join("---" for _ in header)} |
 {rows}
 """
 
