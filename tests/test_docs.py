@@ -169,6 +169,23 @@ def test_course_page_stepper_steps(site: Path, browser: Any) -> None:
         assert href and (site / "course" / href).is_file()
 
 
+def test_course_shows_student_copies(site: Path) -> None:
+    """Every course page and its download: no solution line, no answers' test data; an
+    exercise's answer cell holds ``...`` and shows no output."""
+    nbformat = pytest.importorskip("nbformat")
+    pages = sorted((site / "course").glob("[0-9][0-9]_*.ipynb"))
+    assert len(pages) == 11
+    for path in pages:
+        master = nbformat.read(ROOT / "notebooks" / path.name, as_version=4)
+        copy = nbformat.read(path, as_version=4)
+        assert "# SOLUTION" not in (site / "course" / path.with_suffix(".html").name).read_text()
+        assert not any("chainrule" in cell.metadata for cell in copy.cells), path.name
+        if any("# SOLUTION" in cell.source for cell in master.cells):
+            answers = [c for c in copy.cells if "otter_answer_cell" in c.metadata.get("tags", [])]
+            assert answers and all(not c.outputs for c in answers), path.name
+            assert any(c.outputs for c in copy.cells if c.cell_type == "code"), path.name
+
+
 # ---- served over HTTP --------------------------------------------------------------------
 @contextmanager
 def served(folder: Path) -> Iterator[str]:
@@ -220,11 +237,14 @@ def _master(nbformat: Any) -> Any:
         v4.new_markdown_cell("**Question 1.** Compute d(x²)/dx at x."),
         v4.new_raw_cell("# BEGIN SOLUTION"),
         v4.new_code_cell("slope = 2 * x # SOLUTION\nslope", outputs=[v4.new_output(
-            "execute_result", data={"text/plain": "6.0"}, execution_count=2)]),
+            "execute_result", data={"text/plain": "6.0"}, execution_count=2)],
+            metadata={"chainrule": {"wrong_answers": ["x * x"]}}),
         v4.new_raw_cell("# END SOLUTION"),
         v4.new_raw_cell("# BEGIN TESTS"),
         v4.new_code_cell("assert slope == 6.0"),
         v4.new_raw_cell("# END TESTS"),
+        v4.new_code_cell("check_answer(slope, 6.0)", outputs=[v4.new_output(   # the check
+            "display_data", data={"text/plain": "✓ right: 6.0"})]),
         v4.new_raw_cell("# END QUESTION"),
         v4.new_code_cell("print(slope + 1)", outputs=[v4.new_output(
             "stream", name="stdout", text="7.0\n")]),
@@ -242,7 +262,11 @@ def test_student_copies_with_and_without_exercises(tmp_path: Path) -> None:
     hooks = _hooks()
     master = tmp_path / "exercise.ipynb"
     nbformat.write(_master(nbformat), master)
-    plain = ROOT / "notebooks" / "01_chain_rule.ipynb"
+    plain = tmp_path / "plain.ipynb"                        # no exercises
+    nbformat.write(nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Plain"),
+        nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/plain": "2"}, execution_count=1)])]), plain)
 
     copies = hooks.student_copies([master, plain], tmp_path / "course")
 
@@ -253,7 +277,9 @@ def test_student_copies_with_and_without_exercises(tmp_path: Path) -> None:
     assert not any("# SOLUTION" in s or "2 * x" in s for s in sources)  # solution taken out
     answer = next(c for c, s in zip(student["cells"], sources) if s.startswith("slope = ..."))
     assert answer["outputs"] == []                                      # as a student gets it
-    assert any('grader.check("q1")' in s for s in sources)
+    assert "chainrule" not in answer.metadata                          # its test data dropped
+    check = next(c for c, s in zip(student["cells"], sources) if s.startswith("check_answer"))
+    assert check["outputs"] == []                          # a check's output shows the answer
     kept = next(c for c, s in zip(student["cells"], sources) if s == "x = 3.0\nx")
     assert kept["outputs"][0]["data"]["text/plain"] == "3.0"           # unchanged: outputs kept
     after = next(c for c, s in zip(student["cells"], sources) if s == "print(slope + 1)")
