@@ -251,7 +251,9 @@ def student_copies(notebooks: list[Path], out: Path) -> list[Path]:
                 except ImportError as exc:  # pragma: no cover - otter-grader: docs extra
                     raise PluginError(f"{path.name} has exercises: otter-grader is needed to "
                                       "make its student copy (pip install '.[docs]')") from exc
-            student_path, _ = copier.make_copies(path, out / ".otter")
+            from otter.logging import level_context
+            with level_context(logging.ERROR):      # "no autograded tests": the checks are
+                student_path, _ = copier.make_copies(path, out / ".otter")   # cells here
         student = json.loads(student_path.read_text(encoding="utf-8"))
         target.write_text(json.dumps(with_outputs(student, master), indent=1), encoding="utf-8")
         copies.append(target)
