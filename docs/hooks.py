@@ -107,6 +107,10 @@ def on_post_build(config: Any) -> None:
 
 
 # ---- every op -----------------------------------------------------------------------------
+DERIVATIVE_LINE = '<div class="cr-derivative">{}</div>'
+"""One operand's derivative in the op table: a block of its own, spaced for the fractions."""
+
+
 def _math(latex: str) -> str:
     """Inline math as pymdownx.arithmatex (generic) writes it; MathJax typesets it."""
     return f'<span class="arithmatex">\\({html.escape(latex, quote=False)}\\)</span>'
@@ -143,7 +147,8 @@ def ops_page() -> str:
             f"<td>{_code(op.name)}</td><td>{_code(op.symbol)}</td>"
             f"<td>{', '.join(_code(a) for a in op.inputs)}</td><td>{params}</td>"
             f"<td>{forward}</td>"
-            f"<td>{'<br>'.join(derivatives)}</td><td>{kind}</td><td>{where}</td></tr>")
+            f"<td>{''.join(DERIVATIVE_LINE.format(d) for d in derivatives)}"
+            f"</td><td>{kind}</td><td>{where}</td></tr>")
     table = ('<table class="cr-ops">\n<thead><tr><th>op</th><th>symbol</th><th>operands</th>'
              "<th>parameters</th><th>forward</th><th>derivative per operand</th><th>rule</th>"
              "<th>on</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>")
