@@ -57,7 +57,7 @@ class Op:
         vjps: otherwise, one rule per operand: ``rule(m, g, out, a[, b], **params)`` is
             ``g · ∂out/∂operand``.
         text: the forward formula as a text template (``"$a * $b"``).
-        latex: the forward formula as a LaTeX template (``r"$a \cdot $b"``).
+        latex: the forward formula as a LaTeX template.
         derivative_text: per operand, ``∂out/∂operand`` as a text template (``"$b"``).
         derivative_latex: per operand, ``∂out/∂operand`` as a LaTeX template.
     """
