@@ -16,7 +16,6 @@ import functools
 import http.server
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -31,9 +30,6 @@ from autograd_core import ALL_OPS
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_PAGE = "course/02_value_graphs.html"        # the notebook with the neuron's steppers
-CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL_SCHEMES = ("file://", "data:", "blob:", "about:")
 
 
@@ -59,21 +55,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
     print(f"\nmkdocs build --strict: {seconds:.1f} s")
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"no Chromium at {CHROMIUM}; .ci/run should have installed it")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @contextmanager
