@@ -54,7 +54,7 @@ and a palette PNG is about a third of the full-colour size."""
 _CSS = STEPPER_CSS.replace(".cr-stepper", ".cr-stepper.cr-anim") + """
 .cr-anim .cr-view { overflow: hidden; background: #ffffff; }
 .cr-anim .cr-view img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-.cr-anim .cr-title { white-space: pre-wrap; font-weight: normal; }
+.cr-stepper.cr-anim .cr-title { white-space: pre-wrap; font-weight: normal; }
 """
 
 # The player. ``root`` is one ``.cr-anim`` element holding its ``script.cr-data`` JSON
