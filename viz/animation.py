@@ -189,6 +189,7 @@ class Animation:
             raise ValueError(f"interval_ms must be a positive int (milliseconds per frame); "
                              f"got {interval_ms!r}")
         self.title, self.captions, self.interval_ms = title, captions, interval_ms
+        self._colors = colors
         self._frames = [_png_of(f, dpi, colors) for f in frames]
         self.key_frames = self._key_frames(still)
         self.alt = alt or self._default_alt()
@@ -278,7 +279,7 @@ class Animation:
         figure.tight_layout(pad=0.4)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
-        return _quantize(buffer.getvalue(), DEFAULT_COLORS)
+        return _quantize(buffer.getvalue(), self._colors)     # as the frames were
 
     def shown_width(self) -> float:
         """The width (CSS px) the still is shown at: its pixel width, at most a column."""

@@ -282,3 +282,22 @@ def test_notebook_growth_is_the_frames_and_the_still(anim) -> None:
     assert size < 1.45 * frames + 20_000                 # base64 (4/3) plus the player's code
     assert size < 200_000
     assert io.BytesIO(anim.still_png()).getbuffer().nbytes < 30_000
+
+
+def test_a_grid_still_keeps_the_colours_asked_for() -> None:
+    """``colors=None`` keeps full colour in the frames and in the grid still alike."""
+    import numpy as np
+    from PIL import Image
+
+    def frame(k: int) -> Figure:
+        fig = Figure(figsize=(2, 2), dpi=50)
+        ax = fig.add_subplot()
+        ax.imshow(np.linspace(0, 1, 256 * 4).reshape(32, 32) * (k + 1), cmap="viridis")
+        return fig
+
+    full = viz.Animation([frame(k) for k in range(3)], ["a", "b", "c"], still=[0, 2],
+                         colors=None)
+    reduced = viz.Animation([frame(k) for k in range(3)], ["a", "b", "c"], still=[0, 2])
+    colours = [len(Image.open(io.BytesIO(a.still_png())).convert("RGB").getcolors(1 << 24))
+               for a in (full, reduced)]
+    assert colours[0] > 128 >= colours[1]
