@@ -56,7 +56,10 @@ class Op:
             ``∂out/∂operand = rule(m, out, a[, b], **params)``.
         vjps: otherwise, one rule per operand: ``rule(m, g, out, a[, b], **params)`` is
             ``g · ∂out/∂operand``.
-        text, latex, derivative_text, derivative_latex: formula templates.
+        text: the forward formula as a text template (``"$a * $b"``).
+        latex: the forward formula as a LaTeX template.
+        derivative_text: per operand, ``∂out/∂operand`` as a text template (``"$b"``).
+        derivative_latex: per operand, ``∂out/∂operand`` as a LaTeX template.
     """
 
     __slots__ = ("name", "symbol", "inputs", "arity", "params", "signature", "forward",

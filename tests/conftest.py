@@ -1,12 +1,35 @@
 """Shared by every test: each test starts with the misconception guards on, no check armed and
-no warning given yet (they warn once per process, which would otherwise couple tests)."""
+no warning given yet (they warn once per process, which would otherwise couple tests); and one
+headless Chromium per module for the tests that open pages (the stepper, the docs site)."""
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Iterator
 
 import pytest
 
 from autograd_core import guards
+
+CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Debian Chromium per test module, driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):             # CI installs Chromium: its absence is a failure
+            pytest.fail(f"no Chromium at {CHROMIUM}; .ci/run should have installed it")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture(autouse=True)

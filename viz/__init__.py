@@ -6,9 +6,12 @@
   network diagram: neurons in layer columns, edges coloured and sized by weight or gradient.
 - :func:`trace_backward` / :func:`trace_forward` record backward and forward passes step by
   step, with text, Markdown, LaTeX, SVG-frame and self-contained HTML views.
+- :func:`animate` / :class:`Animation`: frames over training (or construction) steps with a
+  caption each; a player in notebooks and self-contained HTML, a still picture without JS.
 - :mod:`viz.plots` (matplotlib, optional) plots training curves, decision boundaries,
   activations and gradient magnitudes.
 """
+from .animation import Animation, animate
 from .graph import Graph, GradientsNotComputedWarning, draw_graph
 from .compare import ModeComparison, compare_modes
 from .network import NetworkDiagram, draw_network
@@ -17,7 +20,7 @@ from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
 __all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "draw_network",
            "NetworkDiagram", "trace_backward",
            "trace_forward", "BackwardTrace", "ForwardTrace", "compare_modes", "ModeComparison",
-           "plots"]
+           "Animation", "animate", "plots"]
 
 
 def __getattr__(name: str):  # viz.plots imports matplotlib only when used

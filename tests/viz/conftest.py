@@ -1,19 +1,13 @@
-"""Fixtures for the viz tests: no Graphviz ``dot`` on PATH, and one headless Chromium."""
+"""Fixtures for the viz tests: no Graphviz ``dot`` on PATH, and a page served to the
+browser (the ``browser`` fixture is in ``tests/conftest.py``)."""
 from __future__ import annotations
 
-import os
 import shutil
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 
 import viz.render
-
-CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture
 def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -23,22 +17,6 @@ def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setattr(viz.render.shutil, "which",
                         lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k))
     assert viz.render.dot_executable() is None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """One headless Debian Chromium per test module, driven by Playwright."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):             # CI installs Chromium: its absence is a failure
-            pytest.fail(f"no Chromium at {CHROMIUM}; .ci/run should have installed it")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @contextmanager
