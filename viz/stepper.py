@@ -402,10 +402,10 @@ neuron with sixteen weights would push the graph below the fold of a 700 px wind
 FALLBACK_PNG_PIXELS = 4_000_000
 """The no-JavaScript picture of a stepper has at most this many pixels."""
 
-RUN_HINT = ("This stepper needs JavaScript: run this cell, or trust the notebook (Jupyter: "
+RUN_HINT = ("The interactive view is not running: run this cell, or trust the notebook (Jupyter: "
             "“Trust Notebook” in the File menu or the command palette; a terminal: "
             "jupyter trust NOTEBOOK.ipynb), to step through")
-PAGE_HINT = "This stepper needs JavaScript: turn it on to step through"
+PAGE_HINT = "The interactive view needs JavaScript: turn it on to step through"
 
 
 def steps_phrase(count: int) -> str:

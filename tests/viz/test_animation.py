@@ -11,7 +11,7 @@ import pytest
 
 import viz
 from viz.animation import _ANIM_JS
-from viz.stepper import _INIT_JS
+from viz.stepper import PAGE_HINT, RUN_HINT, _INIT_JS
 
 from .conftest import served
 from .helpers import neuron
@@ -126,7 +126,7 @@ def test_notebook_outputs_are_still_fallback_and_player(anim) -> None:
     assert png["text/plain"] == anim.alt and png_meta["image/png"]["width"] == 400
     html = fallback["text/html"]
     assert set(re.findall(r"</?([a-z0-9]+)", html)) <= {"div", "b", "pre"}
-    assert f"Run this cell, or trust the notebook, to step through the {N} frames" in html
+    assert f"{RUN_HINT} the {N} frames" in html
     assert "picture above shows frame 5" in html and all(c in html for c in CAPTIONS)
     js = script["application/javascript"]
     assert _ANIM_JS.strip() in js and _INIT_JS.strip() not in js
@@ -138,7 +138,7 @@ def test_page_is_self_contained_with_the_still_in_its_static_form(anim) -> None:
     assert not re.findall(r"https?://", html)            # no network, not even a namespace
     assert "Content-Security-Policy" in html
     static = html.split('<div class="cr-static">', 1)[1].split("</details></div>", 1)[0]
-    assert "Turn on JavaScript to step through the 5 frames" in static
+    assert f"{PAGE_HINT} the 5 frames" in static
     assert base64.b64encode(anim.still_png()).decode() in static
     assert all(c in static for c in CAPTIONS)
 
@@ -194,7 +194,7 @@ def test_without_javascript_the_page_shows_the_still_and_captions(browser, anim)
         assert img.is_visible() and img.get_attribute("alt") == anim.alt
         assert page.evaluate("document.querySelector('.cr-static img').naturalWidth") == 400
         assert page.locator("button").count() == 0
-        assert "Turn on JavaScript to step through the 5 frames" in page.inner_text("body")
+        assert f"{PAGE_HINT} the 5 frames" in page.inner_text("body")
     finally:
         context.close()
 
@@ -267,7 +267,7 @@ def test_exported_notebook_without_javascript_or_sanitised_shows_the_still(
     context, page = _open(browser, exported[kind], javascript)
     try:
         text = page.inner_text("body")
-        assert "Run this cell, or trust the notebook, to step through the 5 frames" in text
+        assert f"{RUN_HINT} the 5 frames" in text
         assert all(c in text for c in CAPTIONS)
         for raw in ("<img", "<script", "cr-data", "function (", "&lt;", "data:image"):
             assert raw not in text, raw
