@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, Union
 
 from . import render as _render
-from .stepper import (PAGE_HINT, RUN_HINT, _INIT_JS, display_outputs, new_id,
+from .stepper import (PAGE_HINT, RUN_HINT, display_outputs, new_id,
                       notebook_outputs, page_html, save_text, _json_for_script)
 from .style import STEPPER_CSS
 
@@ -355,16 +355,8 @@ class Animation:
         the captions as text with how to get the player, and the player as JavaScript (the
         stepper's mount script, building this player instead of a stepper)."""
         uid = new_id()
-        outputs = notebook_outputs([self], self.fragment(uid, static=False, script=False),
-                                   self.fallback_html(), uid)
-        data = outputs[-1][0]
-        script = data["application/javascript"]
-        stepper_init = _INIT_JS.strip()
-        if stepper_init not in script:              # pragma: no cover - guards stepper.py changes
-            raise RuntimeError("viz.stepper.notebook_outputs no longer inlines the stepper's "
-                               "init script; viz.animation must follow it")
-        data["application/javascript"] = script.replace(stepper_init, _ANIM_JS.strip())
-        return outputs
+        return notebook_outputs([self], self.fragment(uid, static=False, script=False),
+                                self.fallback_html(), uid, init_js=_ANIM_JS)
 
     def _ipython_display_(self) -> None:
         display_outputs(self.notebook_outputs())

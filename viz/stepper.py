@@ -590,8 +590,11 @@ def stepper_html(svg: str, steps: Steps, title: str = "chainrule", *, text: str 
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 
 
-def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str) -> list[Bundle]:
-    """The display outputs ``(data, metadata)`` of one stepper view in a notebook.
+def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str, *,
+                     init_js: str = _INIT_JS) -> list[Bundle]:
+    """The display outputs ``(data, metadata)`` of one stepper view in a notebook (or of
+    another player built the same way, whose start-up script ``init_js`` replaces the
+    stepper's).
 
     1. per stepper, its final frame as ``image/png``: every client shows it (untrusted
        notebooks, GitHub, sanitised exports);
@@ -608,7 +611,7 @@ def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str
                         {"image/png": {"width": round(stepper.shown_width())}}))
     outputs.append(({"text/html": f'<div class="cr-fallback" id="cr-fb-{uid}">{fallback}</div>',
                      "text/plain": fallback_text(steppers)}, {}))
-    values = {"BODY": _json_for_script(body), "INIT": _INIT_JS.strip(),
+    values = {"BODY": _json_for_script(body), "INIT": init_js.strip(),
               "FALLBACK": json.dumps(f"cr-fb-{uid}"), "PICTURES": str(len(steppers))}
     script = _PLACEHOLDER.sub(lambda m: values[m.group(1)], _MOUNT_JS)   # one pass: no re-scan
     outputs.append(({"application/javascript": script, "text/plain": ""}, {}))
