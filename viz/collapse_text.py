@@ -68,6 +68,11 @@ def _accumulation(f: Formatter, g: ParamGrad) -> list[str]:
     return lines
 
 
+def factor(name: str) -> str:
+    """A name (or a number standing for an unnamed input) as a factor: ``(-1)``, not ``-1``."""
+    return f"({name})" if name.startswith("-") else name
+
+
 def neuron_lines(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
     """A neuron step as text: the δ recursion with its numbers, then its parameters'
     gradients."""
@@ -128,13 +133,13 @@ def neuron_lines(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
                      + (" (summed over the batch):" if batch else ":"))
     for g in d.weights:
         if batch:
-            lines.append(f"    ∂{L}/∂{g.name} = Σ_n {dl}(n)·{g.input_name}(n) = "
+            lines.append(f"    ∂{L}/∂{g.name} = Σ_n {dl}(n)·{factor(g.input_name)}(n) = "
                          + " + ".join(f"{f.n(dv, True)}·{f.n(av, True)}"
                                       for dv, av in list(zip(g.delta, g.input_value))[:MAX_SAMPLES])
                          + (" + ..." if d.batch > MAX_SAMPLES else "")
                          + f" = {f.n(g.product)}")
         else:
-            lines.append(f"    ∂{L}/∂{g.name} = {dl}·{g.input_name} = {f.n(g.delta, True)}·"
+            lines.append(f"    ∂{L}/∂{g.name} = {dl}·{factor(g.input_name)} = {f.n(g.delta, True)}·"
                          f"{f.n(g.input_value, True)} = {f.n(g.product)}")
         lines.extend(_accumulation(f, g))
     if d.bias is not None:

@@ -7,7 +7,7 @@ import pytest
 
 import nn
 import viz
-from autograd_core import Tensor, Value
+from autograd_core import Tensor, Value, manual_seed
 
 from .conftest import served
 
@@ -365,3 +365,11 @@ def test_without_javascript_the_page_shows_the_neuron_steps(browser):
         assert f"= {format(d.delta, '.4g')}" in steps_text
     finally:
         context.close()
+
+
+def test_an_unnamed_negative_input_is_a_parenthesised_factor() -> None:
+    manual_seed(1)
+    model = nn.MLP(2, [3, 1])
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    text = viz.trace_backward(loss, collapse="neuron").to_text()
+    assert "·(-1) = " in text and "·-" not in text
