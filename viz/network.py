@@ -40,9 +40,10 @@ ACTIVATION_MODULES = (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Sigmoid, nn.Tanh, nn.S
 """Tensor modules that act on a layer's units without mixing them in new weights: drawn as
 the activation of the ``Linear`` before them."""
 
-PNG_EDGE_PIXELS = 2e9
+PNG_EDGE_PIXELS = 5e8
 """Without ``dot``, a network's PNG is scaled so that edges × pixels stays under this (resvg
-takes about 1.3 s per 10⁹ on two cores)."""
+takes about 1.3 s per 10⁹ on two cores; and a PNG of hundreds of antialiased edges compresses
+badly: at 2e9 the digits net's PNG was 2.9 MB, one notebook output)."""
 
 NAME_PT, VALUE_PT, SMALL_PT = 10.0, 9.0, 10.0
 MIN_WIDTH_PT, MAX_WIDTH_PT = 0.3, 3.5
