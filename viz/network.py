@@ -539,7 +539,10 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
 
     total_edges = sum(layer.weight.size for layer in layers)
     if legend:
-        _add_legend(dot, show=show, vmax=vmax, strongest=_strongest(layers, edge_values),
+        strongest = _strongest(layers, edge_values)
+        if strongest is not None and strongest not in edge_ids:   # elided by max_units_per_layer
+            strongest += ", not drawn"
+        _add_legend(dot, show=show, vmax=vmax, strongest=strongest,
                     zero=zero_present, activations=activations is not None, deltas=has_grads,
                     inactive=inactive_present, drawn=len(edges), total=total_edges, fmt=fmt,
                     top=-(header_h + height + 16.0))

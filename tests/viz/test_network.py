@@ -427,6 +427,14 @@ def test_max_units_per_layer_elides_with_a_marker() -> None:
     assert drawn[inputs[limit - 2]]["y"] < drawn[inputs[-1]]["y"]
     legend = " ".join(texts_of_class(svg, "cr-legend"))
     assert f"{diagram.edge_count} of {64 * 32 + 32 * 10} connections drawn" in legend
+    # the legend's thickest weight is the model's; it says so when that edge was left out
+    weights = [m.weight.data for m in model if isinstance(m, nn.Linear)]
+    layer, flat = max(((k, int(np.argmax(np.abs(w)))) for k, w in enumerate(weights)),
+                      key=lambda kf: abs(weights[kf[0]].ravel()[kf[1]]))
+    j, i = np.unravel_index(flat, weights[layer].shape)
+    drawn_edge = j < limit - 1 or j == weights[layer].shape[0] - 1
+    drawn_edge = drawn_edge and (i < limit - 1 or i == weights[layer].shape[1] - 1)
+    assert ("not drawn" in legend) == (not drawn_edge), legend
 
 
 # ---------------------------------------------------------------------------------------------
