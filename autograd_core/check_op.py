@@ -12,7 +12,7 @@ from . import array_math, scalar_math
 from .checks import SPECIAL_POINTS, _shape_report
 from .diagnose import Alternative, Comparison, diagnose, number
 from .op import Op
-from .report import MISTAKES, Report
+from .report import MISTAKES, Report, is_unanswered, not_answered
 from .slopes import slope
 from .tensor import Tensor
 from .value import Value
@@ -40,6 +40,9 @@ def check_op(op: Op, *, params: Mapping[str, Any] | None = None,
         raise TypeError(f"check_op needs an autograd_core.Op; got {type(op).__name__}")
     params = op.check_params(dict(params or {})) or {}
     rng = np.random.default_rng(seed)
+    waiting = _unanswered_rules(op, params)
+    if waiting:
+        return not_answered(f"op {op.name!r}: the rule for {', '.join(waiting)}", exercise)
     if op.elementwise and _works_on_floats(op, params):
         failure = _check_elementwise(op, params, points, rng, rtol, atol)
     else:
@@ -57,6 +60,25 @@ def check_op(op: Op, *, params: Mapping[str, Any] | None = None,
 
 
 Failure = tuple[str, str, list[str]]
+
+
+def _unanswered_rules(op: Op, params: dict[str, Any]) -> list[str]:
+    """The derivatives whose rule still returns the placeholder (``...`` or ``None``: a
+    student copy's ``def rule(...): ...``), at a harmless point on floats."""
+    if not (op.elementwise and _works_on_floats(op, params)):
+        return []
+    point = [0.5] * op.arity
+    with np.errstate(all="ignore"):
+        out = op.forward(scalar_math, *point, **params)
+    waiting = []
+    for k, rule in enumerate(op.derivatives):
+        try:
+            result = rule(scalar_math, out, *point, **params)
+        except Exception:       # noqa: BLE001 - an error is judged (and reported) later
+            continue
+        if is_unanswered(result):
+            waiting.append(_operand(op, k))
+    return waiting
 
 
 def _operand(op: Op, k: int) -> str:

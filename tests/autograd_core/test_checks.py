@@ -390,3 +390,11 @@ def test_numpy_scalars_are_numbers_and_backwards_convention_yields_to_the_slopes
 def test_zero_is_never_printed_as_minus_zero() -> None:
     report = check_answer(1.0, -0.0)
     assert "expected 0," in report.feedback and "-0" not in report.feedback
+
+
+def test_check_op_with_a_rule_still_a_placeholder_is_not_answered() -> None:
+    def rule(m, out, a):
+        ...
+
+    report = check_op(tanh_op(rule))
+    assert (report.passed, report.answered) == (False, False) and "∂out/∂a" in report.summary
