@@ -353,6 +353,8 @@ def value_fields(node: Any, name: str, role: str, show_grad: bool,
             # a tensor drops an intermediate gradient once used, as PyTorch does: say so,
             # and how to keep it, instead of showing "None"
             fields.append("grad not kept (retain_grad)")
+        elif node.grad is None and not node.requires_grad:
+            fields.append("no grad (requires_grad=False)")   # an input, not a parameter
         else:
             fields.append("grad " + format_number(node.grad, number_format))
     return fields

@@ -451,3 +451,14 @@ def test_the_compiled_graphviz_module_is_cached_and_a_bad_cache_is_replaced(tmp_
     cached[0].write_bytes(b"not a compiled module")
     assert run() == "2"                                   # compiled again ...
     assert cached[0].read_bytes()[:4] != b"not "          # ... and the file replaced
+
+
+def test_a_tensor_input_that_takes_no_gradient_says_so_instead_of_none() -> None:
+    import numpy as np
+    from autograd_core import Tensor
+    X = Tensor(np.ones((2, 3)), label="X")                       # data: requires_grad=False
+    W = Tensor(np.full((3, 2), 0.5), requires_grad=True, label="W")
+    loss = (X @ W).sum()
+    loss.backward()
+    source = viz.draw_graph(loss).source.replace("\\ ", " ")     # DOT escapes spaces
+    assert "no grad (requires_grad=False)" in source and "grad None" not in source
