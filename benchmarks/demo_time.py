@@ -20,14 +20,14 @@ import contextlib
 import io
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import alternate  # noqa: E402  (benchmarks/alternate.py)
 
 
 def one_run(steps: int) -> dict[str, float]:
@@ -61,19 +61,6 @@ def one_run(steps: int) -> dict[str, float]:
     return timings
 
 
-def _child(checkout: str, steps: int) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=checkout)
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
-                          "--steps", str(steps)], env=env, cwd=checkout, check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _summary(values: list[float]) -> str:
-    return (f"{statistics.median(values):7.2f} s  ({min(values):.2f}-{max(values):.2f})"
-            if values else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -86,28 +73,13 @@ def main() -> None:
         return
     here = str(HERE.parent)
     checkouts = [here] + ([str(Path(args.against).resolve())] if args.against else [])
-    runs: dict[str, list[dict[str, float]]] = {c: [] for c in checkouts}
-    for r in range(args.repeats):
-        for c in (checkouts if r % 2 == 0 else checkouts[::-1]):
-            runs[c].append(_child(c, args.steps))
-            print(f"round {r + 1}: {c}: total {runs[c][-1]['total']:.2f} s", file=sys.stderr)
+    runs = alternate.rounds(checkouts, args.repeats, lambda c: alternate.child_run(
+        Path(__file__).resolve(), c, ["--steps", str(args.steps)]))
     print(f"chainrule demo, {args.steps} training steps, {args.repeats} runs per checkout "
           f"(median, min-max), {os.cpu_count()} cores")
-    for c in checkouts:
-        print(f"\n{c}")
-        phases = [k for k in dict.fromkeys(k for run in runs[c] for k in run)
-                  if not k.endswith(" (cpu)") and k != "total"] + ["total"]
-        print(f"  {'phase':<18} {'wall':>7}    (min-max)       {'cpu':>7}    (min-max)")
-        for phase in phases:
-            wall = [run[phase] for run in runs[c] if phase in run]
-            cpu = [run[phase + " (cpu)"] for run in runs[c] if phase + " (cpu)" in run]
-            print(f"  {phase:<18} {_summary(wall)}   {_summary(cpu)}")
-    if args.against:
-        for key in ("total", "total (cpu)"):
-            ratios = [a[key] / b[key] for a, b in zip(runs[here], runs[checkouts[1]])]
-            print(f"\n{key}, this checkout / the other, paired by round: median "
-                  f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})")
-
+    alternate.report(runs, lambda results: [
+        k for k in dict.fromkeys(k for run in results for k in run)
+        if not k.endswith(" (cpu)") and k != "total"] + ["total"])
 
 if __name__ == "__main__":
     main()

@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import alternate  # noqa: E402  (benchmarks/alternate.py)
 
 
 def one_run(terms: int) -> dict[str, float]:
@@ -64,19 +64,6 @@ def one_run(terms: int) -> dict[str, float]:
     return timings
 
 
-def _child(checkout: str, terms: int) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=checkout)
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child",
-                          "--terms", str(terms)], env=env, cwd=checkout, check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _summary(values: list[float]) -> str:
-    return (f"{statistics.median(values):6.2f} s  ({min(values):.2f}-{max(values):.2f})"
-            if values else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--terms", type=int, default=100)
@@ -93,24 +80,11 @@ def main() -> None:
         return
     here = str(HERE.parent)
     checkouts = [here] + ([str(Path(args.against).resolve())] if args.against else [])
-    runs: dict[str, list[dict[str, float]]] = {c: [] for c in checkouts}
-    for r in range(args.repeats):
-        for c in (checkouts if r % 2 == 0 else checkouts[::-1]):
-            runs[c].append(_child(c, args.terms))
+    runs = alternate.rounds(checkouts, args.repeats, lambda c: alternate.child_run(
+        Path(__file__).resolve(), c, ["--terms", str(args.terms)]))
     print(f"chainrule trace of a {args.terms}-term sum to HTML, {args.repeats} fresh processes "
           f"per checkout (median, min-max), {os.cpu_count()} cores")
-    for c in checkouts:
-        print(f"\n{c}\n  {'phase':<14} {'wall':>6}    (min-max)      {'cpu':>6}    (min-max)")
-        for phase in ("load Graphviz", "layout", "no-JS PNG", "total"):
-            wall = [run[phase] for run in runs[c] if phase in run]
-            cpu = [run[phase + " (cpu)"] for run in runs[c] if phase + " (cpu)" in run]
-            print(f"  {phase:<14} {_summary(wall)}   {_summary(cpu)}")
-    if args.against:
-        for key in ("total", "total (cpu)"):
-            ratios = [a[key] / b[key] for a, b in zip(runs[here], runs[checkouts[1]])]
-            print(f"\n{key}, this checkout / the other, paired by round: median "
-                  f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})")
-
+    alternate.report(runs, lambda results: ["load Graphviz", "layout", "no-JS PNG", "total"])
 
 if __name__ == "__main__":
     main()
