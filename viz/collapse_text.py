@@ -10,6 +10,7 @@ import numpy as np
 from .collapse_steps import (MAX_LISTED, MAX_MATRIX, MAX_SAMPLES, MAX_VECTOR, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad)
 from .style import NumberFormat, clean_text, format_number, latex_escape
+from .trace import carried_sentence
 
 # ---------------------------------------------------------------------------------------------
 # text
@@ -52,10 +53,6 @@ def _shape(x: Any) -> str:
     return "×".join(str(d) for d in np.shape(x)) or "1"
 
 
-def _d(num: str, den: str) -> str:
-    return f"∂{num}/∂{den}"
-
-
 def _accumulation(f: Formatter, g: ParamGrad) -> list[str]:
     lines = []
     if g.path > 1:
@@ -63,8 +60,7 @@ def _accumulation(f: Formatter, g: ParamGrad) -> list[str]:
                      f"{f.n(g.after)}   (it is used more than once in this pass: contribution "
                      f"{g.path})")
     if g.carried is not None:
-        lines.append(f"      {g.name}.grad was {f.n(g.carried)} before this pass; it "
-                     f"accumulates to {f.n(g.after)}")
+        lines.append("      " + carried_sentence(g.name, f.n(g.carried), f.n(g.after)))
     return lines
 
 

@@ -114,6 +114,12 @@ def _d(num: str, den: str) -> str:
     return f"∂{num}/∂{den}"
 
 
+def carried_sentence(name: str, carried: str, after: str) -> str:
+    """What a trace says of a gradient a leaf already held when the pass began (a second
+    backward): it is not a path of this pass, it is what the new contributions add to."""
+    return f"{name}.grad was {carried} before this pass; it accumulates to {after}"
+
+
 def _dl(num: str, den: str) -> str:
     return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
@@ -240,8 +246,8 @@ class BackwardTrace(_TraceViews):
                                  f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
                                  f"(sum over paths, contribution {c.path})")
                 if c.carried is not None:
-                    lines.append(f"  {c.parent_name}.grad was {_num(c.carried, fmt)} before this "
-                                 f"pass; it accumulates to {_num(c.after, fmt)}")
+                    lines.append("  " + carried_sentence(c.parent_name, _num(c.carried, fmt),
+                                                         _num(c.after, fmt)))
                 continue
             local = _num(c.local, fmt)
             local_eq = local if c.local_formula == local else f"{c.local_formula} = {local}"
@@ -254,8 +260,8 @@ class BackwardTrace(_TraceViews):
                              f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
                              f"(sum over paths, contribution {c.path})")
             if c.carried is not None:
-                lines.append(f"  {c.parent_name}.grad was {_num(c.carried, fmt)} before this pass; "
-                             f"it accumulates to {_num(c.after, fmt)}")
+                lines.append("  " + carried_sentence(c.parent_name, _num(c.carried, fmt),
+                                                     _num(c.after, fmt)))
         return lines
 
     def to_markdown(self) -> str:
@@ -314,8 +320,9 @@ class BackwardTrace(_TraceViews):
                     lines.append(f"{_dl(L, p)} &= {_num(c.before, fmt)} + "
                                  f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}")
                 if c.carried is not None:
-                    lines.append(rf"&\text{{({c.parent_name}.grad was {_num(c.carried, fmt)} "
-                                 rf"before this pass; it accumulates to {_num(c.after, fmt)})}}")
+                    sentence = carried_sentence(c.parent_name, _num(c.carried, fmt),
+                                                _num(c.after, fmt))
+                    lines.append(rf"&\text{{({sentence})}}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # -- frames ------------------------------------------------------------------------
