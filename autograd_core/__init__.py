@@ -10,7 +10,7 @@ Guards (:mod:`autograd_core.guards`) warn once, with a :class:`MisconceptionWarn
 patterns that are almost always a mistake (a backward after ``optimizer.step()`` without
 ``zero_grad()``); ``set_guards(False)`` silences them.
 """
-from ._state import enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
+from ._state import ModuleCall, enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
 from .check_op import check_op
 from .checks import check_answer, check_derivative, check_gradients
@@ -36,7 +36,7 @@ tensor-only ones."""
 __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minimum", "matmul",
            "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "Dual", "Op",
            "constant_result", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "name_scope", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
+           "name_scope", "ModuleCall", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
            "topological_order", "backward", "Edge", "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",

@@ -17,12 +17,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _State(threading.local):
     """What every op reads; ``threading.local`` gives each thread its own copy.
 
-    ``mode`` packs ``(grad_enabled, scope, anomaly)`` into one tuple so that an op pays for
-    a single thread-local lookup; the three properties keep it up to date.
+    ``mode`` packs ``(grad_enabled, call, anomaly)`` into one tuple so that an op pays for
+    a single thread-local lookup; the three properties keep it up to date. ``call`` is the
+    innermost open :class:`ModuleCall` (``None`` outside any).
     """
 
     def __init__(self) -> None:
-        self.mode: tuple[bool, tuple[Any, ...] | None, bool] = (True, None, False)
+        self.mode: tuple[bool, ModuleCall | None, bool] = (True, None, False)
 
     @property
     def grad_enabled(self) -> bool:
@@ -33,12 +34,12 @@ class _State(threading.local):
         self.mode = (value, self.mode[1], self.mode[2])
 
     @property
-    def scope(self) -> tuple[Any, ...] | None:
-        """The enclosing module scopes, outermost first (``None`` outside any)."""
+    def scope(self) -> ModuleCall | None:
+        """The innermost open module call (``None`` outside any)."""
         return self.mode[1]
 
     @scope.setter
-    def scope(self, value: tuple[Any, ...] | None) -> None:
+    def scope(self, value: ModuleCall | None) -> None:
         self.mode = (self.mode[0], value, self.mode[2])
 
     @property
@@ -160,13 +161,41 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+class ModuleCall:
+    """One call of a module (one entry of :class:`name_scope`): the ``module``, the call it
+    was made in (``outer``, ``None`` at the top), and ``modules``, the tuple of modules from
+    the outermost call to this one. Every node created during the call refers to it, so two
+    calls of the same neuron (two samples) stay apart even when a pass visits them
+    interleaved."""
+
+    __slots__ = ("module", "outer", "modules")
+
+    def __init__(self, module: Any, outer: ModuleCall | None) -> None:
+        self.module = module
+        self.outer = outer
+        self.modules: tuple[Any, ...] = (module,) if outer is None else outer.modules + (module,)
+
+    @property
+    def calls(self) -> tuple[ModuleCall, ...]:
+        """The open calls from the outermost to this one."""
+        calls: list[ModuleCall] = []
+        call: ModuleCall | None = self
+        while call is not None:
+            calls.append(call)
+            call = call.outer
+        return tuple(reversed(calls))
+
+    def __repr__(self) -> str:
+        return f"<ModuleCall of {type(self.module).__name__} at depth {len(self.modules)}>"
+
+
 class name_scope:
     """Tag every node created inside the block with ``scope`` (pushed on a per-thread stack).
 
     ``nn.Module.__call__`` pushes itself, so ``viz`` can group the nodes of one neuron,
     layer or module into one box without importing ``nn``. A node's ``scope`` is the tuple
-    of enclosing scopes, outermost first. (A class, not a generator: a model's forward enters
-    one per module call.)
+    of enclosing scopes, outermost first; its ``module_call`` is the :class:`ModuleCall`
+    that made it. (A class, not a generator: a model's forward enters one per module call.)
     """
 
     __slots__ = ("scope", "previous")
@@ -178,8 +207,7 @@ class name_scope:
         self.previous = mode = state.mode
         with _count_lock:
             open_contexts[0] += 1
-        outer = mode[1]
-        state.mode = (mode[0], (self.scope,) if outer is None else outer + (self.scope,), mode[2])
+        state.mode = (mode[0], ModuleCall(self.scope, mode[1]), mode[2])
 
     def __exit__(self, *exc: object) -> None:
         state.mode = self.previous

@@ -18,8 +18,6 @@ from __future__ import annotations
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import count
-from operator import attrgetter
 from typing import Any, Callable
 
 from ._state import changed_mode, current_mode
@@ -33,7 +31,9 @@ class Node:
     gradient) and may hook ``_check_graph`` / ``_end_backward``.
     """
 
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "requires_grad", "_serial", "label", "_scope")
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "requires_grad", "_label", "_scope")
+    # ``_label`` and ``_scope`` are set only when a node has one: an empty slot costs nothing
+    # to make, to walk for the garbage collector or to free, and most nodes have neither.
 
     _raw_math: Any
     _graph_math: Any
@@ -58,9 +58,29 @@ class Node:
         return {} if self._op is None or not self._op.params else dict(self._op.params)
 
     @property
+    def label(self) -> str | None:
+        """The name shown in graphs and traces (``None`` when the node has none)."""
+        return getattr(self, "_label", None)
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        if value is None:
+            if hasattr(self, "_label"):
+                del self._label
+        else:
+            self._label = str(value)
+
+    @property
     def scope(self) -> tuple[Any, ...]:
         """The module scopes (outermost first) active when this node was created."""
-        return self._scope or ()
+        call = getattr(self, "_scope", None)
+        return () if call is None else call.modules
+
+    @property
+    def module_call(self) -> Any:
+        """The :class:`~autograd_core.ModuleCall` during which this node was created (``None``
+        outside every module): the innermost call; ``module_call.calls`` lists all of them."""
+        return getattr(self, "_scope", None)
 
     @property
     def is_leaf(self) -> bool:
@@ -78,28 +98,41 @@ class Node:
         """Hook run after the pass (tensors make each kept gradient their own array)."""
 
 
-new_serial = count().__next__
-"""The next creation serial number: every node constructor takes one."""
-_creation = attrgetter("_serial")
-
-
 def topological_order(root: Node) -> list[Node]:
-    """Every node ``root`` depends on, each after all of its parents.
+    """Every node ``root`` depends on, each after all of its operands; ``root`` is last.
 
-    A node is always created after its parents, so the nodes ``root`` reaches, sorted by
-    their creation serial number, are in topological order: the order the forward pass
-    computed them. Finding them is a plain graph search with no recursion, so a chain of a
-    million nodes needs no change to the recursion limit. (Nodes hash by identity.)
+    A depth-first walk that finishes a node's first operand, then its second, before the
+    node itself (post-order, as micrograd's ``build_topo``). It is often, not always, the
+    order the forward pass made the nodes in:
+
+    >>> x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    >>> u = x * 2; v = y * 3; z = v + u
+    >>> u.label, v.label, z.label = "u", "v", "z"
+    >>> [n.label or f"{n.data:g}" for n in topological_order(z)]   # v's side first
+    ['y', '3', 'v', 'x', '2', 'u', 'z']
+
+    (Creation order would need a counter on every node and a sort: together about a tenth
+    of the time of micrograd's demo step; see ``benchmarks/README.md``.) The walk keeps its
+    own stack, so a chain of a million nodes needs no change to the recursion limit. Nodes
+    hash by identity.
     """
+    order = []
     reached = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for parent in (node._a, node._b):
-            if parent is not None and parent not in reached:
-                reached.add(parent)
-                stack.append(parent)
-    return sorted(reached, key=_creation)
+    path = [root]                          # the walk's current path from root
+    while path:
+        node = path[-1]
+        a = node._a
+        if a is not None and a not in reached:
+            reached.add(a)
+            path.append(a)
+            continue
+        b = node._b
+        if b is not None and b not in reached:
+            reached.add(b)
+            path.append(b)
+            continue
+        order.append(path.pop())           # both operands are finished: so is the node
+    return order
 
 
 @dataclass(frozen=True)

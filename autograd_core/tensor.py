@@ -8,13 +8,14 @@ broadcasting undone in one place (:func:`_unbroadcast`), and a linear map for th
 """
 from __future__ import annotations
 
+from itertools import count
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from . import array_math
 from ._state import DEFAULT_MODE, open_contexts, state
-from .graph import Node, backward, new_serial
+from .graph import Node, backward
 from .numbers import REAL_NUMBER_TYPES, check_flag
 from .op import Bound, GraphMath, Op, bind
 from .operators import Operators, install
@@ -209,7 +210,7 @@ class Tensor(Operators, Node):
     :meth:`retain_grad`, as in PyTorch.
     """
 
-    __slots__ = ("_retains_grad", "_freed", "_modified_at")
+    __slots__ = ("_retains_grad", "_freed", "_made_at", "_modified_at")
     _raw_math = array_math
     _retain_graph_default = False
     _releases_grads = True
@@ -266,7 +267,7 @@ class Tensor(Operators, Node):
         built from it before then refuses to backward, since its gradient would be taken at
         the new values (PyTorch's version counter does the same). The optimizers, ``nn.init``
         and ``load_state_dict`` call it."""
-        self._modified_at = new_serial()
+        self._modified_at = _stamp()
 
     def tolist(self) -> Any:
         """The data as (nested) Python lists of floats."""
@@ -286,7 +287,7 @@ class Tensor(Operators, Node):
         if self.dtype != np.float64:
             extras.append(f"dtype={self.dtype}")
         if self._op is not None:
-            extras.append(f"op={self._op.name}")
+            extras.append(f"op={self.op.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         if self.label:
@@ -330,7 +331,7 @@ class Tensor(Operators, Node):
                     f"Trying to backward through the graph a second time (op {node.op.name!r}): "
                     "its saved values were freed by the first backward. Pass retain_graph=True "
                     "to the first backward() if you need to call backward through it again.")
-            a, b, made = node._a, node._b, node._serial
+            a, b, made = node._a, node._b, node._made_at
             if a._modified_at > made or (b is not None and b._modified_at > made):
                 changed = a if a._modified_at > made else b
                 name = f" {changed.label!r}" if changed.label else ""
@@ -572,6 +573,11 @@ def _normalize_index(index: Any) -> Any:
     return tuple(out) if isinstance(index, tuple) else out[0]
 
 
+_stamp = count().__next__
+"""Version stamps: a tensor records when it was made and when its data was last changed in
+place (``mark_modified``); a graph whose operand changed after the op refuses to backward."""
+
+
 def _node(data: np.ndarray, bound: Bound | None, a: Tensor | None, b: Tensor | None,
           requires_grad: bool, label: str | None) -> Tensor:
     """Every Tensor is made here: a leaf when ``bound`` is None, else an op's result."""
@@ -579,12 +585,14 @@ def _node(data: np.ndarray, bound: Bound | None, a: Tensor | None, b: Tensor | N
     t.data = data
     t.grad = None
     t.requires_grad = requires_grad
-    t.label = label
+    if label is not None:
+        t._label = str(label)
+    if open_contexts[0] and state.scope is not None:
+        t._scope = state.scope
     t._op = bound
     t._a = a
     t._b = b
-    t._scope = state.scope if open_contexts[0] else None
-    t._serial = new_serial()
+    t._made_at = _stamp()
     t._retains_grad = False
     t._freed = False
     t._modified_at = -1

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from . import scalar_math
 from ._state import open_contexts, state
-from .graph import Node, backward, new_serial
+from .graph import Node, backward
 from .numbers import REAL_NUMBER_TYPES, check_flag, to_float
 from .op import Bound, GraphMath, Op, bind
 from .operators import Operators, install
@@ -43,8 +43,10 @@ class Value(Operators, Node):
     __hash__ = object.__hash__
 
     def __new__(cls, data: Any, label: str | None = None, requires_grad: bool = True) -> Value:
-        return _node(to_float(data), None, None, None, check_flag(requires_grad, "requires_grad"),
-                     None if label is None else str(label), _scope())
+        v = _node(to_float(data), None, None, None, check_flag(requires_grad, "requires_grad"))
+        if label is not None:
+            v._label = str(label)
+        return _scoped(v)
 
     def __getnewargs__(self) -> tuple[Any, ...]:
         return (self.data,)
@@ -59,7 +61,7 @@ class Value(Operators, Node):
             gradient = 1.0
         if create_graph:
             return gradient if isinstance(gradient, Value) else \
-                _node(to_float(gradient, "gradient"), None, None, None, False, None)
+                _node(to_float(gradient, "gradient"), None, None, None, False)
         return to_float(gradient.data if isinstance(gradient, Value) else gradient, "gradient")
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -79,7 +81,7 @@ class Value(Operators, Node):
 
     def detach(self) -> Value:
         """A new constant Value with the same data and no history."""
-        return _node(self.data, None, None, None, False, None)
+        return _node(self.data, None, None, None, False)
 
     def item(self) -> float:
         """The data as a Python float."""
@@ -96,19 +98,16 @@ class Value(Operators, Node):
 
 
 def _node(data: float, bound: Bound | None, a: Value | None, b: Value | None,
-          requires_grad: bool, label: str | None, scope: Any = None) -> Value:
-    """Every Value is made here: a leaf when ``bound`` is None, else an op's result.
-    ``scope`` is the calling thread's module scope (``None`` outside any)."""
+          requires_grad: bool) -> Value:
+    """Every Value is made here: a leaf when ``bound`` is None, else an op's result. (A label
+    and a module scope are set afterwards, only on the nodes that have one.)"""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v.requires_grad = requires_grad
-    v.label = label
     v._op = bound
     v._a = a
     v._b = b
-    v._scope = scope
-    v._serial = new_serial()
     return v
 
 
@@ -117,13 +116,15 @@ def _as_value(x: Any) -> Any:
     if isinstance(x, Value):
         return x
     if isinstance(x, REAL_NUMBER_TYPES):
-        return _node(to_float(x), None, None, None, False, None, _scope())
+        return _scoped(_node(to_float(x), None, None, None, False))
     return None
 
 
-def _scope() -> Any:
-    """The calling thread's module scope (``None`` outside any)."""
-    return state.scope if open_contexts[0] else None
+def _scoped(v: Value) -> Value:
+    """``v``, marked with the calling thread's module scope if it is inside one."""
+    if open_contexts[0] and state.scope is not None:
+        v._scope = state.scope
+    return v
 
 
 def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any]:
@@ -137,28 +138,43 @@ def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any
         forward = partial(forward, **params)
     bound = bind(op, Value, params)
 
-    def apply(a: Any, b: Any = None) -> Any:
-        if a.__class__ is not Value and (a := _as_value(a)) is None:
-            return NotImplemented
-        if binary:
+    def slow_path(data: float, a: Value, b: Value | None) -> Value:
+        """Some thread is inside ``no_grad``, a module scope or ``detect_anomaly``: the
+        result as the calling thread's mode says."""
+        grad_enabled, scope, anomaly = state.mode
+        if anomaly and data != data:
+            from .anomaly import report_forward_nan
+            report_forward_nan(op, (a, b) if binary else (a,))
+        if grad_enabled and (a.requires_grad or (b is not None and b.requires_grad)):
+            v = _node(data, bound, a, b, True)
+        else:
+            v = _node(data, None, None, None, False)
+        if scope is not None:
+            v._scope = scope
+        return v
+
+    if binary:
+        def apply(a: Any, b: Any) -> Any:
+            if a.__class__ is not Value and (a := _as_value(a)) is None:
+                return NotImplemented
             if b.__class__ is not Value and (b := _as_value(b)) is None:
                 return NotImplemented
             data = forward(scalar_math, a.data, b.data)
-            needs_grad = a.requires_grad or b.requires_grad
-        else:
+            if open_contexts[0]:
+                return slow_path(data, a, b)
+            if a.requires_grad or b.requires_grad:
+                return _node(data, bound, a, b, True)
+            return _node(data, None, None, None, False)
+    else:
+        def apply(a: Any) -> Any:
+            if a.__class__ is not Value and (a := _as_value(a)) is None:
+                return NotImplemented
             data = forward(scalar_math, a.data)
-            needs_grad = a.requires_grad
-        if open_contexts[0]:                      # some thread is inside no_grad, a scope, ...
-            grad_enabled, scope, anomaly = state.mode
-            if anomaly and data != data:
-                from .anomaly import report_forward_nan
-                report_forward_nan(op, (a, b) if binary else (a,))
-            if needs_grad and grad_enabled:
-                return _node(data, bound, a, b, True, None, scope)
-            return _node(data, None, None, None, False, None, scope)
-        if needs_grad:
-            return _node(data, bound, a, b, True, None)
-        return _node(data, None, None, None, False, None)
+            if open_contexts[0]:
+                return slow_path(data, a, None)
+            if a.requires_grad:
+                return _node(data, bound, a, None, True)
+            return _node(data, None, None, None, False)
 
     return apply
 

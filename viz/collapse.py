@@ -2,10 +2,12 @@
 "module")``.
 
 The steps are the engine's own pass, recorded once by :func:`viz.trace_backward` through the
-observer of :func:`autograd_core.backward`; this module only groups them. Consecutive scalar
-steps whose nodes belong to one module scope (the grouping :func:`viz.graph.node_groups` gives
-``draw_graph(collapse=...)``) become one step, which keeps the scalar steps inside it (the
-stepper opens and closes them). Every number a collapsed step prints is one the pass recorded:
+observer of :func:`autograd_core.backward`; this module only groups them. The scalar steps
+whose nodes one module call made (``node.module_call``, at the grain of the boxes
+:func:`viz.graph.node_groups` gives ``draw_graph(collapse=...)``) become one step, placed where
+the call's first step is; it keeps its scalar steps, in the pass's order and numbering (the
+stepper opens and closes them). They need not be consecutive: the pass is depth-first, so it
+finishes each layer-1 neuron between two steps of the first layer-2 neuron that uses it. Every number a collapsed step prints is one the pass recorded:
 an upstream gradient, a local derivative, a contribution, a gradient after the pass; a sum is
 printed with its terms, and the total printed is the engine's sum, not a second computation.
 
@@ -393,39 +395,36 @@ def _module_detail(an: _Analysis, scope: Any, run: list[BackwardStep]) -> Module
 # ---------------------------------------------------------------------------------------------
 # building the collapsed steps
 # ---------------------------------------------------------------------------------------------
-def _runs(steps: Sequence[BackwardStep], groups: dict[Any, Any]
-          ) -> list[tuple[Any, list[BackwardStep]]]:
-    """Consecutive steps whose nodes share a group (None: outside every module)."""
-    runs: list[tuple[Any, list[BackwardStep]]] = []
-    for s in steps:
-        g = groups.get(s.node)
-        if runs and g is not None and runs[-1][0] is g:
-            runs[-1][1].append(s)
-        else:
-            runs.append((g, [s]))
-    return runs
+def _call_at(node: Any, level: int) -> Any:
+    """The module call that made ``node``, at the grain ``level``: its innermost call whose
+    module's ``scope_kind`` is at least that coarse (as :func:`viz.graph.node_groups`)."""
+    call = node.module_call
+    while call is not None:
+        if COLLAPSE_LEVELS.get(getattr(call.module, "scope_kind", "module"), 2) >= level:
+            return call
+        call = call.outer
+    return None
 
 
-def _split(runs: list[tuple[Any, list[BackwardStep]]],
-           starts: Callable[[Any, set[int], BackwardStep], bool]
-           ) -> list[tuple[Any, list[BackwardStep]]]:
-    """Split each run where ``starts(scope, seen, step)`` says a new call of the module
-    begins (two calls of one neuron, one after the other, are two steps)."""
+def _runs(steps: Sequence[BackwardStep], collapse: str) -> list[tuple[Any, list[BackwardStep]]]:
+    """The steps grouped by the module call that made their nodes, as ``(module, steps)`` in
+    the order of each call's first step (a step outside every module is a group of its own).
+
+    A call's steps need not be consecutive: the pass visits the nodes in depth-first order, so
+    it finishes a layer-1 neuron between two steps of the first layer-2 neuron that uses it.
+    Each call is still one group, and two calls of one module (two samples) are two."""
+    level = COLLAPSE_LEVELS[collapse]
     out: list[tuple[Any, list[BackwardStep]]] = []
-    for scope, run in runs:
-        if scope is None:
-            out.append((scope, run))
-            continue
-        seen: set[int] = set()
-        current: list[BackwardStep] = []
-        for s in run:
-            if current and starts(scope, seen, s):
-                out.append((scope, current))
-                current = []
-            elif not current:
-                starts(scope, seen, s)
-            current.append(s)
-        out.append((scope, current))
+    of_call: dict[int, list[BackwardStep]] = {}
+    for s in steps:
+        call = _call_at(s.node, level)
+        if call is None:
+            out.append((None, [s]))
+        elif id(call) in of_call:
+            of_call[id(call)].append(s)
+        else:
+            of_call[id(call)] = [s]
+            out.append((call.module, of_call[id(call)]))
     return out
 
 
@@ -443,9 +442,7 @@ def collapse_trace(scalar: BackwardTrace, order: Sequence[Any], collapse: str,
             an.unit_names[node] = an.title(scope)
     neuron_detail: dict[int, NeuronDetail | None] = {}     # first scalar step index -> detail
     neuron_of_step: dict[int, int] = {}
-    neuron_runs = _split(_runs(node_steps, an.neuron_groups),
-                         lambda scope, seen, s: s.node in an.unit_names)
-    for scope, run in neuron_runs:
+    for scope, run in _runs(node_steps, "neuron"):
         if scope is None or getattr(scope, "scope_kind", "module") != "neuron":
             continue
         detail = _scalar_neuron(an, scope, run)
@@ -453,24 +450,7 @@ def collapse_trace(scalar: BackwardTrace, order: Sequence[Any], collapse: str,
         for s in run:
             neuron_of_step[s.index] = run[0].index
 
-    groups = node_groups(order, collapse)
-    runs = _runs(node_steps, groups)
-    if collapse == "neuron":
-        runs = _split(runs, lambda scope, seen, s: s.node in an.unit_names)
-    else:   # a scalar layer called again: one of its neurons starts a second time
-        scope_of = an.neuron_groups
-
-        def again(scope: Any, seen: set[int], s: BackwardStep) -> bool:
-            if neuron_of_step.get(s.index) != s.index:
-                return False
-            unit = id(scope_of.get(s.node))
-            if unit in seen:
-                seen.clear()
-                seen.add(unit)
-                return True
-            seen.add(unit)
-            return False
-        runs = _split(runs, again)
+    runs = _runs(node_steps, collapse)
     out: list[CollapsedStep] = [CollapsedStep(0, "seed", scalar.steps[0].name, None,
                                               (scalar.steps[0],))]
     calls: dict[int, int] = {}
@@ -659,17 +639,16 @@ class CollapsedTrace(_TraceViews):
         frames: list[Frame] = []
         reveal: dict[str, int] = {}
         start = {s.index: k for k, s in enumerate(self.scalar.steps)}
-        position: dict[int, int] = {}
+        position: dict[int, int] = {}          # scalar frame -> the collapsed step holding it
         for step in self.steps:
-            first, last = start[step.inner[0].index], start[step.inner[-1].index]
-            for i in range(first, last + 1):
-                position.setdefault(i, step.index)
+            for s in step.inner:
+                position.setdefault(start[s.index], step.index)
         for item, at in inner.reveal.items():
             reveal[item] = position.get(at, len(self.steps)) if at < len(inner.frames) \
                 else len(self.steps)
         for step in self.steps:
-            first, last = start[step.inner[0].index], start[step.inner[-1].index]
-            spans = inner.frames[first:last + 1]
+            held = tuple(start[s.index] for s in step.inner)
+            spans = [inner.frames[i] for i in held]
             active: list[str] = []
             targets: list[str] = []
             edges: list[str] = []
@@ -684,7 +663,7 @@ class CollapsedTrace(_TraceViews):
                      ("seed", "scalar") else spans[0].title)
             frames.append(Frame(title=title, equation="\n".join(self._step_lines(step)),
                                 active=active, targets=targets, edges=edges, texts=texts,
-                                span=None if step.kind in ("seed", "scalar") else (first, last)))
+                                inside=None if step.kind in ("seed", "scalar") else held))
         for k, fr in enumerate(inner.frames):
             fr.title = f"scalar step {k}: {fr.title.split(': ', 1)[-1]}"
             fr.targets = [t for t in fr.targets if t not in fr.active]   # inside one box

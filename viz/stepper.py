@@ -39,9 +39,10 @@ class Frame:
     """One step as the viewer shows it.
 
     ``active``/``targets``/``edges`` are ids of SVG groups (nodes and edges) to highlight;
-    ``texts`` maps a text key (``"v3:grad"``) to its new text from this step on. ``span``
-    (a collapsed step: a neuron, a layer) is the range ``(first, last)`` of the
-    :attr:`Steps.inner` steps it groups, which the stepper can open.
+    ``texts`` maps a text key (``"v3:grad"``) to its new text from this step on. ``inside``
+    (a collapsed step: a neuron, a layer) lists the positions in :attr:`Steps.inner` of the
+    steps it groups, in the order the pass made them, which the stepper can open. (They need
+    not be consecutive: the pass may make another module's steps in between.)
     """
 
     title: str
@@ -50,7 +51,7 @@ class Frame:
     targets: list[str] = field(default_factory=list)
     edges: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
-    span: tuple[int, int] | None = None
+    inside: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Steps:
     each node/edge is no longer pending, and the frames.
 
     A collapsed trace also carries ``inner``: the finer steps its frames group (each frame's
-    ``span``), with their own ``inner_reveal`` (in ``inner``'s numbering); the stepper opens a
+    ``inside``), with their own ``inner_reveal`` (in ``inner``'s numbering); the stepper opens a
     frame into them. Texts accumulate the same either way: a frame's ``texts`` are those of
     its inner steps together."""
 
@@ -81,8 +82,8 @@ class Steps:
 def _frame_json(f: Frame) -> dict[str, Any]:
     out = {"title": f.title, "equation": f.equation, "active": f.active, "targets": f.targets,
            "edges": f.edges, "texts": f.texts}
-    if f.span is not None:
-        out["span"] = list(f.span)
+    if f.inside is not None:
+        out["inside"] = list(f.inside)
     return out
 
 
@@ -198,12 +199,13 @@ function (root) {
   // position among them, -1 when closed
   var inside = -1, open = ui.querySelector(".cr-open");
   var marks = ["cr-active", "cr-target", "cr-pending"];
-  function spanOf(k) { var s = data.frames[k].span; return s && data.inner ? s : null; }
+  // the positions in data.inner of the steps frame k groups (null: it does not open)
+  function innerOf(k) { var s = data.frames[k].inside; return s && data.inner ? s : null; }
   function show(k, m) {
     k = Math.max(0, Math.min(n - 1, k)); current = k;
-    var span = spanOf(k);
-    inside = (span && m !== undefined && m >= 0) ? Math.min(m, span[1] - span[0]) : -1;
-    var s = inside >= 0 ? span[0] + inside : -1;
+    var span = innerOf(k);
+    inside = (span && m !== undefined && m >= 0) ? Math.min(m, span.length - 1) : -1;
+    var s = inside >= 0 ? span[inside] : -1;
     var f = s >= 0 ? data.inner[s] : data.frames[k];
     Object.keys(items).forEach(function (id) {
       var cl = items[id].classList;
@@ -223,7 +225,7 @@ function (root) {
     eq.textContent = f.equation;
     title.textContent = s >= 0 ? data.frames[k].title + " \u203A " + f.title : f.title;
     counter.textContent = "step " + k + " of " + (n - 1) +
-      (s >= 0 ? ", inside: " + (inside + 1) + " of " + (span[1] - span[0] + 1) : "");
+      (s >= 0 ? ", inside: " + (inside + 1) + " of " + span.length : "");
     pan(f);
     slider.value = String(k);
     root.setAttribute("data-step", String(k));
@@ -232,7 +234,7 @@ function (root) {
       open.hidden = !span;
       open.setAttribute("aria-expanded", inside >= 0 ? "true" : "false");
       open.textContent = inside >= 0 ? "\u25B4 close" :
-        "\u25BE open" + (span ? " (" + (span[1] - span[0] + 1) + " steps inside)" : "");
+        "\u25BE open" + (span ? " (" + span.length + " steps inside)" : "");
     }
   }
   // the title and equation boxes keep the height of the tallest step, so nothing below moves
@@ -288,24 +290,24 @@ function (root) {
   // after a step the learner asked for, bring the active node into view: the graph's box
   // pans to it, and the page scrolls only if the node is still off screen
   function follow() {
-    var f = inside >= 0 ? data.inner[spanOf(current)[0] + inside] : data.frames[current];
+    var f = inside >= 0 ? data.inner[innerOf(current)[inside]] : data.frames[current];
     var g = activeOf(f);
     pan(f);
     if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
   }
   function step(d) {
     stop();
-    var span = spanOf(current);
+    var span = innerOf(current);
     if (inside >= 0 && span) {
       var m = inside + d;
       if (m < 0) show(current);                          // back out to the whole step
-      else if (m > span[1] - span[0]) show(current + 1);  // past its last: the next step
+      else if (m >= span.length) show(current + 1);      // past its last: the next step
       else show(current, m);
     } else show(current + d);
     follow();
   }
   function toggle(wantOpen) {
-    var span = spanOf(current);
+    var span = innerOf(current);
     if (!span || wantOpen === (inside >= 0)) return false;
     stop(); show(current, wantOpen ? 0 : undefined); follow();
     return true;

@@ -35,8 +35,9 @@ def test_topological_order_puts_parents_first_and_is_deterministic() -> None:
                 min_size=1, max_size=40))
 def test_topological_order_of_random_graphs(recipe: list[tuple[int, int, bool]]) -> None:
     """Each step combines two earlier nodes (unary when the flag is set); the order must hold
-    exactly the nodes the root reaches, every parent before its children, in the order the
-    forward pass created them."""
+    exactly the nodes the root reaches, every parent before its children, in the post-order
+    of a depth-first walk that finishes the first operand before the second (checked against
+    a recursive walk written here)."""
     nodes = [Value(1.0), Value(2.0), Value(0.5, requires_grad=False)]
     for i, j, unary in recipe:
         a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
@@ -52,8 +53,18 @@ def test_topological_order_of_random_graphs(recipe: list[tuple[int, int, bool]])
     assert sorted(map(id, order)) == sorted(reachable)
     position = {id(n): k for k, n in enumerate(order)}
     assert all(position[id(p)] < position[id(n)] for n in order for p in n.parents)
-    created = [n for n in nodes if id(n) in reachable]      # user-made nodes, forward order
-    assert [position[id(n)] for n in created] == sorted(position[id(n)] for n in created)
+    expected: list[int] = []
+    finished: set[int] = set()
+
+    def walk(node: Value) -> None:
+        finished.add(id(node))
+        for parent in node.parents:
+            if id(parent) not in finished:
+                walk(parent)
+        expected.append(id(node))
+
+    walk(root)
+    assert [id(n) for n in order] == expected
 
 
 def test_reused_node_square() -> None:
@@ -248,3 +259,16 @@ def test_detect_anomaly_backward_names_op() -> None:
     with detect_anomaly():
         with pytest.raises(AnomalyError, match=r"backward.*'sqrt'.*'root'.*'x'"):
             z.backward()
+
+
+def test_the_engine_docstring_examples_hold() -> None:
+    """The examples in graph.py and value.py docstrings are run, so they cannot drift."""
+    import doctest
+
+    import autograd_core.graph
+    import autograd_core.value
+
+    for module in (autograd_core.graph, autograd_core.value):
+        result = doctest.testmod(module, extraglobs={"Value": Value,
+                                                     "topological_order": topological_order})
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -42,6 +42,16 @@ def test_data_is_copied_and_array_protocol() -> None:
     assert "requires_grad=True" in repr(Tensor([1.0], requires_grad=True))
 
 
+def test_repr_of_an_op_result_names_its_op_and_label() -> None:
+    """A notebook shows a tensor by its repr: an op's result must print, with its op."""
+    w = Tensor([1.0, -2.0], requires_grad=True, label="w")
+    y = w * 3.0
+    assert repr(y) == "Tensor([ 3., -6.], op=mul)"
+    y.label = "y"
+    assert repr(y).endswith("op=mul, label='y')")
+    assert repr(w) == "Tensor([ 1., -2.], requires_grad=True, label='w')"
+
+
 def test_float32_is_kept_through_ops_and_gradients() -> None:
     x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     w = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)

@@ -325,6 +325,49 @@ def test_stepper_opens_a_neuron_into_its_scalar_steps_and_closes_it(browser):
         assert others == []
 
 
+def test_each_neuron_call_is_one_step_though_the_pass_interleaves_them():
+    """The pass is depth-first: it finishes each layer-1 neuron between two steps of L2.n1,
+    the first layer-2 neuron that uses it. Each neuron is still one step, placed at its first
+    scalar step, so the collapsed steps go layer by layer; together they hold every scalar
+    step exactly once, each in the pass's order."""
+    _, loss = scalar_mlp()
+    t = viz.trace_backward(loss, collapse="neuron")
+    held = sorted(s.index for step in t.steps for s in step.inner)
+    assert held == [s.index for s in t.scalar.steps]
+    for step in t.steps:
+        assert [s.index for s in step.inner] == sorted(s.index for s in step.inner)
+    neurons = [s for s in t.steps if s.kind == "neuron"]
+    layers = [int(s.name[1]) for s in neurons]
+    assert layers == sorted(layers, reverse=True) and layers[0] == 3 and layers[-1] == 1
+    first_of_layer_2 = next(s for s in neurons if s.name == "L2.n1")
+    inner = [s.index for s in first_of_layer_2.inner]
+    gaps = [(a, b) for a, b in zip(inner, inner[1:]) if b != a + 1]
+    assert len(gaps) == 3                               # L1.n4, L1.n3, L1.n2 come in between
+    of_step = {s.index: step.name for step in t.steps for s in step.inner}
+    assert [of_step[a + 1] for a, _ in gaps] == ["L1.n4", "L1.n3", "L1.n2"]
+
+
+def test_stepper_walks_an_interleaved_neuron_through_its_own_steps(browser):
+    _, loss = scalar_mlp()
+    t = viz.trace_backward(loss, collapse="neuron")
+    k = next(i for i, s in enumerate(t.steps) if s.name == "L2.n1")
+    inner = t.steps[k].inner
+    gap = next(i for i in range(len(inner) - 1) if inner[i + 1].index != inner[i].index + 1)
+    with served(browser, t.to_html()) as (page, others):
+        for _ in range(k):
+            page.keyboard.press("ArrowRight")
+        button = page.locator(".cr-open")
+        assert f"({len(inner)} steps inside)" in button.inner_text()
+        button.click()
+        for _ in range(gap + 1):                          # across the gap in the numbering
+            page.keyboard.press("ArrowRight")
+        assert page.get_attribute(".cr-stepper", "data-inside") == str(gap + 1)
+        assert page.inner_text(".cr-eq").startswith(inner[gap + 1].formula)
+        assert f"scalar step {inner[gap + 1].index}:" in page.inner_text(".cr-title")
+        assert page.inner_text(".cr-counter").endswith(f"inside: {gap + 2} of {len(inner)}")
+        assert others == []
+
+
 def test_opened_step_keeps_its_node_in_view(browser):
     """Inside a neuron the active box is the neuron's; stepping inside keeps it on screen."""
     _, loss = scalar_mlp()
