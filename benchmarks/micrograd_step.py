@@ -10,7 +10,11 @@ Before each timed step the previous engine's garbage is collected (outside the t
 so no engine pays for another's. Reported: paired ratios (per round, then the median), with
 the spread; tracemalloc bytes per graph node; and where chainrule's step goes.
 
-Run:  python benchmarks/micrograd_step.py [--repeats 21]
+Run:  python benchmarks/micrograd_step.py [--repeats 21] [--also CHECKOUT]
+
+``--also CHECKOUT`` adds a fourth engine: the ``autograd_core`` of another checkout of this
+repository (an earlier commit, say), loaded under its own name, so a change is measured
+against the code before it in the same process and the same rounds.
 """
 from __future__ import annotations
 
@@ -164,9 +168,26 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f}x ({q[0]:.3f}x-{q[2]:.3f}x)"
 
 
+def load_checkout(path: str) -> type:
+    """``Value`` from ``<path>/autograd_core``, imported as the package ``chainrule_other``
+    (its relative imports resolve inside it, so it shares nothing with this checkout's)."""
+    import importlib.util
+
+    package = Path(path).resolve() / "autograd_core"
+    spec = importlib.util.spec_from_file_location(
+        "chainrule_other", package / "__init__.py", submodule_search_locations=[str(package)])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--also {path}: no autograd_core package there")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["chainrule_other"] = module
+    spec.loader.exec_module(module)
+    return module.Value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=21, help="timed rounds (one step per engine each)")
+    parser.add_argument("--also", metavar="CHECKOUT", help="another checkout's engine, timed as a fourth")
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "yardsticks"))
@@ -177,6 +198,8 @@ def main() -> None:
 
     X, y = make_moons(100)
     engines = {"chainrule": Value, "minimal": MinimalValue, "micrograd": MicrogradValue}
+    if args.also:
+        engines["other checkout"] = load_checkout(args.also)
     params = {name: make_params(cls) for name, cls in engines.items()}
     times: dict[str, list[float]] = {n: [] for n in engines}
     losses: dict[str, list[float]] = {n: [] for n in engines}
@@ -197,6 +220,12 @@ def main() -> None:
     print(f"chainrule / minimal engine (paired):   {spread(vs_minimal)}  (target <= 1.2x)")
     print(f"chainrule / micrograd (paired):        {spread(vs_micrograd)}  (target <= 0.15x)")
     print(f"minimal engine / micrograd (paired):   {spread(minimal_vs_micrograd)}")
+    if args.also:
+        other = times["other checkout"]
+        print(f"other checkout / minimal engine:       "
+              f"{spread([a / b for a, b in zip(other, times['minimal'])])}")
+        print(f"chainrule / other checkout (paired):   "
+              f"{spread([a / b for a, b in zip(times['chainrule'], other)])}")
     per_node = {n: bytes_per_node(cls, X, y) for n, cls in engines.items()}
     print("bytes per graph node (tracemalloc, forward + backward): " + " | ".join(
         f"{n} {b:.0f} ({k} nodes)" for n, (b, k) in per_node.items()) + "  (target <= 200)")
