@@ -110,6 +110,16 @@ def test_introspection_is_read_only() -> None:
     assert x.label == "x" and z.label is None
 
 
+def test_label_is_none_until_given_and_can_be_set_and_cleared() -> None:
+    x = Value(2.0)
+    assert x.label is None and (x * 3).label is None
+    x.label = "x"
+    assert x.label == "x" and repr(x).endswith("label='x')")
+    x.label = None
+    assert x.label is None and "label" not in repr(x)
+    assert Value(1.0, label=7).label == "7"
+
+
 def test_repr_shows_data_grad_and_label() -> None:
     x = Value(2.0, label="x")
     (x * x).backward()

@@ -189,6 +189,26 @@ def test_call_pushes_name_scope_for_viz():
     assert y.scope[0].scope_kind == "module" and y.scope[-1].scope_kind == "layer"
 
 
+def test_every_module_call_is_recorded_once_and_linked_to_the_call_around_it():
+    """node.module_call: one ModuleCall per call, so two calls of a module (two samples) stay
+    apart; the nodes one call makes share it; a neuron's call sits inside its layer's call."""
+    model = nn.MLP(2, [2, 1], seed=0)
+    first, second = model([1.0, 2.0]), model([1.0, 2.0])
+    assert first.module_call is not second.module_call
+    assert first.module_call.module is second.module_call.module is model.layers[1].neurons[0]
+    calls = first.module_call.calls
+    assert [c.module for c in calls] == list(first.scope) == [model, model.layers[1],
+                                                              model.layers[1].neurons[0]]
+    assert calls[-1].outer is calls[-2] and calls[0].outer is None
+    hidden = [p for p in first.parents if p.op is not None]
+    assert all(p.module_call is first.module_call for p in hidden)   # made in the same call
+    layer1 = model.layers[0]
+    outs = model.layers[0]([1.0, 2.0])
+    assert outs[0].module_call.outer is outs[1].module_call.outer   # one call of layer 1
+    assert outs[0].module_call.outer.module is layer1
+    assert Value(1.0).module_call is None and (Value(1.0) * 2).scope == ()
+
+
 def test_forward_must_be_defined_and_super_init_called():
     class Bad(nn.Module):
         def __init__(self):
