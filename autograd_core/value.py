@@ -138,14 +138,14 @@ def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any
         forward = partial(forward, **params)
     bound = bind(op, Value, params)
 
-    def slow_path(data: float, a: Value, b: Value | None) -> Value:
+    def slow_path(data: float, needs_grad: bool, a: Value, b: Value | None) -> Value:
         """Some thread is inside ``no_grad``, a module scope or ``detect_anomaly``: the
         result as the calling thread's mode says."""
         grad_enabled, scope, anomaly = state.mode
         if anomaly and data != data:
             from .anomaly import report_forward_nan
             report_forward_nan(op, (a, b) if binary else (a,))
-        if grad_enabled and (a.requires_grad or (b is not None and b.requires_grad)):
+        if needs_grad and grad_enabled:
             v = _node(data, bound, a, b, True)
         else:
             v = _node(data, None, None, None, False)
@@ -153,28 +153,22 @@ def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any
             v._scope = scope
         return v
 
-    if binary:
-        def apply(a: Any, b: Any) -> Any:
-            if a.__class__ is not Value and (a := _as_value(a)) is None:
-                return NotImplemented
+    def apply(a: Any, b: Any = None) -> Any:
+        if a.__class__ is not Value and (a := _as_value(a)) is None:
+            return NotImplemented
+        if binary:
             if b.__class__ is not Value and (b := _as_value(b)) is None:
                 return NotImplemented
             data = forward(scalar_math, a.data, b.data)
-            if open_contexts[0]:
-                return slow_path(data, a, b)
-            if a.requires_grad or b.requires_grad:
-                return _node(data, bound, a, b, True)
-            return _node(data, None, None, None, False)
-    else:
-        def apply(a: Any) -> Any:
-            if a.__class__ is not Value and (a := _as_value(a)) is None:
-                return NotImplemented
+            needs_grad = a.requires_grad or b.requires_grad
+        else:
             data = forward(scalar_math, a.data)
-            if open_contexts[0]:
-                return slow_path(data, a, None)
-            if a.requires_grad:
-                return _node(data, bound, a, None, True)
-            return _node(data, None, None, None, False)
+            needs_grad = a.requires_grad
+        if open_contexts[0]:
+            return slow_path(data, needs_grad, a, b)
+        if needs_grad:
+            return _node(data, bound, a, b, True)
+        return _node(data, None, None, None, False)
 
     return apply
 
