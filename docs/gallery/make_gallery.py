@@ -69,7 +69,7 @@ def main() -> None:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1200, "height": 720})
+        page = browser.new_page(viewport={"width": 1200, "height": 800})   # the whole graph fits
         page.goto(html.as_uri())
         for _ in range(5):                # step 5: the gradient reaches x1 and w1
             page.click(".cr-next")
