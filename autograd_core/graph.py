@@ -91,6 +91,16 @@ class Node:
         """``∂self/∂parent`` for each parent, at the current data (``()`` for a leaf)."""
         return () if self._op is None else self._op.op.local_derivatives(self)
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickling and copying: a leaf as its data (and label, grad, flags); an op's result
+        is refused with a reason, since it would drag its whole graph and rules along."""
+        if self._op is not None:
+            raise TypeError(
+                f"cannot pickle or copy a {type(self).__name__} made by an op "
+                f"({self._op.op.name}): it carries its graph. Use .detach() for its value, or "
+                f"save the leaves (a model's state_dict())")
+        return super().__reduce_ex__(protocol)
+
     def _check_graph(self, order: list[Any], observed: bool) -> None:
         """Hook: refuse a pass through ``order`` (tensors refuse a graph already walked)."""
 

@@ -124,3 +124,23 @@ def test_repr_shows_data_grad_and_label() -> None:
     x = Value(2.0, label="x")
     (x * x).backward()
     assert repr(x) == "Value(data=2, grad=4, label='x')"
+
+
+def test_an_ops_result_refuses_pickle_and_copy_with_a_reason_and_a_leaf_copies() -> None:
+    import copy
+    import pickle
+
+    import numpy as np
+
+    from autograd_core import Tensor
+
+    x = Value(2.0, label="x")
+    x.grad = 3.0
+    for result, op in ((x * 3, "mul"), (Tensor(np.ones(2), requires_grad=True).sum(), "sum")):
+        for copier in (pickle.dumps, copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError, match=rf"made by an op \({op}\): it carries its graph.*detach"):
+                copier(result)
+    for clone in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x)):
+        assert (clone.data, clone.grad, clone.label, clone.requires_grad) == (2.0, 3.0, "x", True)
+        assert clone is not x and clone.is_leaf
+    assert copy.deepcopy((x * 3).detach()).data == 6.0
