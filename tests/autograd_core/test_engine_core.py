@@ -294,6 +294,14 @@ def test_a_tensor_op_on_a_value_says_it_needs_a_tensor() -> None:
         SUM(Dual(2.0), axis=None, keepdims=False)
 
 
+def test_derivative_formula_of_a_missing_operand_names_the_operands() -> None:
+    assert MUL.derivative_formula(1, ["x", "w"]) == "x" and MUL.derivative_formula(-1) == "a"
+    with pytest.raises(IndexError, match="'mul' has 2 operand.*position must be 0 or 1, got 2"):
+        MUL.derivative_formula(2)
+    with pytest.raises(IndexError, match="'tanh' has 1 operand.*must be 0, got 1"):
+        TANH.derivative_formula(1, latex=True)
+
+
 def test_flags_must_be_bools() -> None:
     with pytest.raises(TypeError, match="requires_grad must be True or False"):
         Value(1.0, requires_grad="no")
