@@ -181,7 +181,13 @@ class Op:
                            latex: bool = False, params: Mapping[str, Any] | None = None) -> str:
         """``∂out/∂operand[position]`` as a formula over the operand names: ``w`` for ``x * w``."""
         templates = self.derivative_latex if latex else self.derivative_text
-        return self._render(templates[position], names, params)
+        try:
+            template = templates[position]
+        except IndexError:
+            raise IndexError(f"op {self.name!r} has {self.arity} operand(s) "
+                             f"({', '.join(self.inputs)}): position must be 0"
+                             f"{' or 1' if self.arity == 2 else ''}, got {position!r}") from None
+        return self._render(template, names, params)
 
 
 def _fmt(value: Any) -> str:

@@ -281,6 +281,15 @@ class Tensor(Operators, Node):
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor's value (as ``torch.Tensor``); without this,
+        Python would fall back on ``len()``."""
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} ({self.size} "
+                             "elements) is ambiguous: use .any() or .all() on its data, or "
+                             "compare one element")
+        return bool(self.data.reshape(()))
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
         extras = []

@@ -175,6 +175,10 @@ def _recorder(op: Op, params: dict[str, Any] | None = None) -> Callable[..., Any
 
 def _apply(op: Op, a: Any, b: Any = None, params: dict[str, Any] | None = None) -> Any:
     """``op`` applied to one or two operands (``Op.__call__`` and methods with parameters)."""
+    if op.derivatives is None:
+        raise TypeError(f"op {op.name!r} is a tensor op (its gradient is a vector-Jacobian "
+                        "product, not a local derivative per element): apply it to a Tensor, "
+                        "not a Value")
     apply = _RECORDERS.get(op) if not params else None
     if apply is None:
         apply = _recorder(op, params)

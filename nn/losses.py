@@ -86,10 +86,18 @@ def _target(target: Any, name: str = "target") -> np.ndarray:
 
 def _const(arr: np.ndarray, like: Any) -> Any:
     """A constant operand for ``like``: on the tensor path a Tensor (no grad) of ``like``'s
-    dtype, so a float32 input gives a float32 loss; the float64 array itself for Values."""
+    dtype, so a float32 input gives a float32 loss; the float64 array itself for Values (a
+    float when it is 0-d: it may meet a bare Value, which does not combine with arrays)."""
     if is_tensor(like):
         return Tensor(arr, dtype=like.dtype)
-    return np.asarray(arr, dtype=np.float64)
+    arr = np.asarray(arr, dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _objects(x: Any) -> Any:
+    """``x``, with a bare Value made a 0-d object array again: NumPy returns the element
+    itself from arithmetic on a 0-d object array (a single-Value input)."""
+    return np.asarray(x, dtype=object) if isinstance(x, Value) else x
 
 
 def _same_shape(x_shape: tuple[int, ...], t_shape: tuple[int, ...], loss: str) -> None:
@@ -110,6 +118,7 @@ def _check_reduction(reduction: str) -> None:
 def _map(x: Any, is_t: bool, method: str) -> Any:
     if is_t:
         return getattr(x, method)()
+    x = _objects(x)
     return np.frompyfunc(lambda v: getattr(v, method)(), 1, 1)(x) if x.size else x
 
 
@@ -123,6 +132,7 @@ def _sum(x: Any, is_t: bool, axis: int | None = None) -> Any:
 
 
 def _reduce(loss: Any, is_t: bool, reduction: str) -> Any:
+    loss = loss if is_t else _objects(loss)
     if reduction == "none":
         if is_t:
             return loss
@@ -198,7 +208,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
         clamp_log = np.frompyfunc(
             lambda v: v.log() if v.data > _TINY else Value(-100.0, requires_grad=False), 1, 1)
         log_x = clamp_log(x) if x.size else x
-        one_minus = 1.0 - x
+        one_minus = _objects(1.0 - x)
         log_1mx = clamp_log(one_minus) if x.size else x
     loss = -(log_x * _const(y, x) + log_1mx * _const(1.0 - y, x))
     return _reduce(_weighted(loss, weight, is_t, x.shape), is_t, reduction)

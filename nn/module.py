@@ -394,10 +394,10 @@ class Module:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
         for name, child in kids:
             text = repr(child).replace("\n", "\n  ")
-            count = child.num_parameters()
+            count = Module.num_parameters(child)    # PReLU's num_parameters is PyTorch's int
             suffix = f"  # {count:,} params" if count and "\n" not in text else ""
             lines.append(f"  ({name}): {text}{suffix}")
-        lines.append(f")  # {self.num_parameters():,} params")
+        lines.append(f")  # {Module.num_parameters(self):,} params")
         return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ class ModeComparison:
                  inputs: list[Any]) -> None:
         self.forward, self.backward, self.wrt, self.inputs = forward, backward, wrt, inputs
         self.forward_derivative = forward.tangents[forward.root]
-        self.reverse_derivative = wrt.grad
+        self.reverse_derivative = _pass_derivative(backward, wrt)
 
     @property
     def forward_passes(self) -> int:
@@ -88,6 +88,19 @@ class ModeComparison:
 
     def _repr_html_(self) -> str:
         return self._body(self._steppers(), static=True, script=True)
+
+
+def _pass_derivative(backward: BackwardTrace, wrt: Any) -> Any:
+    """∂root/∂wrt as this backward pass computed it: the sum of what the pass sent to
+    ``wrt`` (not ``wrt.grad``, which also holds what earlier backward calls left there)."""
+    if wrt is backward.root:
+        return 1.0                                   # compare_modes seeds the pass with 1
+    total = 0.0
+    for step in backward.steps:
+        for c in step.contributions:
+            if c.parent is wrt:
+                total = total + c.product
+    return total
 
 
 def compare_modes(root: Any, wrt: Any, **drawing: Any) -> ModeComparison:

@@ -627,11 +627,13 @@ def trace_forward(root: Any, wrt: Any = None, tangents: Mapping[Any, Any] | None
     duals: dict[Any, Any] = {}
     for node in order:
         if node.op is None and not node.requires_grad:
-            duals[node] = Dual(node.data)                  # a constant: tangent 0
+            if dual:
+                duals[node] = Dual(node.data)              # a constant: tangent 0
             continue
         if node.op is None:
             t = seed.get(node, 0.0) if dual else None
-            duals[node] = Dual(node.data, t or 0.0)
+            if dual:                                       # (a tensor's data is no Dual primal)
+                duals[node] = Dual(node.data, t or 0.0)
             steps.append(ForwardStep(len(steps), "leaf", node, names[node], _copy(node.data),
                                      names[node], latex_name(names[node]),
                                      format_number(node.data, number_format), t))

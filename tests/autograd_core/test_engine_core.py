@@ -283,6 +283,25 @@ def test_value_with_an_unsupported_operand_says_so(op: str) -> None:
         eval(f"Value(2.0) {op} None")                          # noqa: S307 - fixed strings
 
 
+def test_a_tensor_op_on_a_value_says_it_needs_a_tensor() -> None:
+    # It used to raise AttributeError: module 'autograd_core.scalar_math' has no attribute 'sum'.
+    from autograd_core.tensor_ops import MATMUL, SUM
+    with pytest.raises(TypeError, match="'sum' is a tensor op.*apply it to a Tensor"):
+        SUM(Value(2.0), axis=None, keepdims=False)
+    with pytest.raises(TypeError, match="'matmul' is a tensor op"):
+        MATMUL(Value(2.0), Value(3.0))
+    with pytest.raises(TypeError, match="forward mode on dual numbers needs one"):
+        SUM(Dual(2.0), axis=None, keepdims=False)
+
+
+def test_derivative_formula_of_a_missing_operand_names_the_operands() -> None:
+    assert MUL.derivative_formula(1, ["x", "w"]) == "x" and MUL.derivative_formula(-1) == "a"
+    with pytest.raises(IndexError, match="'mul' has 2 operand.*position must be 0 or 1, got 2"):
+        MUL.derivative_formula(2)
+    with pytest.raises(IndexError, match="'tanh' has 1 operand.*must be 0, got 1"):
+        TANH.derivative_formula(1, latex=True)
+
+
 def test_flags_must_be_bools() -> None:
     with pytest.raises(TypeError, match="requires_grad must be True or False"):
         Value(1.0, requires_grad="no")

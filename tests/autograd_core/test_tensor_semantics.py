@@ -142,6 +142,17 @@ def test_comparisons_return_plain_boolean_arrays() -> None:
     np.testing.assert_array_equal(t == Tensor([1.0, 0.0, 3.0]), [True, False, True])
 
 
+def test_truth_value_is_the_value_of_a_one_element_tensor() -> None:
+    # Without __bool__ Python used len(): bool(Tensor([0.0])) was True, bool(Tensor(0.0))
+    # raised "len() of a 0-d tensor" and bool(Tensor([0.0, 0.0])) was True.
+    assert bool(Tensor(2.0)) and not bool(Tensor(0.0)) and not bool(Tensor([[0.0]]))
+    t = Tensor(3.0, requires_grad=True)
+    assert bool(t * 0 + 1) and not bool(t * 0)
+    for ambiguous in (Tensor([0.0, 0.0]), Tensor(np.zeros((0,)))):
+        with pytest.raises(ValueError, match="ambiguous"):
+            bool(ambiguous)
+
+
 def test_numpy_operands_defer_to_tensor() -> None:
     t = Tensor([1.0, 2.0], requires_grad=True)
     out = np.array([3.0, 4.0]) * t

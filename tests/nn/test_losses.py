@@ -145,6 +145,28 @@ def test_bce_clamps_log_at_minus_100():
     assert losses.binary_cross_entropy([Value(0.0)], [1.0]).data == pytest.approx(100.0)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss,x,y,kwargs", [
+    (losses.mse_loss, 0.3, 0.5, {}),
+    (losses.binary_cross_entropy, 0.3, 1.0, {"weight": 2.0}),
+    (losses.binary_cross_entropy, 0.0, 1.0, {}),
+    (losses.binary_cross_entropy_with_logits, 0.3, 1.0, {"pos_weight": 2.0}),
+    (losses.hinge_loss, 0.3, -1.0, {}),
+], ids=["mse", "bce", "bce_clamped", "bce_logits", "hinge"])
+def test_a_single_value_input_is_one_sample(loss, x, y, kwargs, reduction):
+    # The single output of an MLP(n, [.., 1]) is one Value; NumPy returns the element itself
+    # from arithmetic on a 0-d object array, which used to crash every elementwise loss.
+    v, w = Value(x), Value(x)
+    got = loss(v, y, reduction=reduction, **kwargs)
+    want = loss([w], [y], reduction=reduction, **kwargs)
+    want = want[0] if reduction == "none" else want
+    assert isinstance(got, Value)
+    assert got.data == pytest.approx(want.data, rel=1e-12)
+    got.backward()
+    want.backward()
+    assert v.grad == pytest.approx(w.grad, rel=1e-12)
+
+
 def test_l2_penalty():
     params = [Value(1.0), Value(-2.0)]
     pen = losses.l2_penalty(params, alpha=0.5)

@@ -177,6 +177,16 @@ def test_repr_tree_with_parameter_counts():
         "  (layers.0): Layer(2, 16, activation='relu')  # 48 params"
 
 
+def test_repr_of_a_model_holding_prelu():
+    # PReLU.num_parameters is PyTorch's int attribute (the number of slopes), which hides
+    # Module.num_parameters(): the tree repr must count the child's parameters regardless.
+    model = nn.Sequential(nn.Linear(2, 3), nn.PReLU(3), nn.Linear(3, 1))
+    text = repr(model)
+    assert "(1): PReLU(num_parameters=3)  # 3 params" in text
+    assert text.endswith("# 16 params")
+    assert model[1].num_parameters == 3
+
+
 def test_call_pushes_name_scope_for_viz():
     model = nn.MLP(2, [2, 1], seed=0)
     out = model([1.0, 2.0])

@@ -52,3 +52,23 @@ def test_the_two_steppers_move_independently(browser) -> None:
         assert steppers.nth(0).get_attribute("data-step") == "2"
         assert steppers.nth(1).get_attribute("data-step") == "1"
         assert others == []
+
+
+def test_reverse_derivative_is_this_pass_even_when_the_leaf_held_a_gradient() -> None:
+    # After y.backward() (or backward(create_graph=True), which leaves a Value in .grad)
+    # wrt.grad also holds the earlier gradient: the summary used to report 2·dy/dw (or fail
+    # to format the Value) while its label says dy/dw.
+    y, x, w, b = neuron()
+    dy_dw = (1 - math.tanh(0.5 * -1.5 + 2.0) ** 2) * 0.5
+    y.backward()
+    c = viz.compare_modes(y, w)
+    assert c.reverse_derivative == pytest.approx(dy_dw, rel=1e-12)
+    assert w.grad == pytest.approx(2 * dy_dw, rel=1e-12)        # leaves still accumulate
+    assert f"reverse mode gives <b>{dy_dw:.6g}</b>" in c.summary_html()
+    a = Value(1.5, label="a")
+    (a * a * a).backward(create_graph=True)                      # a.grad = 3a² is a Value
+    c = viz.compare_modes(a.grad, a)
+    assert c.forward_derivative == pytest.approx(9.0) and c.reverse_derivative == pytest.approx(9.0)
+    HTMLParser().feed(c.to_html())
+    c = viz.compare_modes(a, a)                                  # the root is the leaf itself
+    assert c.forward_derivative == c.reverse_derivative == 1.0

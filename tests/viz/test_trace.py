@@ -209,6 +209,24 @@ def test_tensor_graph_trace_equals_backward_and_draws():
     assert len(t.frames()) == len(t.steps)
 
 
+def test_forward_trace_of_a_tensor_graph_shows_values():
+    # Without wrt= no dual numbers are needed; it used to build one per leaf anyway and
+    # raised "Dual primal must be a real number, got ndarray" on every Tensor graph.
+    np = pytest.importorskip("numpy")
+    from autograd_core import Tensor
+    W = Tensor(np.array([[0.5, -1.0], [2.0, 0.3]]), requires_grad=True, label="W")
+    c = Tensor(np.array([1.0, 2.0]), label="c")
+    out = (W * c).sum()
+    f = viz.trace_forward(out)
+    assert f.mode == "values" and len(f.steps) == 3
+    assert f.steps[0].node is W and f.steps[-1].node is out
+    assert np.array_equal(f.steps[-1].value, out.data)
+    assert "W * c" in f.to_text()
+    assert len(f.frames()) == len(f.steps)
+    with pytest.raises(TypeError, match="needs a Value graph"):
+        viz.trace_forward(out, wrt=W)
+
+
 def test_dual_mode_equals_engine_dual_numbers():
     import autograd_core
     if not hasattr(autograd_core, "Dual"):
