@@ -63,6 +63,17 @@ class Operators:
     def __pos__(self) -> Any:
         return self
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the value (of a one-element tensor too, as PyTorch does);
+        with no format spec, the repr."""
+        if not spec:
+            return str(self)
+        data = self.data
+        if getattr(data, "size", 1) != 1:
+            raise TypeError(f"format spec {spec!r} formats one number; this tensor has shape "
+                            f"{data.shape}: format its elements (t.data), or t.item() for one")
+        return format(data.item() if hasattr(data, "item") else data, spec)
+
     def __lt__(self, other: Any) -> Any:
         return self.data < _data_of(other)
 

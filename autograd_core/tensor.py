@@ -252,6 +252,10 @@ class Tensor(Operators, Node):
             raise ValueError(f"item() needs a tensor with one element; this one has shape {self.shape}")
         return float(self.data.reshape(()))
 
+    def __float__(self) -> float:
+        """``float(t)`` of a one-element tensor (``item()``; ValueError for any other shape)."""
+        return self.item()
+
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (the same memory, like ``torch.Tensor.numpy``). Refused for a
         tensor that requires grad, as in PyTorch: editing that array would change the values

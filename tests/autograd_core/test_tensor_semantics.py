@@ -211,3 +211,14 @@ def test_create_graph_through_indexing_reductions_and_softmax() -> None:
 
     want = autograd.grad(lambda a: anp.sum(autograd.grad(f)(a) ** 2))(x0)
     np.testing.assert_allclose(x.grad, want, rtol=1e-8)
+
+
+def test_format_and_float_of_a_one_element_tensor_and_refusal_for_more() -> None:
+    t = Tensor(2.5, dtype="float32")
+    assert f"{t:.2f}" == "2.50" and f"{Tensor([[3.0]]):e}" == "3.000000e+00"
+    assert float(t) == 2.5 and float(Tensor([[4.0]])) == 4.0
+    assert f"{t}" == repr(t)
+    with pytest.raises(TypeError, match=r"'.2f' formats one number; this tensor has shape \(2,\)"):
+        f"{Tensor([1.0, 2.0]):.2f}"
+    with pytest.raises(ValueError, match="one element"):
+        float(Tensor([1.0, 2.0]))

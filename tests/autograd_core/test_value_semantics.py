@@ -144,3 +144,12 @@ def test_an_ops_result_refuses_pickle_and_copy_with_a_reason_and_a_leaf_copies()
         assert (clone.data, clone.grad, clone.label, clone.requires_grad) == (2.0, 3.0, "x", True)
         assert clone is not x and clone.is_leaf
     assert copy.deepcopy((x * 3).detach()).data == 6.0
+
+
+def test_format_spec_formats_the_value_as_a_notebook_prints_a_loss() -> None:
+    from autograd_core import Dual
+
+    loss = Value(0.123456, label="loss") * 2
+    assert f"{loss:.4f}" == "0.2469" and f"{loss:>8.2f}|" == "    0.25|"
+    assert f"{Dual(1.5, 2.0):.1f}" == "1.5"
+    assert f"{loss}" == repr(loss)                      # no spec: the repr, as str()
