@@ -194,8 +194,9 @@ CHECK_HELP = """\
 Run each notebook top to bottom in a fresh kernel, in the notebook's own directory (as
 "Restart & Run All"), then read back the reports of the chainrule checks its cells displayed
 (check_answer, check_derivative, check_gradients, ...). Prints a table per notebook
-(exercise, passed / FAILED / not answered, the feedback's first line) and the cells that
-raised; for several notebooks, one summary line each at the end. A directory is searched
+(exercise, passed / FAILED / not answered, the feedback's first line), the cells that
+raised and the misconception guards that fired (warnings: they fail nothing); for several
+notebooks, one summary line each at the end. A directory is searched
 for *.ipynb (recursively).
 
 A notebook passes when it shows at least one exercise, all passed and no cell raised (cells

@@ -10,7 +10,10 @@ report a cell displays carries a JSON copy under :data:`REPORT_MIME_TYPE`::
 and every cell that raised leaves an ``error`` output (except cells tagged ``raises-exception``,
 Jupyter's mark for an error shown on purpose). A notebook passes when it has at least
 one exercise, every exercise passed and no cell raised. When one exercise is checked more
-than once (the learner tried again further down), the last report counts.
+than once (the learner tried again further down), the last report counts. A misconception
+guard that fired (an ``autograd_core.MisconceptionWarning`` in a cell's stderr, e.g. a
+backward after ``optimizer.step()`` without ``zero_grad()``) is listed with its cell: a hint
+for the learner and the teacher, which never fails a notebook.
 
 Running a notebook runs its code with your permissions: grade untrusted submissions in a
 container or a throw-away account.
@@ -18,6 +21,7 @@ container or a throw-away account.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -60,10 +64,23 @@ class CellError:
 
 
 @dataclass
+class GuardWarning:
+    """A misconception guard that fired in a cell (its ``MisconceptionWarning`` message)."""
+
+    cell: int                      # 1-based index among all cells
+    message: str
+
+
+_GUARD_LINE = re.compile(r"^.*?:\d+: MisconceptionWarning: (.+)$", re.MULTILINE)
+"""How Python's warnings module prints one: ``file:line: MisconceptionWarning: message``."""
+
+
+@dataclass
 class NotebookResult:
     path: str
     exercises: list[Exercise] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
+    warnings: list[GuardWarning] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -82,12 +99,16 @@ class NotebookResult:
             text += f", {unanswered} not answered" if unanswered else ""
         if self.errors:
             text += f", {len(self.errors)} cell error{'s' if len(self.errors) > 1 else ''}"
+        if self.warnings:
+            text += (f", {len(self.warnings)} misconception "
+                     f"warning{'s' if len(self.warnings) > 1 else ''}")
         return text
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "passed": self.passed,
                 "exercises": [{**asdict(e), "passed": e.passed} for e in self.exercises],
-                "errors": [asdict(e) for e in self.errors]}
+                "errors": [asdict(e) for e in self.errors],
+                "warnings": [asdict(w) for w in self.warnings]}
 
 
 # -- finding and reading notebooks -------------------------------------------------------------
@@ -170,6 +191,11 @@ def collect(path: str, nb: Any, timed_out: Iterable[int] = (),
                 result.errors.append(CellError(index, str(output.get("ename", "Error")),
                                                str(output.get("evalue", "")),
                                                _first_line(cell.get("source", ""))))
+            elif kind == "stream" and output.get("name") == "stderr":
+                text = output.get("text", "")
+                text = "".join(text) if isinstance(text, list) else str(text)
+                result.warnings.extend(GuardWarning(index, m.group(1).strip())
+                                       for m in _GUARD_LINE.finditer(text))
             elif kind in ("display_data", "execute_result") and \
                     REPORT_MIME_TYPE in output.get("data", {}):
                 exercise = _exercise(output["data"][REPORT_MIME_TYPE], index)
@@ -282,6 +308,8 @@ def format_result(result: NotebookResult) -> str:
     for error in result.errors:
         where = f"cell {error.cell}" + (f" `{_shorten(error.source, 40)}`" if error.source else "")
         lines.append(f"  error in {where}: {error.ename}: {_shorten(error.evalue, 200)}")
+    for warning in result.warnings:
+        lines.append(f"  warning in cell {warning.cell}: {_shorten(warning.message, 200)}")
     lines.append(f"  {'passed' if result.passed else 'FAILED'}: {result.counts()}")
     return "\n".join(lines)
 

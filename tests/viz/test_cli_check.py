@@ -28,6 +28,13 @@ IMPORT = "from autograd_core import check_answer"
 RIGHT = "check_answer(6.0, 6.0, exercise='d/dx 3x² at 1')"
 WRONG = "check_answer(-6.0, 6.0, exercise='d/dx 3x² at 1')"       # a sign error
 SECOND = "check_answer([1.0, 2.0], [1.0, 2.0], exercise='gradient of w')"
+FORGOT_ZERO_GRAD = """import nn
+model = nn.MLP(2, [1], seed=0)
+opt = nn.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(2):
+    loss = model([1.0, 2.0]) ** 2
+    loss.backward()
+    opt.step()"""                                   # the second backward adds to stale grads
 
 
 def write(path: Path, *sources: str, tags: dict[int, list[str]] | None = None) -> Path:
@@ -62,7 +69,7 @@ def folder(tmp_path_factory) -> Path:
     (root / "ada" / ".ipynb_checkpoints").mkdir()
     write(root / "ada" / "right.ipynb", IMPORT, RIGHT, SECOND)
     write(root / "ada" / ".ipynb_checkpoints" / "right-checkpoint.ipynb", "1/0")   # skipped
-    write(root / "bob" / "wrong.ipynb", IMPORT, WRONG, SECOND)
+    write(root / "bob" / "wrong.ipynb", IMPORT, WRONG, SECOND, FORGOT_ZERO_GRAD)
     write(root / "cy" / "broken.ipynb", IMPORT, RIGHT, "undefined_name + 1", SECOND)
     return root
 
@@ -93,7 +100,33 @@ def test_the_wrong_notebook_shows_the_failures_first_line(graded) -> None:
     first_line = check_answer(-6.0, 6.0).feedback.splitlines()[0]
     assert "sign" in first_line                           # the checker names the mistake
     assert f"d/dx 3x² at 1  FAILED  {first_line}" in table
-    assert table.splitlines()[-1] == "  FAILED: 1/2 exercises passed, 1 failed"
+    assert table.splitlines()[-1] == ("  FAILED: 1/2 exercises passed, 1 failed, "
+                                      "1 misconception warning")
+
+
+def test_a_guard_that_fired_is_listed_with_its_cell_and_fails_nothing(graded) -> None:
+    table = block(graded[1], "wrong.ipynb")
+    [line] = [row for row in table.splitlines() if row.startswith("  warning in")]
+    assert line.startswith("  warning in cell 5: backward() after SGD.step() without zero_grad()")
+    assert "warning" not in block(graded[1], "right.ipynb")
+
+
+def test_guard_warnings_are_read_from_stderr_and_other_warnings_are_not() -> None:
+    stderr = ("/tmp/ipykernel_1/2.py:8: MisconceptionWarning: backward() after SGD.step() "
+              "without zero_grad(): ...\n  loss.backward()\n"
+              "/tmp/ipykernel_1/2.py:9: RuntimeWarning: overflow in exp\n  y = np.exp(x)\n"
+              "/tmp/ipykernel_1/3.py:2: MisconceptionWarning: every gradient in this graph is 0"
+              "\n  viz.draw_graph(y)\n")
+    cell = new_code_cell("...")
+    cell.outputs = [new_output("stream", name="stderr", text=stderr),
+                    new_output("stream", name="stdout", text="x.py:1: MisconceptionWarning: no\n")]
+    result = nc.collect("nb.ipynb", new_notebook(cells=[new_markdown_cell("#"), cell]))
+    assert [(w.cell, w.message) for w in result.warnings] == [
+        (2, "backward() after SGD.step() without zero_grad(): ..."),
+        (2, "every gradient in this graph is 0")]
+    assert result.to_json()["warnings"] == [{"cell": 2, "message": w.message}
+                                           for w in result.warnings]
+    assert result.counts() == "no exercise reports found, 2 misconception warnings"
 
 
 def test_the_broken_notebook_reports_the_cell_and_the_exception(graded) -> None:
