@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from autograd_core import topological_order
 
@@ -150,6 +150,33 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_one(path: Path, nb: Any, timeout: int, kernel: str) -> Any:
+    from . import notebook_check as nc
+
+    if sys.stderr.isatty():
+        print(f"running {path} ...", file=sys.stderr, flush=True)
+    try:
+        return nc.run_notebook(path, nb, timeout=timeout, kernel_name=kernel)
+    except KernelUnavailable as err:
+        raise UsageError(str(err)) from None
+
+
+def _run_all(notebooks: list[tuple[Path, Any]], args: argparse.Namespace) -> Iterator[Any]:
+    """Each notebook's result, in the order given; with ``--jobs N`` up to N kernels run at
+    once, each notebook in a worker process of its own."""
+    if args.jobs == 1 or len(notebooks) == 1:
+        for path, nb in notebooks:
+            yield _run_one(path, nb, args.timeout, args.kernel)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(args.jobs, len(notebooks))) as pool:
+        futures = [pool.submit(_run_one, path, nb, args.timeout, args.kernel)
+                   for path, nb in notebooks]
+        for future in futures:
+            yield future.result()
+
+
 def _check(args: argparse.Namespace) -> int:
     from . import notebook_check as nc
 
@@ -171,13 +198,7 @@ def _check(args: argparse.Namespace) -> int:
         head = "" if len(refused) == 1 else f"{len(refused)} files are not notebooks: "
         raise NotANotebook(head + " | ".join(refused) + " (nothing was run)")
     results = []
-    for path, nb in notebooks:
-        if sys.stderr.isatty():
-            print(f"running {path} ...", file=sys.stderr, flush=True)
-        try:
-            result = nc.run_notebook(path, nb, timeout=args.timeout, kernel_name=args.kernel)
-        except KernelUnavailable as err:
-            raise UsageError(str(err)) from None
+    for result in _run_all(notebooks, args):
         results.append(result)
         if not args.json:
             print(nc.format_result(result) + "\n", flush=True)
@@ -257,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check", help="run learners' notebooks and grade their exercises",
         description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="chainrule check NOTEBOOK [NOTEBOOK ...] [--json] [--timeout S] [--kernel NAME]")
+        usage="chainrule check NOTEBOOK [NOTEBOOK ...] [--json] [--timeout S] [--kernel NAME] "
+              "[--jobs N]")
     check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
                        help="a .ipynb file, or a directory of them")
     check.add_argument("--json", action="store_true",
@@ -267,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--kernel", default="python3", metavar="NAME",
                        help="the Jupyter kernel to run in (default python3; it must import "
                             "chainrule)")
+    check.add_argument("--jobs", type=_int_at_least(1), default=1, metavar="N",
+                       help="notebooks run at once, each in its own kernel (default 1); the "
+                            "tables still come in the order given")
     check.set_defaults(func=_check)
     return parser
 

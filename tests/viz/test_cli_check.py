@@ -146,6 +146,17 @@ def test_the_summary_has_one_line_per_notebook(graded, folder: Path) -> None:
                         str(folder / "cy" / "broken.ipynb"): "FAILED"}
 
 
+def test_jobs_run_notebooks_at_once_and_print_the_same_tables_in_order(graded, folder) -> None:
+    code, out, _ = run("--jobs", "3", str(folder))       # three kernels at once
+    assert code == graded[0] == 1
+    assert out == graded[1]                               # the same tables, in the same order
+
+
+def test_jobs_must_be_a_positive_count(folder: Path) -> None:
+    code, _, err = run("--jobs", "0", str(folder))
+    assert code == 2 and "--jobs" in err
+
+
 def test_json_for_a_right_notebook_exits_zero(folder: Path) -> None:
     code, out, _ = run("--json", str(folder / "ada" / "right.ipynb"))   # one kernel
     assert code == 0
