@@ -34,7 +34,7 @@ from autograd_core import topological_order
 
 from .graph import COLLAPSE_LEVELS, _scope_parameters, _scope_title, node_groups
 from .stepper import Frame, Steps
-from .style import markdown_escape
+from .style import latex_partial, markdown_escape
 from .trace import BackwardStep, BackwardTrace, Contribution, _TraceViews
 
 from .collapse_steps import (ELEMENTWISE_ACTIVATIONS, MAX_LISTED, CollapsedStep, LayerDetail,
@@ -625,9 +625,9 @@ class CollapsedTrace(_TraceViews):
                 out.extend(layer_latex(f, L, d))
             else:
                 for oname, g in d.outputs:
-                    out.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(oname)}}} &= {tex_number(f, g)}")
+                    out.append(rf"{latex_partial(L, tex_name(oname))} &= {tex_number(f, g)}")
                 for g in d.params[:MAX_LISTED]:
-                    out.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(g.name)}}} &= "
+                    out.append(rf"{latex_partial(L, tex_name(g.name))} &= "
                                rf"{tex_number(f, g.product)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(out) + "\n\\end{aligned}"
 

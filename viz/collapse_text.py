@@ -9,7 +9,7 @@ import numpy as np
 
 from .collapse_steps import (MAX_LISTED, MAX_MATRIX, MAX_SAMPLES, MAX_VECTOR, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad)
-from .style import NumberFormat, clean_text, format_number, latex_escape
+from .style import NumberFormat, clean_text, format_number, latex_escape, latex_partial
 from .trace import carried_sentence
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +278,7 @@ def tex_number(f: Formatter, x: Any) -> str:
 def neuron_latex(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
     n = latex_escape(d.name)
     dl, a = rf"\delta_{{\mathrm{{{n}}}}}", rf"a_{{\mathrm{{{n}}}}}"
+    dL_da = latex_partial(L, a)
     lines = []
     first = 0 if d.batch is None else None
     pick = (lambda x: x) if first == 0 else (lambda x: np.asarray(x)[0] if np.ndim(x) else x)
@@ -285,32 +286,30 @@ def neuron_latex(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
     if d.terms:
         sym = " + ".join(
             (rf"{tex_name(t.weight_name)}\,\delta_{{\mathrm{{{latex_escape(t.consumer)}}}}}"
-             if t.weight_name else rf"\frac{{\partial {L}}}{{\partial {tex_name(t.consumer)}}}"
-             rf"\frac{{\partial {tex_name(t.consumer)}}}{{\partial {a}}}") for t in d.terms)
+             if t.weight_name else latex_partial(L, tex_name(t.consumer))
+             + latex_partial(tex_name(t.consumer), a)) for t in d.terms)
         nums = " + ".join(rf"{f.n(t.factor, True)} \cdot {f.n(pick(t.delta), True)}"
                           for t in d.terms)
-        lines.append(rf"\frac{{\partial {L}}}{{\partial {a}}} &= {sym} = {nums} = "
-                     rf"{f.n(pick(d.dL_da))}{note}")
+        lines.append(rf"{dL_da} &= {sym} = {nums} = {f.n(pick(d.dL_da))}{note}")
     else:
-        lines.append(rf"\frac{{\partial {L}}}{{\partial {a}}} &= {f.n(pick(d.dL_da))}{note}")
+        lines.append(rf"{dL_da} &= {f.n(pick(d.dL_da))}{note}")
     if d.activation != "linear":
-        lines.append(rf"{dl} &= f'(z_{{\mathrm{{{n}}}}})\,\frac{{\partial {L}}}{{\partial {a}}} = "
+        lines.append(rf"{dl} &= f'(z_{{\mathrm{{{n}}}}})\,{dL_da} = "
                      rf"{f.n(pick(d.fprime), True)} \cdot {f.n(pick(d.dL_da), True)} = "
                      rf"{f.n(pick(d.delta))}\quad(f = \mathrm{{{latex_escape(d.activation)}}}, "
                      rf"z = {f.n(pick(d.z))}){note}")
     else:
-        lines.append(rf"{dl} &= \frac{{\partial {L}}}{{\partial {a}}} = {f.n(pick(d.delta))}"
-                     rf"\quad(\text{{linear}}){note}")
+        lines.append(rf"{dl} &= {dL_da} = {f.n(pick(d.delta))}\quad(\text{{linear}}){note}")
     for g in d.weights:
         if d.batch is None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(g.name)}}} &= {dl}\,"
+            lines.append(rf"{latex_partial(L, tex_name(g.name))} &= {dl}\,"
                          rf"{tex_name(g.input_name)} = {f.n(g.delta, True)} \cdot "
                          rf"{f.n(g.input_value, True)} = {f.n(g.product)}")
         else:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(g.name)}}} &= \sum_n {dl}^{{(n)}}"
+            lines.append(rf"{latex_partial(L, tex_name(g.name))} &= \sum_n {dl}^{{(n)}}"
                          rf"\,a_i^{{(n)}} = {f.n(g.product)}")
     if d.bias is not None:
-        lines.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(d.bias.name)}}} &= "
+        lines.append(rf"{latex_partial(L, tex_name(d.bias.name))} &= "
                      + (rf"{dl} = " if d.batch is None else rf"\sum_n {dl}^{{(n)}} = ")
                      + f.n(d.bias.product))
     return lines
@@ -320,36 +319,35 @@ def layer_latex(f: Formatter, L: str, d: LayerDetail) -> list[str]:
     n = latex_escape(d.name)
     lines = []
     if d.kind == "dense":
+        dL_da = latex_partial(L, rf"a^{{\mathrm{{{n}}}}}")
         if d.W_next is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial a^{{\mathrm{{{n}}}}}}} &= "
-                         rf"W_{{\mathrm{{{latex_escape(d.W_next_name)}}}}}^\top "
-                         rf"\delta^{{\mathrm{{{latex_escape(d.W_next_name)}}}}} = "
+            nxt = latex_escape(d.W_next_name)
+            lines.append(rf"{dL_da} &= W_{{\mathrm{{{nxt}}}}}^\top \delta^{{\mathrm{{{nxt}}}}} = "
                          rf"{tex_number(f, d.W_next.T)} {tex_number(f, d.delta_next)} = "
                          rf"{tex_number(f, d.dL_da)}")
         else:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial a^{{\mathrm{{{n}}}}}}} &= "
-                         rf"{tex_number(f, d.dL_da)}")
-        lines.append(rf"\delta^{{\mathrm{{{n}}}}} &= G({n})\,\frac{{\partial {L}}}"
-                     rf"{{\partial a^{{\mathrm{{{n}}}}}}} = \operatorname{{diag}}"
+            lines.append(rf"{dL_da} &= {tex_number(f, d.dL_da)}")
+        lines.append(rf"\delta^{{\mathrm{{{n}}}}} &= G({n})\,{dL_da} = \operatorname{{diag}}"
                      rf"({tex_number(f, d.fprime)})\,{tex_number(f, d.dL_da)} = {tex_number(f, d.delta)}")
         if d.dW is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial W_{{\mathrm{{{n}}}}}}} &= "
+            dL_dW = latex_partial(L, rf"W_{{\mathrm{{{n}}}}}")
+            lines.append(rf"{dL_dW} &= "
                          rf"\delta^{{\mathrm{{{n}}}}}\,a^{{\top}} = {tex_number(f, d.dW)}")
         if d.db is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial b_{{\mathrm{{{n}}}}}}} &= "
+            dL_db = latex_partial(L, rf"b_{{\mathrm{{{n}}}}}")
+            lines.append(rf"{dL_db} &= "
                          rf"\delta^{{\mathrm{{{n}}}}} = {tex_number(f, d.db)}")
     elif d.kind == "activation":
-        lines.append(rf"\delta &= f'(Z) \odot \frac{{\partial {L}}}{{\partial A}} = "
+        lines.append(rf"\delta &= f'(Z) \odot {latex_partial(L, 'A')} = "
                      rf"{tex_number(f, d.fprime)} \odot {tex_number(f, d.dL_da)} = {tex_number(f, d.delta)}")
     else:
         if d.dW is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(d.W_name)}}} &= \delta^\top A = "
+            lines.append(rf"{latex_partial(L, tex_name(d.W_name))} &= \delta^\top A = "
                          rf"{tex_number(f, d.delta.T)} {tex_number(f, d.A_prev)} = {tex_number(f, d.dW)}")
         if d.db is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial {tex_name(d.b_name)}}} &= \sum_n \delta^{{(n)}}"
+            lines.append(rf"{latex_partial(L, tex_name(d.b_name))} &= \sum_n \delta^{{(n)}}"
                          rf" = {tex_number(f, d.db)}")
         if d.dA_prev is not None:
-            lines.append(rf"\frac{{\partial {L}}}{{\partial A}} &= \delta\,W = "
-                         rf"{tex_number(f, d.dA_prev)}")
+            lines.append(rf"{latex_partial(L, 'A')} &= \delta\,W = {tex_number(f, d.dA_prev)}")
     return lines
 

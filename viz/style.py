@@ -118,6 +118,11 @@ def latex_escape(text: Any) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in clean_text(text))
 
 
+def latex_partial(num: str, den: str) -> str:
+    r"""``\frac{\partial num}{\partial den}`` (both already LaTeX)."""
+    return rf"\frac{{\partial {num}}}{{\partial {den}}}"
+
+
 def latex_name(name: Any) -> str:
     """A node name for math mode: single letters stay italic, longer names are ``\\mathrm``.
 

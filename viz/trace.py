@@ -27,7 +27,7 @@ from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_nam
 from .stepper import (PAGE_HINT, TARGET_WORDS, Frame, Stepper, Steps, display_outputs, fallback_html, new_id,
                       notebook_outputs, page_html, render_frames, save_text)
 from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
-                    markdown_escape, validate_number_format)
+                    latex_partial, markdown_escape, validate_number_format)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -118,10 +118,6 @@ def carried_sentence(name: str, carried: str, after: str) -> str:
     """What a trace says of a gradient a leaf already held when the pass began (a second
     backward): it is not a path of this pass, it is what the new contributions add to."""
     return f"{name}.grad was {carried} before this pass; it accumulates to {after}"
-
-
-def _dl(num: str, den: str) -> str:
-    return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,23 +297,23 @@ class BackwardTrace(_TraceViews):
         for step in self.steps:
             n = latex_name(step.name)
             if step.kind == "seed":
-                lines.append(f"{_dl(L, n)} &= {_num(step.upstream, fmt)}")
+                lines.append(f"{latex_partial(L, n)} &= {_num(step.upstream, fmt)}")
                 continue
             lines.append(rf"&\text{{step {step.index}: }} {step.formula_latex}")
             for c in step.contributions:
                 p = latex_name(c.parent_name)
                 if c.local is None:
-                    lines.append(f"{_dl(L, p)} &= {c.local_formula_latex} = {_num(c.product, fmt)}")
+                    lines.append(f"{latex_partial(L, p)} &= {c.local_formula_latex} = {_num(c.product, fmt)}")
                     continue
                 local = _num(c.local, fmt)
                 local_eq = (local if c.local_formula == local
                             else f"{c.local_formula_latex} = {local}")
-                lines.append(f"{_dl(n, p)} &= {local_eq}")
-                lines.append(f"{_dl(L, p)} &= {_dl(L, n)} \\cdot {_dl(n, p)} = "
+                lines.append(f"{latex_partial(n, p)} &= {local_eq}")
+                lines.append(f"{latex_partial(L, p)} &= {latex_partial(L, n)} \\cdot {latex_partial(n, p)} = "
                              f"{_num(step.upstream, fmt)} \\cdot {_num(c.local, fmt, True)} = "
                              f"{_num(c.product, fmt)}")
                 if c.accumulated:
-                    lines.append(f"{_dl(L, p)} &= {_num(c.before, fmt)} + "
+                    lines.append(f"{latex_partial(L, p)} &= {_num(c.before, fmt)} + "
                                  f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}")
                 if c.carried is not None:
                     sentence = carried_sentence(c.parent_name, _num(c.carried, fmt),
@@ -556,7 +552,7 @@ class ForwardTrace(_TraceViews):
                 if s.kind == "leaf" or not s.terms:
                     lines.append(rf"\dot{{{n}}} &= {_num(s.tangent, fmt)}")
                 else:
-                    sym = " + ".join(rf"{_dl(n, latex_name(t.parent_name))}\,"
+                    sym = " + ".join(rf"{latex_partial(n, latex_name(t.parent_name))}\,"
                                      rf"\dot{{{latex_name(t.parent_name)}}}" for t in s.terms)
                     num = " + ".join(rf"{_num(t.local, fmt, True)} \cdot {_num(t.tangent, fmt, True)}"
                                      for t in s.terms)
