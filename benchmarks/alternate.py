@@ -27,6 +27,16 @@ def child_run(script: Path, checkout: str, args: Sequence[str]) -> Timings:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def time_checkouts(script: Path, against: str | None, repeats: int,
+                   child_args: Sequence[str]) -> dict[str, list[Timings]]:
+    """``script``'s child runs on this checkout (the script's repository) and, when given, on
+    ``against``, alternating for ``repeats`` rounds."""
+    here = str(Path(script).resolve().parents[1])
+    checkouts = [here] + ([str(Path(against).resolve())] if against else [])
+    return rounds(checkouts, repeats,
+                  lambda c: child_run(Path(script).resolve(), c, child_args))
+
+
 def rounds(checkouts: Sequence[str], repeats: int,
            run: Callable[[str], Timings]) -> dict[str, list[Timings]]:
     """``repeats`` rounds of one run per checkout, their order reversed every other round."""

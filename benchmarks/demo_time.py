@@ -71,10 +71,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(one_run(args.steps)))
         return
-    here = str(HERE.parent)
-    checkouts = [here] + ([str(Path(args.against).resolve())] if args.against else [])
-    runs = alternate.rounds(checkouts, args.repeats, lambda c: alternate.child_run(
-        Path(__file__).resolve(), c, ["--steps", str(args.steps)]))
+    runs = alternate.time_checkouts(Path(__file__), args.against, args.repeats, ["--steps", str(args.steps)])
     print(f"chainrule demo, {args.steps} training steps, {args.repeats} runs per checkout "
           f"(median, min-max), {os.cpu_count()} cores")
     alternate.report(runs, lambda results: [

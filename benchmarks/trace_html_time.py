@@ -78,10 +78,7 @@ def main() -> None:
             result = one_run(args.terms)
         print(json.dumps(result))
         return
-    here = str(HERE.parent)
-    checkouts = [here] + ([str(Path(args.against).resolve())] if args.against else [])
-    runs = alternate.rounds(checkouts, args.repeats, lambda c: alternate.child_run(
-        Path(__file__).resolve(), c, ["--terms", str(args.terms)]))
+    runs = alternate.time_checkouts(Path(__file__), args.against, args.repeats, ["--terms", str(args.terms)])
     print(f"chainrule trace of a {args.terms}-term sum to HTML, {args.repeats} fresh processes "
           f"per checkout (median, min-max), {os.cpu_count()} cores")
     alternate.report(runs, lambda results: ["load Graphviz", "layout", "no-JS PNG", "total"])
