@@ -582,13 +582,6 @@ def page_html(title: str, body: str) -> str:
             f"<h3>{escape(title)}</h3>\n{body}\n</body>\n</html>\n")
 
 
-def stepper_html(svg: str, steps: Steps, title: str = "chainrule", *, text: str = "",
-                 alt: str | None = None) -> str:
-    """A complete, self-contained HTML page (no network: inline SVG, CSS and JavaScript)."""
-    return page_html(title, stepper_fragment(svg, steps, standalone=True, title=title,
-                                             text=text, alt=alt))
-
-
 Bundle = tuple[dict[str, Any], dict[str, Any]]
 
 
