@@ -44,8 +44,9 @@ class ModeComparison:
         out = escape(self.forward.names[self.forward.root])
         return (f"∂{out}/∂{name}: forward mode gives <b>{self.forward_derivative:.6g}</b>, reverse "
                 f"mode gives <b>{self.reverse_derivative:.6g}</b>. For the gradient with respect "
-                f"to all {len(self.inputs)} inputs, forward mode needs {self.forward_passes} "
-                f"passes (one per input), reverse mode {self.reverse_passes}.")
+                f"to {_count(len(self.inputs), 'input')}, forward mode needs "
+                f"{_count(self.forward_passes, 'pass', 'passes')} (one per input), reverse mode "
+                f"{self.reverse_passes}.")
 
     def _steppers(self) -> list[Stepper]:
         return [self.forward.stepper(), self.backward.stepper()]
@@ -88,6 +89,11 @@ class ModeComparison:
 
     def _repr_html_(self) -> str:
         return self._body(self._steppers(), static=True, script=True)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 input``, ``3 inputs``."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _pass_derivative(backward: BackwardTrace, wrt: Any) -> Any:

@@ -72,3 +72,11 @@ def test_reverse_derivative_is_this_pass_even_when_the_leaf_held_a_gradient() ->
     HTMLParser().feed(c.to_html())
     c = viz.compare_modes(a, a)                                  # the root is the leaf itself
     assert c.forward_derivative == c.reverse_derivative == 1.0
+
+
+def test_summary_counts_read_in_the_singular_for_one() -> None:
+    x = Value(1.0, label="x")
+    text = viz.compare_modes(x * x, x).summary_html()
+    assert "with respect to 1 input, forward mode needs 1 pass (one per input)" in text
+    w = Value(3.0, label="w")
+    assert "to 2 inputs, forward mode needs 2 passes" in viz.compare_modes(x * w, x).summary_html()
