@@ -189,7 +189,8 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
     with _one_pass_at_a_time, root._quiet_arithmetic(), \
             changed_mode(grad_enabled=True) if create_graph else nullcontext():
         root._check_graph(order, observed=observer is not None)
-        if pre_pass_checks:                        # armed misconception guards (guards.py)
+        if pre_pass_checks and observer is None:   # armed misconception guards (guards.py);
+            # an observed pass is a view (a trace): it runs none, so looking changes no flag
             for check in tuple(pre_pass_checks):
                 check(root, order)
         for node in order:
@@ -209,6 +210,36 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
                 node.grad = 0.0
         root._end_backward(order, root._retain_graph_default or create_graph
                            if retain_graph is None else retain_graph)
+
+
+def observe_backward(root: Node, gradient: Any = None) -> tuple[list[Edge], dict[Node, Any]]:
+    """One backward pass from ``root`` as a view sees it, changing nothing.
+
+    Every gradient of the graph starts at zero, each application of the chain rule
+    (``∂L/∂parent += ∂L/∂node · ∂node/∂parent``) is recorded as an :class:`Edge`, and
+    afterwards every ``.grad`` is what it was before the call: looking never changes the
+    numbers, and the result is the same however many backward passes ran before.
+
+    Returns the edges in pass order and ``totals``: each node's gradient at the end of the
+    pass, ∂L/∂node, for every node that received one (the root holds the seed).
+    """
+    order = topological_order(root)
+    edges: list[Edge] = []
+    with _one_pass_at_a_time:
+        saved = [(node, node.grad) for node in order]
+        try:
+            for node in order:
+                if node._op is None:
+                    node.grad = None               # this pass's accumulators start empty
+            backward(root, gradient, retain_graph=True, observer=edges.append)
+            totals: dict[Node, Any] = {root: root.grad} if root.grad is not None else {}
+        finally:
+            for node, grad in saved:
+                node.grad = grad
+    for edge in edges:                             # the last value each one reached
+        totals[edge.node] = edge.upstream
+        totals[edge.parent] = edge.after
+    return edges, totals
 
 
 def _backward_loop(order: list[Node], m: Any, on_nodes: bool, release: bool,

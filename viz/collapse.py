@@ -39,7 +39,7 @@ from .trace import BackwardStep, BackwardTrace, Contribution, _TraceViews
 
 from .collapse_steps import (ELEMENTWISE_ACTIVATIONS, MAX_LISTED, CollapsedStep, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad, Term)
-from .collapse_text import (Formatter, layer_latex, layer_lines, module_lines, neuron_latex,
+from .collapse_text import (Formatter, param_lhs_latex, layer_latex, layer_lines, module_lines, neuron_latex,
                             neuron_lines, tex_name, tex_number, tex_text)
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def _contribution(step: BackwardStep, parent: Any) -> Contribution | None:
 def _param_grad(c: Contribution, name: str, input_name: str | None, input_value: Any,
                 delta: Any) -> ParamGrad:
     return ParamGrad(c.parent, name, input_name, input_value, delta, c.product, c.before,
-                     c.after, c.path, c.carried)
+                     c.after, c.path, c.paths)
 
 
 def _fprime_formula(node: Any) -> str:
@@ -612,8 +612,7 @@ class CollapsedTrace(_TraceViews):
         out: list[str] = []
         for step in self.steps:
             if step.kind in ("seed", "scalar"):
-                one = BackwardTrace(self.scalar.root, [step.inner[0]], self.names, None,
-                                    self.number_format, self.scalar._initial).to_latex()
+                one = self.scalar.restricted([step.inner[0]]).to_latex()
                 out.extend(x.rstrip(" \\") for x in one.split("\n")[1:-1])
                 continue
             out.append(rf"&\text{{step {step.index}: {tex_text(step.kind)} "
@@ -627,7 +626,7 @@ class CollapsedTrace(_TraceViews):
                 for oname, g in d.outputs:
                     out.append(rf"{latex_partial(L, tex_name(oname))} &= {tex_number(f, g)}")
                 for g in d.params[:MAX_LISTED]:
-                    out.append(rf"{latex_partial(L, tex_name(g.name))} &= "
+                    out.append(rf"{param_lhs_latex(L, g)} &= "
                                rf"{tex_number(f, g.product)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(out) + "\n\\end{aligned}"
 
@@ -671,8 +670,7 @@ class CollapsedTrace(_TraceViews):
                      inner_reveal=inner.reveal)
 
     def _scalar_steps(self) -> Steps:
-        view = BackwardTrace(self.scalar.root, self.scalar.steps, self.names, self.graph,
-                             self.number_format, self.scalar._initial)
+        view = self.scalar.restricted(self.scalar.steps, self.graph)
         steps = view._steps()
         # a collapsed box shows its output's gradient: fill it in when the step reaches it
         ids = self.graph.ids

@@ -44,8 +44,9 @@ class ParamGrad:
     """A parameter's gradient from one step: ``product = delta · input_value`` (a weight:
     ``∂L/∂w_ji = δ_j · a_i``; a bias: ``input_value`` 1), summed over samples for a batch.
 
-    ``before``/``after`` are the parameter's gradient around this contribution, ``path`` the
-    count of contributions it had in this pass, ``carried`` what it held from earlier passes.
+    ``before``/``after`` are the parameter's gradient around this contribution in the trace's
+    pass (which starts at zero), ``path`` numbers its contributions in the pass and ``paths``
+    counts them: ``product`` is the total ∂L/∂param only when ``paths`` is 1.
     """
 
     param: Any
@@ -57,7 +58,7 @@ class ParamGrad:
     before: Any = None
     after: Any = None
     path: int = 1
-    carried: Any = None
+    paths: int = 1
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import numpy as np
 from .collapse_steps import (MAX_LISTED, MAX_MATRIX, MAX_SAMPLES, MAX_VECTOR, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad)
 from .style import NumberFormat, clean_text, format_number, latex_escape, latex_partial
-from .trace import carried_sentence
 
 # ---------------------------------------------------------------------------------------------
 # text
@@ -53,15 +52,24 @@ def _shape(x: Any) -> str:
     return "×".join(str(d) for d in np.shape(x)) or "1"
 
 
-def _accumulation(f: Formatter, g: ParamGrad) -> list[str]:
-    lines = []
+def param_lhs(L: str, g: ParamGrad) -> str:
+    """What a parameter's gradient line computes: the total ``∂L/∂w`` when this is its only
+    contribution in the pass, else ``contribution to w.grad`` (one use of several)."""
+    return f"∂{L}/∂{g.name}" if g.paths == 1 else f"contribution to {g.name}.grad"
+
+
+def _accumulation(f: Formatter, L: str, g: ParamGrad) -> list[str]:
+    """For a parameter used more than once in the pass, its accumulator after this use (the
+    pass starts at zero), equal to ``∂L/∂w`` once the last use is in."""
+    if g.paths == 1:
+        return []
+    text = f"      {g.name}.grad = "
     if g.path > 1:
-        lines.append(f"      {g.name}.grad = {f.n(g.before)} + {f.n(g.product, True)} = "
-                     f"{f.n(g.after)}   (it is used more than once in this pass: contribution "
-                     f"{g.path})")
-    if g.carried is not None:
-        lines.append("      " + carried_sentence(g.name, f.n(g.carried), f.n(g.after)))
-    return lines
+        text += f"{f.n(g.before)} + {f.n(g.product, True)} = "
+    text += f.n(g.after)
+    text += (f" = ∂{L}/∂{g.name}   (complete: the sum of its {g.paths} contributions)"
+             if g.path == g.paths else f"   ({g.path} of its {g.paths} contributions so far)")
+    return [text]
 
 
 def factor(name: str) -> str:
@@ -129,22 +137,22 @@ def neuron_lines(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
                      + (" (summed over the batch):" if batch else ":"))
     for g in d.weights:
         if batch:
-            lines.append(f"    ∂{L}/∂{g.name} = Σ_n {dl}(n)·{factor(g.input_name)}(n) = "
+            lines.append(f"    {param_lhs(L, g)} = Σ_n {dl}(n)·{factor(g.input_name)}(n) = "
                          + " + ".join(f"{f.n(dv, True)}·{f.n(av, True)}"
                                       for dv, av in list(zip(g.delta, g.input_value))[:MAX_SAMPLES])
                          + (" + ..." if d.batch > MAX_SAMPLES else "")
                          + f" = {f.n(g.product)}")
         else:
-            lines.append(f"    ∂{L}/∂{g.name} = {dl}·{factor(g.input_name)} = {f.n(g.delta, True)}·"
+            lines.append(f"    {param_lhs(L, g)} = {dl}·{factor(g.input_name)} = {f.n(g.delta, True)}·"
                          f"{f.n(g.input_value, True)} = {f.n(g.product)}")
-        lines.extend(_accumulation(f, g))
+        lines.extend(_accumulation(f, L, g))
     if d.bias is not None:
         g = d.bias
         if batch:
-            lines.append(f"    ∂{L}/∂{g.name} = Σ_n {dl}(n) = {f.n(g.product)}")
+            lines.append(f"    {param_lhs(L, g)} = Σ_n {dl}(n) = {f.n(g.product)}")
         else:
-            lines.append(f"    ∂{L}/∂{g.name} = {dl} = {f.n(g.product)}")
-        lines.extend(_accumulation(f, g))
+            lines.append(f"    {param_lhs(L, g)} = {dl} = {f.n(g.product)}")
+        lines.extend(_accumulation(f, L, g))
     return lines
 
 
@@ -182,19 +190,22 @@ def layer_lines(f: Formatter, L: str, d: LayerDetail) -> list[str]:
                 d.delta)]
         else:
             lines += ["  " + x for x in f.block(f"δ({d.name}) = ∂{L}/∂a({d.name})", d.delta)]
+        reused = [g.name for n in d.neurons for g in (*n.weights, *((n.bias,) if n.bias else ()))
+                  if g.paths > 1]
+        # a layer called more than once (several samples) gets one contribution per call
+        W_lhs, b_lhs = ((f"contribution to {d.W_name}.grad", f"contribution to {d.b_name}.grad")
+                        if reused else (f"∂{L}/∂{d.W_name}", f"∂{L}/∂{d.b_name}"))
         if d.dW is not None:
             lines += ["  " + x for x in f.block(f"a({d.A_prev_name})" if not d.A_prev_name.startswith(("a(", "(")) else d.A_prev_name, d.A_prev)]
             lines += ["  " + x for x in f.block(
-                f"∂{L}/∂{d.W_name} = δ({d.name})·{d.A_prev_name}ᵀ   ({n_out}×1 · 1×{n_in} = "
+                f"{W_lhs} = δ({d.name})·{d.A_prev_name}ᵀ   ({n_out}×1 · 1×{n_in} = "
                 f"{n_out}×{n_in})", d.dW, big)]
         if d.db is not None:
-            lines += ["  " + x for x in f.block(f"∂{L}/∂{d.b_name} = δ({d.name})", d.db)]
-        carried = [g.name for n in d.neurons for g in (*n.weights, *((n.bias,) if n.bias else ()))
-                   if g.carried is not None or g.path > 1]
-        if carried:
-            lines.append(f"  ({len(carried)} of these parameters already held a gradient before "
-                         f"this contribution (an earlier pass, or another use in this one): their "
-                         f".grad is that plus the numbers above; collapse='neuron' shows each)")
+            lines += ["  " + x for x in f.block(f"{b_lhs} = δ({d.name})", d.db)]
+        if reused:
+            lines.append(f"  ({len(reused)} of these parameters are used more than once in this "
+                         f"pass: the numbers above are this use's contribution, and each .grad "
+                         f"is the sum over its uses; collapse='neuron' shows each sum)")
         return lines
     if d.kind == "activation":
         B, n = d.delta.shape
@@ -235,13 +246,13 @@ def module_lines(f: Formatter, L: str, name: str, d: ModuleDetail) -> list[str]:
                      f"   ({_shape(g)})")
     for g in d.params[:MAX_LISTED]:
         value = g.product
-        lines += ["  " + x for x in f.block(f"∂{L}/∂{g.name}   ({_shape(value)})", value)]
-        lines.extend(_accumulation(f, g))
+        lines += ["  " + x for x in f.block(f"{param_lhs(L, g)}   ({_shape(value)})", value)]
+        lines.extend(_accumulation(f, L, g))
     if len(d.params) > MAX_LISTED:
         lines.append(f"  ... and {len(d.params) - MAX_LISTED} more parameter gradients "
                      f"(collapse='neuron' or 'layer' shows them all)")
     for iname, g in d.inputs[:MAX_LISTED]:
-        lines.append(f"  out: ∂{L}/∂{iname} += {f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)}"
+        lines.append(f"  out: {iname}.grad += {f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)}"
                      f"   ({_shape(g)})")
     if len(d.inputs) > MAX_LISTED:
         lines.append(f"  ... and {len(d.inputs) - MAX_LISTED} more contributions to its inputs")
@@ -275,6 +286,12 @@ def tex_number(f: Formatter, x: Any) -> str:
     return r"\text{(" + "×".join(map(str, arr.shape)).replace("×", r"$\times$") + ")}"
 
 
+def param_lhs_latex(L: str, g: ParamGrad) -> str:
+    """:func:`param_lhs` in LaTeX."""
+    return (latex_partial(L, tex_name(g.name)) if g.paths == 1 else
+            rf"\text{{contribution to }}\texttt{{{latex_escape(g.name)}.grad}}")
+
+
 def neuron_latex(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
     n = latex_escape(d.name)
     dl, a = rf"\delta_{{\mathrm{{{n}}}}}", rf"a_{{\mathrm{{{n}}}}}"
@@ -302,14 +319,14 @@ def neuron_latex(f: Formatter, L: str, d: NeuronDetail) -> list[str]:
         lines.append(rf"{dl} &= {dL_da} = {f.n(pick(d.delta))}\quad(\text{{linear}}){note}")
     for g in d.weights:
         if d.batch is None:
-            lines.append(rf"{latex_partial(L, tex_name(g.name))} &= {dl}\,"
+            lines.append(rf"{param_lhs_latex(L, g)} &= {dl}\,"
                          rf"{tex_name(g.input_name)} = {f.n(g.delta, True)} \cdot "
                          rf"{f.n(g.input_value, True)} = {f.n(g.product)}")
         else:
-            lines.append(rf"{latex_partial(L, tex_name(g.name))} &= \sum_n {dl}^{{(n)}}"
+            lines.append(rf"{param_lhs_latex(L, g)} &= \sum_n {dl}^{{(n)}}"
                          rf"\,a_i^{{(n)}} = {f.n(g.product)}")
     if d.bias is not None:
-        lines.append(rf"{latex_partial(L, tex_name(d.bias.name))} &= "
+        lines.append(rf"{param_lhs_latex(L, d.bias)} &= "
                      + (rf"{dl} = " if d.batch is None else rf"\sum_n {dl}^{{(n)}} = ")
                      + f.n(d.bias.product))
     return lines
@@ -329,12 +346,16 @@ def layer_latex(f: Formatter, L: str, d: LayerDetail) -> list[str]:
             lines.append(rf"{dL_da} &= {tex_number(f, d.dL_da)}")
         lines.append(rf"\delta^{{\mathrm{{{n}}}}} &= G({n})\,{dL_da} = \operatorname{{diag}}"
                      rf"({tex_number(f, d.fprime)})\,{tex_number(f, d.dL_da)} = {tex_number(f, d.delta)}")
+        reused = any(g.paths > 1 for u in d.neurons
+                     for g in (*u.weights, *((u.bias,) if u.bias else ())))
         if d.dW is not None:
-            dL_dW = latex_partial(L, rf"W_{{\mathrm{{{n}}}}}")
+            dL_dW = (r"\text{contribution to }" if reused else "") + \
+                latex_partial(L, rf"W_{{\mathrm{{{n}}}}}")
             lines.append(rf"{dL_dW} &= "
                          rf"\delta^{{\mathrm{{{n}}}}}\,a^{{\top}} = {tex_number(f, d.dW)}")
         if d.db is not None:
-            dL_db = latex_partial(L, rf"b_{{\mathrm{{{n}}}}}")
+            dL_db = (r"\text{contribution to }" if reused else "") + \
+                latex_partial(L, rf"b_{{\mathrm{{{n}}}}}")
             lines.append(rf"{dL_db} &= "
                          rf"\delta^{{\mathrm{{{n}}}}} = {tex_number(f, d.db)}")
     elif d.kind == "activation":

@@ -101,18 +101,13 @@ def _pass_derivative(backward: BackwardTrace, wrt: Any) -> Any:
     ``wrt`` (not ``wrt.grad``, which also holds what earlier backward calls left there)."""
     if wrt is backward.root:
         return 1.0                                   # compare_modes seeds the pass with 1
-    total = 0.0
-    for step in backward.steps:
-        for c in step.contributions:
-            if c.parent is wrt:
-                total = total + c.product
-    return total
+    return backward.grads.get(wrt, 0.0)
 
 
 def compare_modes(root: Any, wrt: Any, **drawing: Any) -> ModeComparison:
     """Trace ``root``'s graph in forward mode seeded at the leaf ``wrt`` (dual numbers) and in
-    reverse mode (backward), on the same layout. After it, every leaf's ``.grad`` is what
-    ``root.backward()`` gives; the forward tangent of ``root`` equals ``wrt.grad``.
+    reverse mode (backward), on the same layout: the forward tangent of ``root`` equals what
+    the backward pass gives ``wrt``. Like every view, it changes no ``.grad``.
 
     ``drawing`` takes the options of :func:`viz.draw_graph` (``rankdir``, ``show_local``, ...).
     """

@@ -121,11 +121,13 @@ def hardest_point(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
 
 
 def point_trace(model: Any, loss: Any, x0: np.ndarray, y0: float) -> Any:
-    """The demo's stepper: backward from ``loss`` one neuron at a time, starting from no
-    gradients (``model.zero_grad()`` first), its graph captioned with the point."""
+    """The demo's stepper: backward from ``loss`` one neuron at a time, its graph captioned
+    with the point. The model's gradients are this point's (``zero_grad``, then one backward),
+    so the network diagram drawn next shows the δ of the same pass the stepper walks."""
     from .trace import trace_backward
 
     model.zero_grad()
+    loss.backward()
     return trace_backward(loss, collapse="neuron", hide_constants=True,
                           title=f"one point x = ({x0[0]:.2f}, {x0[1]:.2f}), y = {y0:+.0f}")
 

@@ -13,7 +13,7 @@ import functools
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import graphviz
 import numpy as np
@@ -23,7 +23,7 @@ from autograd_core import MisconceptionWarning, guards, topological_order
 from . import render as _render
 from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
 from .style import (DEFAULT_NUMBER_FORMAT, FONT, OP_BORDER, OP_FILL, ROLES, NumberFormat,
-                    clean_text, dot_escape, format_number, validate_number_format)
+                    clean_text, dot_escape, format_number, in_formula, validate_number_format)
 
 COLLAPSE_LEVELS = {"neuron": 0, "layer": 1, "module": 2}
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -337,9 +337,15 @@ def grads_not_computed(order: Sequence[Any], root: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 # labels
 # ---------------------------------------------------------------------------------------------
+_OWN = object()
+
+
 def value_fields(node: Any, name: str, role: str, show_grad: bool,
-                 number_format: NumberFormat) -> list[str]:
-    """The text lines of a value box: name, (shape), data, grad. Constants show their value."""
+                 number_format: NumberFormat, grad: Any = _OWN) -> list[str]:
+    """The text lines of a value box: name, (shape), data, grad (``node.grad``, or ``grad``
+    when given: a trace's pass). Constants show their value."""
+    if grad is _OWN:
+        grad = node.grad
     if role == "constant" and not is_array_node(node):
         if getattr(node, "label", None):          # a named constant (an input): name and value
             return [name, "data " + format_number(node.data, number_format)]
@@ -349,14 +355,14 @@ def value_fields(node: Any, name: str, role: str, show_grad: bool,
         fields.append("shape " + str(tuple(np.shape(node.data))))
     fields.append("data " + format_number(node.data, number_format))
     if show_grad:
-        if node.grad is None and node.op is not None:
+        if grad is None and node.op is not None:
             # a tensor drops an intermediate gradient once used, as PyTorch does: say so,
             # and how to keep it, instead of showing "None"
             fields.append("grad not kept (retain_grad)")
-        elif node.grad is None and not node.requires_grad:
+        elif grad is None and not node.requires_grad:
             fields.append("no grad (requires_grad=False)")   # an input, not a parameter
         else:
-            fields.append("grad " + format_number(node.grad, number_format))
+            fields.append("grad " + format_number(0.0 if grad is None else grad, number_format))
     return fields
 
 
@@ -373,7 +379,7 @@ def op_label(node: Any, names: dict[Any, str], hidden: set[Any],
     op = node.op
     if not any(p in hidden for p in node.parents):
         return op.symbol
-    operand_names = [format_number(p.data, number_format) if p in hidden else names[p]
+    operand_names = [in_formula(format_number(p.data, number_format) if p in hidden else names[p])
                      for p in node.parents]
     return op.formula(operand_names, params=node.params)
 
@@ -382,12 +388,12 @@ def local_label(node: Any, index: int, names: dict[Any, str],
                 number_format: NumberFormat) -> str:
     """``∂out/∂operand``: the op's derivative formula and, for elementwise ops, its value."""
     op = node.op
-    operand_names = [names[p] for p in node.parents]
+    operand_names = [in_formula(names[p]) for p in node.parents]
     formula = op.derivative_formula(index, operand_names, params=node.params)
     if not op.elementwise:
         return formula
     value = format_number(op.local_derivatives(node)[index], number_format)
-    return value if formula == value else f"{formula} = {value}"
+    return value if formula in (value, f"({value})") else f"{formula} = {value}"
 
 
 def _node_attrs(role: str) -> dict[str, str]:
@@ -407,7 +413,8 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
                collapse: str | None = None, hide_constants: bool = False,
                max_nodes: int = DEFAULT_MAX_NODES, *,
                number_format: NumberFormat = DEFAULT_NUMBER_FORMAT, legend: bool = True,
-               title: str | None = None, _third_field: Any = None) -> Graph:
+               title: str | None = None, _third_field: Any = None,
+               _grads: Mapping[Any, Any] | None = None) -> Graph:
     """Draw the computation graph that ends in ``root`` and return it as a :class:`Graph`.
 
     Args:
@@ -424,8 +431,9 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
         legend: add a legend of the node colours present.
         title: a caption under the graph.
 
-    (``_third_field``, private: ``node -> str`` replacing the grad line; forward-mode traces
-    use it to show tangents.)
+    (Private: ``_third_field``, ``node -> str`` replacing the grad line, with which
+    forward-mode traces show tangents; ``_grads``, the gradients to show instead of each
+    ``.grad``, with which a trace shows its own pass.)
     """
     if not hasattr(root, "parents") or not hasattr(root, "data"):
         raise TypeError(f"draw_graph expects a graph node (Value or Tensor), got "
@@ -471,10 +479,11 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
             f"all), more than max_nodes={max_nodes}. Pass collapse='neuron', 'layer' or "
             f"'module' to draw each nn module as one box, hide_constants=True, or raise "
             f"max_nodes.")
-    if show_grad and _third_field is None and grads_not_computed(order, root):
+    grad_of = (lambda n: n.grad) if _grads is None else (lambda n: _grads.get(n))
+    if show_grad and _third_field is None and _grads is None and grads_not_computed(order, root):
         guards.warn_once("draw_before_backward", "every gradient in this graph is 0: backward "
-                         "has not run yet. Call root.backward() (or viz.trace_backward(root)) "
-                         "before drawing, or pass show_grad=False. Silence with "
+                         "has not run yet. Call root.backward() before drawing (a trace, "
+                         "viz.trace_backward(root), draws its own pass), or pass show_grad=False. Silence with "
                          "autograd_core.set_guards(False).", GradientsNotComputedWarning)
 
     dot = graphviz.Digraph(name="chainrule")
@@ -493,7 +502,7 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     for node in value_nodes:
         vid = ids[node]
         role = roles[node]
-        fields = value_fields(node, names[node], role, show_grad, number_format)
+        fields = value_fields(node, names[node], role, show_grad, number_format, grad_of(node))
         if _third_field is not None and len(fields) > 1:
             fields = fields[:-1] + [_third_field(node)] if show_grad else fields + [_third_field(node)]
         dot.node(vid, label=record_label(fields, rankdir), shape="record", id=vid,
@@ -539,7 +548,9 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
         for out in outputs[:3]:
             fields.append(f"{names[out]} = {format_number(out.data, number_format)}")
             if show_grad:
-                fields.append("grad " + format_number(out.grad, number_format))
+                grad = grad_of(out)
+                fields.append("grad " + format_number(0.0 if grad is None else grad,
+                                                      number_format))
         if len(outputs) > 3:
             fields.append(f"... {len(outputs) - 3} more outputs")
         is_root = any(m is root for m in members)
@@ -559,16 +570,23 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
 
     _order_siblings(dot, group_scopes, groups, order, ids)
     if legend:
+        grad_note = None
+        if show_grad and _third_field is None:
+            L = in_formula(names[root])
+            grad_note = (f"grad = ∂{L}/∂(value); a neuron box shows ∂{L}/∂a of its output a "
+                         f"(its δ = ∂{L}/∂z = f'(z)·∂{L}/∂a)" if group_ids else
+                         f"grad = ∂{L}/∂(value)")
         _add_legend(dot, sorted({roles[n] for n in value_nodes}, key=list(ROLES).index)
                     + (["group"] if group_ids else []), bool(op_nodes), show_local, rankdir,
-                    ids.get(root))
+                    ids.get(root), grad_note)
     graph = Graph(dot, ids=ids, op_ids=op_ids, names=names, roles=roles, node_count=node_count,
                   edge_count=edge_count)
     if rankdir in ("LR", "RL"):
         graph._tall_layout = functools.partial(
             _quietly, draw_graph, root, rankdir="TB", show_grad=show_grad, show_local=show_local,
             collapse=collapse, hide_constants=hide_constants, max_nodes=max_nodes,
-            number_format=number_format, legend=legend, title=title, _third_field=_third_field)
+            number_format=number_format, legend=legend, title=title, _third_field=_third_field,
+            _grads=_grads)
     return graph
 
 
@@ -617,7 +635,7 @@ def _quietly(draw: Callable[..., Graph], *args: Any, **kwargs: Any) -> Graph:
 
 
 def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, show_local: bool,
-                rankdir: str, anchor: str | None = None) -> None:
+                rankdir: str, anchor: str | None = None, grad_note: str | None = None) -> None:
     """A legend of the node kinds present, stacked in one column (a row would stretch the
     ranks it spans and widen the whole drawing). Sideways (LR/RL) the column shares the rank
     of ``anchor`` (the root's box: the output end is one box tall, so the legend adds no
@@ -629,6 +647,9 @@ def _add_legend(dot: graphviz.Digraph, roles: list[str], has_ops: bool, show_loc
         entries.append(("legend_op", {"label": "op: ∂out/∂in on its edges" if show_local else "op",
                                       "shape": "ellipse", "style": "filled",
                                       "fillcolor": OP_FILL, "color": OP_BORDER}))
+    if grad_note:                   # what the word "grad" in the boxes stands for
+        entries.append(("legend_grad", {"label": graphviz.nohtml(dot_escape(grad_note)),
+                                        "shape": "plaintext"}))
     sideways = rankdir in ("LR", "RL")
     names = [name for name, _ in entries]
     with dot.subgraph(name="cluster_legend") as legend:

@@ -635,6 +635,7 @@ def _add_legend(dot: graphviz.Digraph, *, show: str, vmax: float, strongest: str
                      + ("; dashed: a = 0, inactive" if inactive else ""))
     if deltas:
         notes.append("δ = ∂L/∂z = ∂L/∂b, the neuron's gradient from the last backward")
+        notes.append("(draw_graph's neuron box shows grad = ∂L/∂a; δ = f'(z)·∂L/∂a: 0 at an inactive ReLU)")
     if not activations and not deltas:
         notes.append("pass inputs= to see activations; gradients δ show after a backward")
     if drawn < total:

@@ -118,6 +118,25 @@ def latex_escape(text: Any) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in clean_text(text))
 
 
+_OPERATOR_CHARS = re.compile(r"[\s+\-*/^@·×÷=<>,%|&]")
+
+
+def in_formula(name: str) -> str:
+    """A node name as it stands inside a formula: parenthesised when it holds an operator or a
+    space (a label ``x1*w1 + x2*w2``, a constant ``-3``), so ``∂o/∂(x1*w1 + x2*w2)`` and
+    ``x * (-3)`` read as meant. Plain names (``x1``, ``L2.n7.w3``, ``a(L2.n7)``) stay."""
+    s = str(name)
+    if s.startswith("(") and s.endswith(")") and s.count("(") == 1:
+        return s
+    if not s.startswith("-"):
+        try:
+            float(s)
+            return s                     # a positive number (1e-05) is one token
+        except ValueError:
+            pass
+    return f"({s})" if _OPERATOR_CHARS.search(s) else s
+
+
 def latex_partial(num: str, den: str) -> str:
     r"""``\frac{\partial num}{\partial den}`` (both already LaTeX)."""
     return rf"\frac{{\partial {num}}}{{\partial {den}}}"

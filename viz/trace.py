@@ -20,14 +20,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from autograd_core import (Dual, Edge, TangentStep, backward, is_zero, observe_forward,
+from autograd_core import (Dual, Edge, TangentStep, is_zero, observe_backward, observe_forward,
                            topological_order)
 
 from .graph import DEFAULT_MAX_NODES, Graph, draw_graph, is_array_node, node_names
 from .stepper import (PAGE_HINT, TARGET_WORDS, Frame, Stepper, Steps, display_outputs, fallback_html, new_id,
                       notebook_outputs, page_html, render_frames, save_text)
-from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
-                    latex_partial, markdown_escape, validate_number_format)
+from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, in_formula, latex_escape,
+                    latex_name, latex_partial, markdown_escape, validate_number_format)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -35,12 +35,12 @@ from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_na
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Contribution:
-    """Gradient sent from one node to one operand: ``product = local · upstream``.
+    """What one node sends one operand slot in the pass: ``product = upstream · local``.
 
-    ``before``/``after`` are the operand's gradient before and after adding ``product``;
-    ``path`` counts the contributions this operand has received in this pass (1, 2, ...);
-    ``carried`` is the gradient a leaf held from earlier backward passes (on its first
-    contribution of this pass; ``None`` when it had none).
+    The trace's pass starts every gradient at zero, so ``before``/``after`` are the operand's
+    ``.grad`` accumulator around this addition in that pass (``before`` is ``None`` for its
+    first); ``path`` numbers the operand's contributions (1, 2, ...) and ``paths`` counts them:
+    after the last one (:attr:`complete`), ``after`` is the total ∂L/∂operand.
     """
 
     parent: Any
@@ -53,12 +53,17 @@ class Contribution:
     before: Any
     after: Any
     path: int
-    carried: Any = None
+    paths: int = 1
 
     @property
     def accumulated(self) -> bool:
         """True when this adds to a gradient from another path of this same pass."""
         return self.path > 1
+
+    @property
+    def complete(self) -> bool:
+        """True for the operand's last contribution: ``after`` is then ∂L/∂operand."""
+        return self.path == self.paths
 
 
 @dataclass(frozen=True)
@@ -111,13 +116,58 @@ def _num(x: Any, fmt: NumberFormat, paren: bool = False) -> str:
 
 
 def _d(num: str, den: str) -> str:
-    return f"∂{num}/∂{den}"
+    """The total ``∂num/∂den``: the complete derivative of the output ``num`` with respect to a
+    node (the only meaning this symbol has in a trace)."""
+    return f"∂{in_formula(num)}/∂{in_formula(den)}"
 
 
-def carried_sentence(name: str, carried: str, after: str) -> str:
-    """What a trace says of a gradient a leaf already held when the pass began (a second
-    backward): it is not a path of this pass, it is what the new contributions add to."""
-    return f"{name}.grad was {carried} before this pass; it accumulates to {after}"
+ORDINALS = ("1st", "2nd")
+
+
+def local_symbol(formula: str, index: int) -> str:
+    """The local derivative of a node with respect to one operand slot, written with the
+    node's own formula: ``∂(x * x)/∂(1st operand)``. It differs from a total ``∂y/∂x`` by
+    naming the slot, so ``y = x * x`` has two locals (one per slot) and one total."""
+    return f"∂({formula})/∂({ORDINALS[index]} operand)"
+
+
+def local_symbol_latex(formula_latex: str, index: int) -> str:
+    r""":func:`local_symbol` in LaTeX: ``\frac{\partial (x \cdot x)}{\partial (\text{1st operand})}``."""
+    return latex_partial(f"({formula_latex})", rf"(\text{{{ORDINALS[index]} operand}})")
+
+
+def accumulator_line(name: str, c: Contribution, L: str, fmt: NumberFormat) -> str:
+    """The operand's ``.grad`` after a contribution, as a true equation in the trace's pass
+    (which starts at zero): ``a.grad = 1 + 4 = 5 = ∂z/∂a`` once the last one is in."""
+    value = _num(c.after, fmt)
+    text = f"{name}.grad = "
+    if c.before is not None and c.accumulated:
+        text += f"{_num(c.before, fmt)} + {_num(c.product, fmt, True)} = "
+    text += value
+    if c.complete:
+        text += f" = {_d(L, name)}"
+        if c.paths > 1:
+            text += f"   (complete: the sum of its {c.paths} contributions)"
+    else:
+        text += f"   ({c.path} of its {c.paths} contributions so far)"
+    return text
+
+
+def _local_eq(formula: str, local: Any, fmt: NumberFormat, shown: str | None = None) -> str:
+    """``formula = value`` for a local derivative, or the value alone when the formula is
+    that number (``1`` for ``+``; a constant operand ``(-3)`` for ``x * (-3)``)."""
+    value = _num(local, fmt)
+    if formula in (value, f"({value})"):
+        return value
+    return f"{formula if shown is None else shown} = {value}"
+
+
+def held_sentence(name: str, held: str, computed: str) -> str:
+    """What a trace says of a leaf whose ``.grad`` holds something other than this pass's
+    total (earlier passes added to it): the trace shows one pass and changes nothing."""
+    return (f"note: {name}.grad holds {held}, not this pass's {computed}: earlier backward "
+            f"passes added to it (zero the gradients between passes). The trace shows one pass "
+            f"from zero and leaves every .grad as it was.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,17 +256,26 @@ def _names_for(order: Sequence[Any], fmt: NumberFormat) -> dict[Any, str]:
 # ---------------------------------------------------------------------------------------------
 class BackwardTrace(_TraceViews):
     """The recorded steps of one backward pass through ``root``'s graph (see
-    :func:`trace_backward`)."""
+    :func:`trace_backward`).
+
+    ``grads`` maps each node to its gradient at the end of the pass (∂L/∂node); ``held``
+    maps each leaf whose ``.grad`` held something else when traced (earlier passes) to that
+    value. ``output`` is the name the totals are written with: the root's, or ``L`` when a
+    ``gradient`` was given (then the totals are those of a loss L with ∂L/∂root = gradient).
+    """
 
     def __init__(self, root: Any, steps: list[BackwardStep], names: dict[Any, str],
-                 graph: Any, number_format: NumberFormat, initial_grads: dict[Any, Any]) -> None:
+                 graph: Any, number_format: NumberFormat, grads: dict[Any, Any],
+                 held: dict[Any, Any], output: str | None = None) -> None:
         self.root = root
         self.steps = steps
         self.names = names
         self._graph = graph
         self.number_format = number_format
-        self._initial = initial_grads
-        self.title = f"backward pass: ∂{names[root]}/∂v for every node v"
+        self.grads = grads
+        self.held = held
+        self.output = output or names[root]
+        self.title = f"backward pass: {_d(self.output, 'v')} for every node v"
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -224,48 +283,54 @@ class BackwardTrace(_TraceViews):
     def __repr__(self) -> str:
         return f"<BackwardTrace of {self.names[self.root]}: {len(self.steps)} steps>"
 
+    def restricted(self, steps: list[BackwardStep], graph: Any = None) -> BackwardTrace:
+        """The same pass with only ``steps`` (and ``graph`` as its drawing): the views of a
+        part of it, as a collapsed trace shows its scalar steps."""
+        return BackwardTrace(self.root, steps, self.names, graph, self.number_format,
+                             self.grads, self.held, self.output)
+
+    def held_notes(self) -> list[str]:
+        """One sentence per leaf whose ``.grad`` holds something other than this pass's total."""
+        fmt = self.number_format
+        return [held_sentence(self.names[leaf], _num(value, fmt), _num(self.grads.get(leaf, 0.0), fmt))
+                for leaf, value in self.held.items()]
+
     # -- text --------------------------------------------------------------------------
     def _step_lines(self, step: BackwardStep) -> list[str]:
-        fmt, L = self.number_format, self.names[self.root]
+        fmt, L = self.number_format, self.output
         if step.kind == "seed":
-            return [f"{_d(L, step.name)} = {_num(step.upstream, fmt)}   (seed: the gradient of "
-                    "the output with respect to itself)"]
+            seed = (f"{_d(L, step.name)} = {_num(step.upstream, fmt)}   (the seed: the output's "
+                    "gradient with respect to itself)" if L == step.name else
+                    f"{_d(L, step.name)} = {_num(step.upstream, fmt)}   (the seed: the gradient "
+                    "passed to backward)")
+            return [seed, *("  " + note for note in self.held_notes())]
         lines = [f"{step.formula}    with {_d(L, step.name)} = {_num(step.upstream, fmt)}"]
         if not step.contributions:
             lines.append("  (no operand requires grad)")
+        operands = step.formula.partition(" = ")[2]
         for c in step.contributions:
+            slot = f"  {c.parent_name} ({ORDINALS[c.index]} operand):"
             if c.local is None:                       # a vector-Jacobian product op
-                lines.append(f"  {_d(L, c.parent_name)} = {c.local_formula}   with g = "
-                             f"{_d(L, step.name)}  = {_num(c.product, fmt)}")
-                if c.accumulated:
-                    lines.append(f"  {_d(L, c.parent_name)} = {_num(c.before, fmt)} + "
-                                 f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
-                                 f"(sum over paths, contribution {c.path})")
-                if c.carried is not None:
-                    lines.append("  " + carried_sentence(c.parent_name, _num(c.carried, fmt),
-                                                         _num(c.after, fmt)))
-                continue
-            local = _num(c.local, fmt)
-            local_eq = local if c.local_formula == local else f"{c.local_formula} = {local}"
-            lines.append(f"  {_d(step.name, c.parent_name)} = {local_eq}")
-            lines.append(f"  {_d(L, c.parent_name)} = {_d(L, step.name)} · "
-                         f"{_d(step.name, c.parent_name)} = {_num(step.upstream, fmt)} · "
-                         f"{_num(c.local, fmt, True)} = {_num(c.product, fmt)}")
-            if c.accumulated:
-                lines.append(f"  {_d(L, c.parent_name)} = {_num(c.before, fmt)} + "
-                             f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}   "
-                             f"(sum over paths, contribution {c.path})")
-            if c.carried is not None:
-                lines.append("  " + carried_sentence(c.parent_name, _num(c.carried, fmt),
-                                                     _num(c.after, fmt)))
+                lines.append(f"{slot}  vector-Jacobian product {c.local_formula}, with g = "
+                             f"{_d(L, step.name)}")
+                lines.append(f"    contribution = {_num(c.product, fmt)}")
+            else:
+                sym = local_symbol(operands, c.index)
+                lines.append(f"{slot}  {sym} = {_local_eq(c.local_formula, c.local, fmt)}")
+                lines.append(f"    contribution: {_d(L, step.name)} · {sym} = "
+                             f"{_num(step.upstream, fmt)} · {_num(c.local, fmt, True)} = "
+                             f"{_num(c.product, fmt)}")
+            lines.append("    " + accumulator_line(c.parent_name, c, L, fmt))
         return lines
 
     def to_markdown(self) -> str:
-        """A Markdown table, one row per gradient contribution (the seed first)."""
-        fmt, L = self.number_format, self.names[self.root]
+        """A Markdown table, one row per contribution (the seed first): the node, ∂L/∂node,
+        the operand slot, the local derivative for that slot, the contribution and the
+        operand's ``.grad`` after it (marked ``= ∂L/∂operand`` once complete)."""
+        fmt, L = self.number_format, self.output
         m = markdown_escape
-        rows = [f"| step | node | {m(_d(L, 'node'))} | operand | local {m('∂node/∂operand')} "
-                f"| product | {m(_d(L, 'operand'))} |",
+        rows = [f"| step | node | {m(_d(L, 'node'))} | operand | local {m('∂(node)/∂(operand slot)')} "
+                f"| contribution | operand.grad after |",
                 "|---:|---|---:|---|---|---:|---:|"]
         for step in self.steps:
             if step.kind == "seed":
@@ -276,49 +341,57 @@ class BackwardTrace(_TraceViews):
             if not step.contributions:
                 rows.append(head + " | (none) | | | |")
             for c in step.contributions:
-                local = _num(c.local, fmt)
-                local_eq = (f"vjp: {c.local_formula}" if c.local is None else local
-                            if c.local_formula == local else f"{c.local_formula} = {local}")
+                local_eq = (f"vjp: {c.local_formula}" if c.local is None else
+                            _local_eq(c.local_formula, c.local, fmt))
+                product = (_num(c.product, fmt) if c.local is None else
+                           f"{_num(step.upstream, fmt)} · {_num(c.local, fmt, True)} = "
+                           f"{_num(c.product, fmt)}")
                 total = (f"{_num(c.before, fmt)} + {_num(c.product, fmt, True)} = "
                          f"{_num(c.after, fmt)}" if c.accumulated else _num(c.after, fmt))
-                if c.carried is not None:
-                    total += f" (was {_num(c.carried, fmt)} before this pass)"
-                rows.append(f"{head} | {m(c.parent_name)} | {m(local_eq)} | "
-                            f"{m(_num(c.product, fmt))} | {m(total)} |")
-        return "\n".join(rows)
+                total += f" = {_d(L, c.parent_name)}" if c.complete else \
+                    f" ({c.path} of {c.paths} so far)"
+                rows.append(f"{head} | {m(c.parent_name)} ({ORDINALS[c.index]}) | {m(local_eq)} | "
+                            f"{m(product)} | {m(total)} |")
+        notes = [m(note) for note in self.held_notes()]
+        return "\n".join(rows + ([""] + notes if notes else []))
 
     def to_latex(self) -> str:
-        r"""The steps as aligned equations with ``\partial``, numbers substituted, e.g.
-        ``\frac{\partial L}{\partial x} &= \frac{\partial L}{\partial z} \cdot
-        \frac{\partial z}{\partial x} = 0.5 \cdot 3 = 1.5``."""
+        r"""The steps as aligned equations with ``\partial``, numbers substituted: per operand
+        slot the local derivative ``\frac{\partial (x \cdot w)}{\partial (\text{1st operand})}``,
+        the contribution ``\frac{\partial L}{\partial z} \cdot (\text{local}) = 0.5 \cdot 3``,
+        and the accumulator ``\texttt{x.grad}``, equal to ``\frac{\partial L}{\partial x}`` once
+        complete."""
         fmt = self.number_format
-        L = latex_name(self.names[self.root])
+        L = latex_name(self.output)
         lines = []
         for step in self.steps:
             n = latex_name(step.name)
             if step.kind == "seed":
                 lines.append(f"{latex_partial(L, n)} &= {_num(step.upstream, fmt)}")
+                lines.extend(rf"&\text{{{note}}}" for note in self.held_notes())
                 continue
             lines.append(rf"&\text{{step {step.index}: }} {step.formula_latex}")
+            operands = step.formula_latex.partition(" = ")[2]
             for c in step.contributions:
                 p = latex_name(c.parent_name)
+                grad = rf"\texttt{{{latex_escape(c.parent_name)}.grad}}"
                 if c.local is None:
-                    lines.append(f"{latex_partial(L, p)} &= {c.local_formula_latex} = {_num(c.product, fmt)}")
-                    continue
-                local = _num(c.local, fmt)
-                local_eq = (local if c.local_formula == local
-                            else f"{c.local_formula_latex} = {local}")
-                lines.append(f"{latex_partial(n, p)} &= {local_eq}")
-                lines.append(f"{latex_partial(L, p)} &= {latex_partial(L, n)} \\cdot {latex_partial(n, p)} = "
-                             f"{_num(step.upstream, fmt)} \\cdot {_num(c.local, fmt, True)} = "
-                             f"{_num(c.product, fmt)}")
-                if c.accumulated:
-                    lines.append(f"{latex_partial(L, p)} &= {_num(c.before, fmt)} + "
-                                 f"{_num(c.product, fmt, True)} = {_num(c.after, fmt)}")
-                if c.carried is not None:
-                    sentence = carried_sentence(c.parent_name, _num(c.carried, fmt),
-                                                _num(c.after, fmt))
-                    lines.append(rf"&\text{{({sentence})}}")
+                    lines.append(rf"\text{{contribution to }} {p} &= {c.local_formula_latex} "
+                                 f"= {_num(c.product, fmt)}")
+                else:
+                    sym = local_symbol_latex(operands, c.index)
+                    local_eq = _local_eq(c.local_formula, c.local, fmt, c.local_formula_latex)
+                    lines.append(f"{sym} &= {local_eq}")
+                    lines.append(rf"\text{{contribution}} &= {latex_partial(L, n)} \cdot {sym} = "
+                                 f"{_num(step.upstream, fmt)} \\cdot {_num(c.local, fmt, True)} = "
+                                 f"{_num(c.product, fmt)}")
+                total = (f"{_num(c.before, fmt)} + {_num(c.product, fmt, True)} = "
+                         if c.accumulated else "") + _num(c.after, fmt)
+                if c.complete:
+                    total += f" = {latex_partial(L, p)}"
+                else:
+                    total += rf" \quad \text{{({c.path} of {c.paths} contributions so far)}}"
+                lines.append(f"{grad} &= {total}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     # -- frames ------------------------------------------------------------------------
@@ -329,16 +402,13 @@ class BackwardTrace(_TraceViews):
         for node, vid in ids.items():
             if node.op is None and not node.requires_grad:
                 continue                                   # constants carry no gradient
-            if node.op is None and node in self._initial and not is_zero(self._initial[node]):
-                base[f"{vid}:grad"] = "grad " + format_number(self._initial[node], fmt)
-            else:
-                base[f"{vid}:grad"] = "grad ?"
+            base[f"{vid}:grad"] = "grad ?"
             reveal[vid] = len(self.steps)                  # pending until it gets a gradient
         frames: list[Frame] = []
         for k, step in enumerate(self.steps):
             vid = ids.get(step.node)
             if step.kind == "seed":
-                frame = Frame(title=f"step {k}: seed {_d(self.names[self.root], step.name)}",
+                frame = Frame(title=f"step {k}: seed {_d(self.output, step.name)}",
                               equation="\n".join(self._step_lines(step)),
                               active=[vid] if vid else [],
                               texts={f"{vid}:grad": "grad " + format_number(step.upstream, fmt)})
@@ -381,18 +451,21 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
                    rankdir: str = "LR", show_local: bool = False, hide_constants: bool = False,
                    number_format: NumberFormat = DEFAULT_NUMBER_FORMAT,
                    max_nodes: int = DEFAULT_MAX_NODES, title: str | None = None) -> Any:
-    """Run backward from ``root`` (∂root/∂root = ``gradient``, 1 by default) and record
-    every step of it.
+    """Record one backward pass from ``root`` (∂root/∂root = ``gradient``, 1 by default),
+    step by step, changing nothing.
 
-    This is the engine's own pass (``autograd_core.backward`` with an observer): nodes in
-    reverse topological order, and at each one, for each operand that requires grad,
-    ``operand.grad += local · node.grad`` with ``local = ∂node/∂operand``. So afterwards every
-    ``.grad`` is what ``root.backward(gradient)`` gives; leaves accumulate, and a gradient a
-    leaf held before the pass is reported as such. It works on a graph whose own backward has
-    already run (tensor data is kept). The drawing options are those of
+    This is the engine's own pass, watched (:func:`autograd_core.observe_backward`): nodes in
+    reverse topological order, and at each one, for each operand slot that requires grad,
+    ``operand.grad += ∂L/∂node · ∂(node)/∂(slot)``. The pass starts every gradient at zero and
+    afterwards every ``.grad`` is as it was: tracing never changes a number, and tracing
+    twice, or after ``backward()``, shows the same steps. A leaf whose ``.grad`` holds
+    something other than this pass's total (earlier passes accumulated into it) is named in
+    a note of its own. Each view writes a total ``∂L/∂x``, a local derivative
+    ``∂(x * w)/∂(1st operand)`` and a contribution differently. It works on a graph whose own
+    backward has already run (tensor data is kept). The drawing options are those of
     :func:`viz.draw_graph` (``title``: a caption under the graph); the graph is laid out
-    when a picture is first asked for, and ``trace.graph`` is that drawing (saving it as SVG
-    reuses the layout the stepper shows).
+    when a picture is first asked for, showing this pass's gradients, and ``trace.graph``
+    is that drawing (saving it as SVG reuses the layout the stepper shows).
 
     ``collapse="neuron"``, ``"layer"`` or ``"module"`` groups the same recorded steps at the
     grain of the network and returns a :class:`viz.collapse.CollapsedTrace`: one step per
@@ -413,17 +486,21 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
         check_scopes(root, collapse)          # before the pass: a refused trace changes no .grad
     order = topological_order(root)
     names = _names_for(order, number_format)
-    initial = {n: _copy(n.grad) for n in order if n.is_leaf and n.requires_grad}
-    edges: list[Edge] = []
-    backward(root, gradient, retain_graph=True, observer=edges.append)
-    steps = [BackwardStep(0, "seed", root, names[root], _copy(_seed_of(root, edges, initial)),
+    output = names[root] if gradient is None else "L"
+    edges, totals = observe_backward(root, gradient)
+    grads = {node: _copy(g) for node, g in totals.items()}
+    held = {n: _copy(n.grad) for n in order
+            if n.is_leaf and n.requires_grad and n is not root and _differs(n.grad, grads.get(n))}
+    counts: dict[Any, int] = {}
+    for edge in edges:
+        counts[edge.parent] = counts.get(edge.parent, 0) + 1
+    steps = [BackwardStep(0, "seed", root, names[root], _copy(_seed_of(root, edges, totals)),
                           names[root], latex_name(names[root]), ())]
     paths: dict[Any, int] = {}
     by_node: dict[Any, list[Contribution]] = {}
     for edge in edges:
         parent = edge.parent
         paths[parent] = paths.get(parent, 0) + 1
-        carried = initial.get(parent) if paths[parent] == 1 else None
         text, latex = _local_formulas(edge.node, edge.position, names)
         contributions = by_node.get(edge.node)
         if contributions is None:
@@ -434,31 +511,44 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
         contributions.append(Contribution(
             parent, names[parent], edge.position, text, latex, _copy(edge.local),
             _copy(edge.contribution), _copy(edge.before), _copy(edge.after), paths[parent],
-            None if carried is None or is_zero(carried) else carried))
+            counts[parent]))
     steps = [s if s.kind == "seed" else BackwardStep(s.index, s.kind, s.node, s.name, s.upstream,
                                                       s.formula, s.formula_latex,
                                                       tuple(by_node[s.node]))
              for s in steps]
     drawing = dict(rankdir=rankdir, show_grad=True, show_local=show_local,
                    hide_constants=hide_constants, max_nodes=max_nodes, number_format=number_format,
-                   title=title)
+                   title=title, _grads=grads)
+    scalar = BackwardTrace(root, steps, names, lambda: draw_graph(root, **drawing), number_format,
+                           grads, held, output)
     if collapse is not None:
         from .collapse import collapse_trace
-        scalar = BackwardTrace(root, steps, names, None, number_format, initial)
         return collapse_trace(scalar, order, collapse,
                               lambda: draw_graph(root, collapse=collapse, **drawing))
-    return BackwardTrace(root, steps, names, lambda: draw_graph(root, **drawing), number_format,
-                         initial)
+    return scalar
 
 
-def _seed_of(root: Any, edges: list[Edge], initial: dict[Any, Any]) -> Any:
+def _differs(held: Any, computed: Any) -> bool:
+    """True when a leaf's ``.grad`` is neither empty nor this pass's total."""
+    if held is None or is_zero(held):
+        return False
+    if computed is None:
+        return True
+    held = getattr(held, "data", held)
+    computed = getattr(computed, "data", computed)
+    try:
+        return not np.array_equal(np.asarray(held, dtype=float), np.asarray(computed, dtype=float))
+    except (TypeError, ValueError):
+        return True
+
+
+def _seed_of(root: Any, edges: list[Edge], totals: dict[Any, Any]) -> Any:
     """∂L/∂root as the pass started: the upstream of the root's own step (for a leaf root,
-    what the pass added to its gradient)."""
+    what the pass gave it)."""
     for edge in edges:
         if edge.node is root:
             return edge.upstream
-    before = initial.get(root)
-    return root.grad if before is None else root.grad - before
+    return totals.get(root)
 
 
 def _copy(x: Any) -> Any:
@@ -467,7 +557,7 @@ def _copy(x: Any) -> Any:
 
 def _formulas(node: Any, names: dict[Any, str]) -> tuple[str, str]:
     op, params = node.op, node.params
-    operands = [names[p] for p in node.parents]
+    operands = [in_formula(names[p]) for p in node.parents]
     text = f"{names[node]} = {op.formula(operands, params=params)}"
     latex = (f"{latex_name(names[node])} = "
              f"{op.formula([latex_name(n) for n in operands], latex=True, params=params)}")
@@ -476,7 +566,7 @@ def _formulas(node: Any, names: dict[Any, str]) -> tuple[str, str]:
 
 def _local_formulas(node: Any, k: int, names: dict[Any, str]) -> tuple[str, str]:
     op, params = node.op, node.params
-    operands = [names[p] for p in node.parents]
+    operands = [in_formula(names[p]) for p in node.parents]
     return (op.derivative_formula(k, operands, params=params),
             op.derivative_formula(k, [latex_name(n) for n in operands], latex=True, params=params))
 

@@ -194,7 +194,7 @@ def test_an_expression_starting_with_minus_is_an_expression(argv, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "v1 = -x" in text and "v2 = v1 * 2" in text         # parsed as (-x)*2
-    assert text.rstrip().endswith("= -2")                      # d(-2x)/dx = -2
+    assert text.rstrip().endswith("x.grad = -2 = ∂v2/∂x")         # d(-2x)/dx = -2
 
 
 def test_draw_an_expression_starting_with_minus(tmp_path, capsys):

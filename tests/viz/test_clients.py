@@ -128,7 +128,8 @@ def test_export_without_javascript_shows_picture_and_steps(browser, notebook) ->
     with opened(browser, export(notebook), javascript=False) as page:
         text = page.inner_text("body")
         assert text.count(f"{RUN_HINT} steps 0 to 5") == 2
-        assert "step 1: out = tanh(v4)" in text and "∂out/∂x1 = ∂out/∂v1 · ∂v1/∂x1" in text
+        assert "step 1: out = tanh(v4)" in text
+        assert "contribution: ∂out/∂v1 · ∂(x1 * w1)/∂(1st operand)" in text
         assert trace_text.splitlines()[-1].strip() in text
         pngs = visible_pngs(page)
         assert len(pngs) == 2 and all(p["natural"] > 0 for p in pngs)

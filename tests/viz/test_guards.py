@@ -41,24 +41,31 @@ def accumulated_trace_text() -> str:
     x = Value(2.0, label="x")
     y = x * -3
     y.label = "y"
-    y.backward()                                       # x.grad = -3 left from this pass
+    y.backward()
+    y.backward()                                       # x.grad = -6: two passes
     return viz.trace_backward(y).to_text()
 
 
 def test_a_trace_after_a_backward_says_what_accumulated_with_guards_on_or_off() -> None:
     on = accumulated_trace_text()
-    assert "x.grad was -3 before this pass; it accumulates to -6" in on
+    assert "note: x.grad holds -6, not this pass's -3: earlier backward passes added to it" in on
+    assert "x.grad = -3 = ∂y/∂x" in on
     set_guards(False)
     assert accumulated_trace_text() == on              # the switch silences warnings, not facts
 
 
-def test_the_zero_grad_guard_points_at_the_learners_trace_call() -> None:
+def test_a_trace_neither_warns_nor_disarms_the_zero_grad_guard() -> None:
+    """Looking changes no flag: a trace after step() is one pass from zero, so it has nothing
+    to warn about, and the learner's own next backward is still checked."""
     w = Value(0.5, label="w")
     opt = nn.optim.SGD([w], lr=0.1)
     (w * w).backward()
     opt.step()
+    y = w * w
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trace = viz.trace_backward(y)
+    assert "note: w.grad holds 1, not this pass's 0.8" in trace.to_text()
     with pytest.warns(MisconceptionWarning, match="zero_grad") as record:
-        y = w * w
-        trace = viz.trace_backward(y)                  # this line, not viz's or nn's
+        y.backward()                                   # this line, not viz's or nn's
     assert record[0].filename == __file__
-    assert "w.grad was 1 before this pass" in trace.to_text()

@@ -27,12 +27,22 @@ def grads(root):
     return [n.grad for n in topological_order(root)]
 
 
+def snapshot(root):
+    """Every node's grad and data, to check that a view changed nothing."""
+    from autograd_core.graph import topological_order
+    return [(n.grad, n.data, n.requires_grad) for n in topological_order(root)]
+
+
 @pytest.mark.parametrize("build", [lambda: neuron()[0], build_reused])
-def test_trace_grads_equal_backward_exactly(build):
+def test_trace_shows_one_backward_and_changes_nothing(build):
     r1, r2 = build(), build()
     r1.backward()
-    viz.trace_backward(r2)
-    assert grads(r2) == grads(r1)
+    before = snapshot(r2)
+    t = viz.trace_backward(r2)
+    assert snapshot(r2) == before                       # looking never changes the numbers
+    from autograd_core.graph import topological_order
+    fresh = {i: n.grad for i, n in enumerate(topological_order(r1))}
+    assert [t.grads.get(n, 0.0) for n in topological_order(r2)] == list(fresh.values())
 
 
 def test_reused_nodes_and_running_sum():
@@ -42,38 +52,85 @@ def test_reused_nodes_and_running_sum():
     c = b * b
     c.label = "c"
     t = viz.trace_backward(c)
-    assert a.grad == 24.0 and b.grad == 12.0          # dc/da = 2b * 2 = 24
+    assert a.grad == 0.0 and b.grad == 0.0            # the trace left them as they were
+    assert t.grads[a] == 24.0 and t.grads[b] == 12.0  # dc/da = 2b * 2 = 24
     step_c = t.steps[1]
     assert [x.parent_name for x in step_c.contributions] == ["b", "b"]
-    second = step_c.contributions[1]
+    first, second = step_c.contributions
+    assert not first.complete and second.complete and second.paths == 2
     assert second.accumulated and second.before == 6.0 and second.after == 12.0
-    assert "∂c/∂b = 6 + 6 = 12" in t.to_text()
+    text = t.to_text()
+    assert "b.grad = 6   (1 of its 2 contributions so far)" in text
+    assert "b.grad = 6 + 6 = 12 = ∂c/∂b   (complete: the sum of its 2 contributions)" in text
+    assert "∂(b * b)/∂(1st operand) = b = 6" in text and "∂(b * b)/∂(2nd operand) = b = 6" in text
 
 
-def test_leaves_accumulate_like_backward():
+def test_one_symbol_one_meaning():
+    """z = a*b + a: the local derivatives, the contributions and the total of a are written
+    three different ways; the total symbol ∂z/∂a appears once, with the total."""
+    a, b = Value(3.0, label="a"), Value(4.0, label="b")
+    z = a * b + a
+    z.label = "z"
+    text = viz.trace_backward(z).to_text()
+    assert text.count("∂z/∂a") == 1 and "= 5 = ∂z/∂a" in text
+    assert "∂(v1 + a)/∂(2nd operand) = 1" in text and "∂(a * b)/∂(1st operand) = b = 4" in text
+    assert "contribution: ∂z/∂v1 · ∂(a * b)/∂(1st operand) = 1 · 4 = 4" in text
+
+
+def test_trace_after_several_backwards_changes_nothing_and_says_so():
     x1, x2 = Value(2.0, label="x"), Value(2.0, label="x")
     y1, y2 = x1 * x1, x2 * x2
     y1.backward(); y1.backward()
-    viz.trace_backward(y2); t = viz.trace_backward(y2)
-    assert x2.grad == x1.grad == 8.0
+    y2.backward(); y2.backward()
+    first_text = viz.trace_backward(y2).to_text()
+    t = viz.trace_backward(y2)
+    assert x2.grad == x1.grad == 8.0                           # untouched by both traces
+    assert t.to_text() == first_text                           # re-running shows the same
     first, second = t.steps[1].contributions
-    assert first.carried == 4.0 and not first.accumulated   # the earlier pass, in words
-    assert second.accumulated and second.path == 2          # the second path of this pass
-    assert "x.grad was 4 before this pass; it accumulates to 6" in t.to_text()
+    assert first.after == 2.0 and second.after == 4.0 and second.complete
+    assert t.held == {x2: 8.0}
+    assert ("note: x.grad holds 8, not this pass's 4: earlier backward passes added to it"
+            in t.to_text())
+    assert "x.grad = 2 + 2 = 4 = ∂y/∂x" not in t.to_text()   # y2 has no label: v1
+    assert "= 4 = ∂v1/∂x" in t.to_text()
 
 
 def test_trace_after_backward_tells_the_truth():
-    """The issue's reproducer: one path, so ∂y/∂x = -3 in this pass, and the earlier
-    backward's -3 is reported in words, never as a second path."""
-    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
-    y = x * w
+    """The issue's reproducer: x = 2, y = x*x, y.backward(), then a trace: dy/dx is 4, the
+    trace says 4, x.grad stays 4, and running it again changes nothing."""
+    x = Value(2.0, label="x")
+    y = x * x
     y.label = "y"
     y.backward()
-    text = viz.trace_backward(y).to_text()
-    assert "sum over paths" not in text
-    assert "∂y/∂x = ∂y/∂y · ∂y/∂x = 1 · (-3) = -3" in text
-    assert "x.grad was -3 before this pass; it accumulates to -6" in text
-    assert x.grad == -6.0 and w.grad == 4.0
+    for _ in range(3):
+        text = viz.trace_backward(y).to_text()
+        assert "x.grad = 2 + 2 = 4 = ∂y/∂x" in text
+        assert "note:" not in text                # x.grad holds exactly this pass's total
+        assert "8" not in text and "6" not in text
+        assert x.grad == 4.0
+
+
+def test_gradient_argument_names_the_loss_L():
+    x = Value(2.0, label="x")
+    y = x * 3
+    y.label = "y"
+    text = viz.trace_backward(y, gradient=2.0).to_text()
+    assert "∂L/∂y = 2   (the seed: the gradient passed to backward)" in text
+    assert "x.grad = 6 = ∂L/∂x" in text
+
+
+def test_operator_labels_are_parenthesised_in_formulas():
+    """micrograd's lecture labels x1*w1 + x2*w2: inside formulas it reads as one operand."""
+    x1, w1, x2, w2 = (Value(v, label=n) for v, n in [(2.0, "x1"), (-3.0, "w1"), (0.0, "x2"),
+                                                      (1.0, "w2")])
+    s = x1 * w1 + x2 * w2
+    s.label = "x1*w1 + x2*w2"
+    o = (s + 6.8813735870195432).tanh()
+    o.label = "o"
+    text = viz.trace_backward(o).to_text()
+    assert "∂o/∂(x1*w1 + x2*w2)" in text
+    assert "∂o/∂x1*w1" not in text
+    assert "= (x1*w1 + x2*w2) + 6.881" in text
 
 
 def expressions():
@@ -102,12 +159,19 @@ def test_trace_matches_backward_on_random_graphs(spec, values):
     if r1.op is None:
         return
     r1.backward()
+    r2.backward()                     # the trace must show one pass whatever .grad holds
+    r2.backward()
+    before = snapshot(r2)
     t = viz.trace_backward(r2)
-    assert grads(r2) == grads(r1)
-    assert [l.grad for l in leaves2] == [l.grad for l in leaves1]
+    assert snapshot(r2) == before
+    from autograd_core.graph import topological_order
+    truth = dict(zip(topological_order(r2), (n.grad for n in topological_order(r1))))
     for step in t.steps[1:]:
+        assert step.upstream == truth[step.node]          # "with ∂L/∂node = ..." is the total
         for c in step.contributions:
             assert c.product == c.local * step.upstream
+            if c.complete:
+                assert c.after == truth[c.parent]          # "= ∂L/∂x" only on the total
 
 
 def test_text_markdown_latex_views():
@@ -134,9 +198,10 @@ def test_latex_example_from_the_issue():
     L = z * 1.0
     L.label = "L"
     latex = viz.trace_backward(L).to_latex()
-    # dL/dw = dL/dz · dz/dw = 1 · 3 = 3 ; dL/dx = 1 · 0.5 = 0.5
-    assert (r"\frac{\partial L}{\partial w} &= \frac{\partial L}{\partial z} \cdot "
-            r"\frac{\partial z}{\partial w} = 1 \cdot 3 = 3") in latex
+    # dL/dw = dL/dz · ∂(x·w)/∂(2nd operand) = 1 · 3 = 3 ; dL/dx = 1 · 0.5 = 0.5
+    assert (r"\text{contribution} &= \frac{\partial L}{\partial z} \cdot "
+            r"\frac{\partial (x \cdot w)}{\partial (\text{2nd operand})} = 1 \cdot 3 = 3") in latex
+    assert r"\texttt{w.grad} &= 3 = \frac{\partial L}{\partial w}" in latex
 
 
 def test_escaping_in_markdown_and_latex():
@@ -203,8 +268,11 @@ def test_tensor_graph_trace_equals_backward_and_draws():
     L1.backward()
     t = viz.trace_backward(L2)
     for a, b in zip(leaves1, leaves2):
-        assert np.array_equal(a.grad, b.grad)
-    assert "shape (2, 2)" in t.graph.source.replace("\\ ", " ")
+        assert np.array_equal(a.grad, t.grads[b])      # the trace's pass is the engine's
+        assert b.grad is None                          # and it left .grad as it was
+    source = t.graph.source.replace("\\ ", " ")
+    assert "shape (2, 2)" in source
+    assert "grad [" in source and "grad None" not in source   # the drawing shows the trace's pass
     assert "vjp" in t.to_markdown() or "g" in t.to_text()
     assert len(t.frames()) == len(t.steps)
 

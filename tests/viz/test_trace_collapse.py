@@ -61,6 +61,7 @@ def neuron_of(model, name):
 # ---- scalar MLP, neuron grain -----------------------------------------------------------
 def test_neuron_steps_are_the_engines_gradients_and_the_notes_recursion():
     model, loss = scalar_mlp()
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="neuron")
     ref = scalar_reference(model)
     neurons = [s for s in t.steps if s.kind == "neuron"]
@@ -114,6 +115,7 @@ def test_neuron_step_reads_true_for_a_dead_relu_and_an_accumulating_weight():
     unit.w[0].data, unit.b.data = 1.0, -0.5
     loss = layer([Value(2.0, label="u", requires_grad=False)]) + layer([Value(0.1, label="v", requires_grad=False)])
     loss.label = "loss"
+    loss.backward()
     t = viz.trace_backward(loss, collapse="neuron")
     steps = [s for s in t.steps if s.kind == "neuron"]
     assert len(steps) == 2
@@ -127,12 +129,17 @@ def test_neuron_step_reads_true_for_a_dead_relu_and_an_accumulating_weight():
     assert w.path == 2 and w.before == dead.weights[0].product and w.after == unit.w[0].grad == 2.0
     text = t.to_text()
     assert "relu'(z) = 1 if z > 0 else 0 at z = -0.4: 0" in text
-    assert f"{unit.w[0].label}.grad = 0 + 2 = 2" in text
+    name = unit.w[0].label
+    assert f"contribution to {name}.grad = δ(" in text            # one use of two: not ∂L/∂w
+    assert f"{name}.grad = 0 + 2 = 2 = ∂loss/∂{name}   (complete: the sum of its 2 contributions)" \
+        in text
+    assert f"∂loss/∂{name} = δ" not in text
 
 
 # ---- scalar MLP, layer grain ------------------------------------------------------------
 def test_layer_steps_in_jacobian_form_match_numpy_and_the_engine():
     model, loss = scalar_mlp()
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="layer")
     ref = scalar_reference(model)
     layers = [s for s in t.steps if s.kind == "layer"]
@@ -162,6 +169,7 @@ def test_layer_steps_in_jacobian_form_match_numpy_and_the_engine():
 
 def test_a_large_layer_prints_shapes_and_a_note():
     model, loss = scalar_mlp(sizes=(10, 1))
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="layer")
     text = t.to_text()
     assert "∂loss/∂W(L1) = δ(L1)·(x1, x2)ᵀ   (10×1 · 1×2 = 10×2): 10×2, too large to print" in text
@@ -194,6 +202,7 @@ def tensor_reference(model, X):
 
 def test_tensor_neuron_steps_match_numpy_and_the_engine():
     model, X, loss = tensor_model()
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="neuron")
     ref = tensor_reference(model, X)
     units = [s for s in t.steps if s.kind == "neuron"]
@@ -221,6 +230,7 @@ def test_tensor_neuron_steps_match_numpy_and_the_engine():
 
 def test_tensor_layer_steps_match_numpy_and_the_engine():
     model, X, loss = tensor_model()
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="layer")
     ref = tensor_reference(model, X)
     by_name = {s.name: s.detail for s in t.steps if s.kind == "layer"}
@@ -240,6 +250,7 @@ def test_tensor_layer_steps_match_numpy_and_the_engine():
 
 def test_module_steps_list_the_parameters_gradients():
     model, X, loss = tensor_model()
+    loss.backward()          # the engine's own pass: the truth the trace must show
     t = viz.trace_backward(loss, collapse="module")
     (step,) = [s for s in t.steps if s.kind == "module"]
     grads = {g.name: g.product for g in step.detail.params}

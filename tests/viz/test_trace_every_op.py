@@ -34,7 +34,8 @@ def test_every_op_traces_on_tensors_with_the_engines_numbers(name: str) -> None:
     ops = {s.node.op.name for s in trace.steps if s.kind == "node"}
     assert name in ops
     into_x = [c for s in trace.steps for c in s.contributions if c.parent is x]
-    np.testing.assert_allclose(sum(c.product for c in into_x), x.grad)   # what the pass gave
+    np.testing.assert_allclose(sum(c.product for c in into_x), trace.grads[x])  # the pass's sum
+    assert x.grad is None                                      # and the trace changed nothing
     step = [s for s in trace.steps if s.kind == "node" and s.node.op.name == name][-1]
     names = [trace.names[p] for p in step.node.parents]
     text = trace.to_text()
@@ -81,7 +82,7 @@ def test_every_elementwise_op_traces_on_values(op) -> None:
     (step,) = [s for s in trace.steps if s.kind == "node"]
     local = op.local_derivatives(root)[0]
     assert step.contributions[0].local == pytest.approx(local)
-    assert x.grad == pytest.approx(local)
+    assert trace.grads[x] == pytest.approx(local) and x.grad == 0.0
     assert op.derivative_formula(0, ["x", "y"][:op.arity], params=params) in trace.to_text()
     graph = viz.draw_graph(root, show_local=True)
     edge = f"e{graph.op_ids[root][1:]}_0"
@@ -90,14 +91,20 @@ def test_every_elementwise_op_traces_on_values(op) -> None:
 
 
 def test_tensor_graph_traced_after_its_own_backward() -> None:
-    """Train, then look: the trace walks the graph again (its data is kept) and says that
-    the leaves already held the first pass's gradient."""
+    """Train, then look: the trace walks the graph again (its data is kept), shows the same
+    pass, and leaves the gradient the backward gave; a second backward adds, and the trace
+    then says what w.grad holds."""
     w = Tensor(np.array([1.0, -2.0]), requires_grad=True, label="w")
     loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    trace = viz.trace_backward(loss)
+    np.testing.assert_allclose(w.grad, 2 * w.data)             # untouched by the trace
+    np.testing.assert_allclose(trace.grads[w], 2 * w.data)
+    assert "note:" not in trace.to_text()
     loss.backward()
     trace = viz.trace_backward(loss)
-    np.testing.assert_allclose(w.grad, 2 * 2 * w.data)         # the second pass added 2w
-    assert "w.grad was [2, -4] before this pass" in trace.to_text()
+    np.testing.assert_allclose(w.grad, 4 * w.data)
+    assert "note: w.grad holds [4, -8], not this pass's [2, -4]" in trace.to_text()
     with pytest.raises(RuntimeError, match="a second time"):
         loss.backward()                                          # PyTorch's rule still holds
 
