@@ -14,6 +14,7 @@ stepper, also shown inline in Jupyter).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -128,7 +129,8 @@ def local_symbol(formula: str, index: int) -> str:
     """The local derivative of a node with respect to one operand slot, written with the
     node's own formula: ``∂(x * x)/∂(1st operand)``. It differs from a total ``∂y/∂x`` by
     naming the slot, so ``y = x * x`` has two locals (one per slot) and one total."""
-    return f"∂({formula})/∂({ORDINALS[index]} operand)"
+    wrapped = formula if re.fullmatch(r"\w+\([^()]*\)", formula) else f"({formula})"
+    return f"∂{wrapped}/∂({ORDINALS[index]} operand)"
 
 
 def local_symbol_latex(formula_latex: str, index: int) -> str:
