@@ -142,3 +142,22 @@ def test_getting_started_shows_one_backward_and_rerunning_changes_nothing() -> N
         assert {n: round(namespace[n].grad, 3) for n in grads} == grads
         shown.append((graph.source, stepper.to_text()))
     assert shown[0] == shown[1]
+
+
+def test_the_readme_gallery_is_what_its_quoted_commands_print(tmp_path, capsys) -> None:
+    """The gallery's graph and trace table come from the very commands the README quotes."""
+    import shlex
+
+    from viz.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    draw = re.search(r"^`chainrule (draw [^`]+)`:", readme, re.M).group(1)
+    trace = re.search(r"^`chainrule (trace [^`]+)`", readme, re.M).group(1)
+    assert main(shlex.split(trace)) == 0
+    printed = capsys.readouterr().out
+    assert printed == (ROOT / "docs" / "gallery" / "neuron_trace.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "∂v5/∂" in line]
+    assert len(rows) >= 4 and all(row in printed.splitlines() for row in rows)
+    svg = tmp_path / "graph.svg"
+    assert main([*shlex.split(draw), "-o", str(svg)]) == 0
+    assert svg.read_text() == (ROOT / "docs" / "gallery" / "neuron_graph.svg").read_text()

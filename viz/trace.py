@@ -429,7 +429,9 @@ class BackwardTrace(_TraceViews):
                     frame.edges.append(f"e{i}_{c.index}")
                 if pid:
                     frame.targets.append(pid)
-                    frame.texts[f"{pid}:grad"] = "grad " + format_number(c.after, fmt)
+                    # a partial sum says so: "grad" alone is the total ∂L/∂value
+                    frame.texts[f"{pid}:grad"] = ("grad " if c.complete else "grad so far ") + \
+                        format_number(c.after, fmt)
                     reveal[pid] = min(reveal.get(pid, k), k)
             operand_edges = [f"e{i}_{j}" for j in range(len(step.node.parents))] if i is not None else []
             for item in [oid] + ([f"e{i}"] if i is not None else []) + operand_edges:

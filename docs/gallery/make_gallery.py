@@ -6,12 +6,15 @@ The PNG needs Playwright and Chromium (Debian's ``chromium``) on PATH.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import tempfile
 from pathlib import Path
 
 from autograd_core import Value
-from viz import draw_graph, trace_backward
+from viz import trace_backward
+from viz.cli import main as draw_main
 from viz.demo import hardest_point, point_trace, run_demo, train
 
 HERE = Path(__file__).resolve().parent
@@ -53,13 +56,26 @@ def demo_neuron_frame(browser) -> None:
     page.close()
 
 
+EXPRESSION = ["tanh(x1*w1 + x2*w2 + b)", "--set", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8814"]
+DRAW_COMMAND = ["draw", *EXPRESSION, "--local"]
+"""The command the README quotes for neuron_graph.svg (with ``-o`` added)."""
+TRACE_COMMAND = ["trace", *EXPRESSION, "--markdown"]
+"""The command the README quotes for neuron_trace.md (its standard output)."""
+
+
+def from_commands() -> None:
+    """neuron_graph.svg and neuron_trace.md from the very commands the README quotes."""
+    draw_main([*DRAW_COMMAND, "-o", str(HERE / "neuron_graph.svg")])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        draw_main(TRACE_COMMAND)
+    (HERE / "neuron_trace.md").write_text(out.getvalue(), encoding="utf-8")
+
+
 def main() -> None:
     network()
-    out = neuron()
-    out.backward()
-    draw_graph(out, show_local=True).save(HERE / "neuron_graph.svg")
+    from_commands()
     trace = trace_backward(neuron())
-    (HERE / "neuron_trace.md").write_text(trace.to_markdown() + "\n", encoding="utf-8")
     html = trace.save_html(Path(tempfile.mkdtemp()) / "stepper.html")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

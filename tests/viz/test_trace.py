@@ -321,3 +321,16 @@ def test_constants_and_their_edges_appear_with_the_op_that_uses_them():
     mul_step = next(s.index for s in trace.steps if s.node is mul)
     edge = f"e{op_ids[mul][1:]}_1"
     assert steps.reveal[ids[const]] == mul_step and steps.reveal[edge] == mul_step
+
+
+def test_the_stepper_says_when_a_gradient_is_a_partial_sum():
+    """z = a*b + a: after step 1 a.grad holds one of its two contributions; the stepper's box
+    reads "grad so far 1" there, and "grad 5" (the total ∂z/∂a) once the second arrives."""
+    a, b = Value(3.0, label="a"), Value(4.0, label="b")
+    z = a * b + a
+    z.label = "z"
+    t = viz.trace_backward(z, number_format=".4g")
+    frames = t._steps().frames
+    key = f"{t.graph.ids[a]}:grad"
+    assert frames[1].texts[key] == "grad so far 1"
+    assert frames[2].texts[key] == "grad 5"
