@@ -166,7 +166,8 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
     try:
         from . import plots
         with _phase(timings, "loss curve"):
-            fig = plots.plot_history(history)
+            fig = plots.plot_history(history, xlabel=f"training step (one minibatch of "
+                                     f"{batch_size or len(X)} points each)")
             fig.savefig(out_dir / "loss_curve.png", dpi=110, bbox_inches="tight")
         written.append((out_dir / "loss_curve.png", "training loss and accuracy per step"))
         with _phase(timings, "decision boundary"):

@@ -53,9 +53,13 @@ def _series(history: Any) -> dict[str, list[float]]:
     return out
 
 
-def plot_history(history: Any, ax: Any = None, log_loss: bool = False) -> Any:
+def plot_history(history: Any, ax: Any = None, log_loss: bool = False,
+                 xlabel: str = "epoch") -> Any:
     """Plot training curves: every series whose name contains ``loss`` on the left axis,
-    the other metrics (accuracy, ...) on a right axis. Returns the matplotlib Figure."""
+    the other metrics (accuracy, ...) on a right axis, against their index (1, 2, ...), which
+    ``xlabel`` names (``fit``'s history has one entry per epoch; a loop that records every
+    step passes ``xlabel="step"``). The legend sits under the axes, so it hides no curve.
+    Returns the matplotlib Figure."""
     plt = _plt()
     series = _series(history)
     if ax is None:
@@ -65,7 +69,7 @@ def plot_history(history: Any, ax: Any = None, log_loss: bool = False) -> Any:
     others = {k: v for k, v in series.items() if k not in losses}
     for k, v in (losses or others).items():
         ax.plot(range(1, len(v) + 1), v, label=k)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss" if losses else "value")
     if log_loss and losses:
         ax.set_yscale("log")
@@ -74,10 +78,11 @@ def plot_history(history: Any, ax: Any = None, log_loss: bool = False) -> Any:
         ax2 = ax.twinx()
         for i, (k, v) in enumerate(others.items()):
             ax2.plot(range(1, len(v) + 1), v, linestyle="--", color=f"C{len(losses) + i}", label=k)
-        ax2.set_ylabel("metric")
+        ax2.set_ylabel(next(iter(others)) if len(others) == 1 else "metric")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="best")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=max(1, len(labels)), frameon=False)
     ax.set_title("training history")
     return fig
 

@@ -126,3 +126,16 @@ def test_scalar_model_scores_on_whole_columns_match_point_by_point():
     with no_grad():
         one_by_one = np.array([[model([Value(a), Value(b)]).data] for a, b in points])
     np.testing.assert_allclose(_scores(model, points), one_by_one, rtol=0, atol=1e-12)
+
+
+def test_history_axes_name_what_they_count_and_the_legend_hides_no_curve():
+    """The demo records one entry per minibatch step: its x axis says so; the legend sits
+    below the axes, so it covers neither the loss nor the accuracy curve."""
+    history = {"loss": list(np.linspace(1.0, 0.1, 50)), "accuracy": list(np.linspace(0.3, 1, 50))}
+    fig = plots.plot_history(history, xlabel="training step")
+    ax, ax2 = fig.axes
+    assert ax.get_xlabel() == "training step" and ax2.get_ylabel() == "accuracy"
+    fig.canvas.draw()
+    legend_box = ax.get_legend().get_window_extent()
+    assert legend_box.y1 <= ax.get_window_extent().y0        # entirely under the plot area
+    assert plots.plot_history(history).axes[0].get_xlabel() == "epoch"   # fit's default
