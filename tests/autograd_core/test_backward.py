@@ -272,3 +272,28 @@ def test_the_engine_docstring_examples_hold() -> None:
         result = doctest.testmod(module, extraglobs={"Value": Value,
                                                      "topological_order": topological_order})
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_observe_backward_records_one_pass_from_zero_and_changes_nothing():
+    """The view's pass: the edges and totals of one backward from zero, whatever .grad held,
+    and afterwards every .grad is the very object it was (values, tensors, intermediates)."""
+    import numpy as np
+
+    from autograd_core import Tensor, observe_backward, topological_order
+
+    x = Value(2.0, label="x")
+    y = x * x + x                                # dy/dx = 2x + 1 = 5
+    y.backward(); y.backward()                   # x.grad = 10: two passes
+    before = [(n, n.grad) for n in topological_order(y)]
+    edges, totals = observe_backward(y)
+    assert all(n.grad is g for n, g in before)
+    assert totals[x] == 5.0 and totals[y] == 1.0
+    assert sum(e.contribution for e in edges if e.parent is x) == 5.0
+    assert [e.before for e in edges if e.parent is x][0] is None     # x started from nothing
+
+    W = Tensor(np.array([[1.0, -2.0]]), requires_grad=True)
+    loss = (W * W).sum()
+    loss.backward(retain_graph=True)
+    kept = W.grad
+    _, totals = observe_backward(loss)
+    assert W.grad is kept and np.array_equal(totals[W], 2 * W.data)
