@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import textwrap
 from html import escape
 from pathlib import Path
@@ -37,8 +36,8 @@ from typing import Any, Callable, Sequence, Union
 
 from . import render as _render
 from .stepper import (PAGE_HINT, RUN_HINT, display_outputs, new_id,
-                      notebook_outputs, page_html, save_text, _json_for_script)
-from .style import STEPPER_CSS
+                      notebook_outputs, page_html, save_text)
+from .assets import asset, script_json, start_script
 
 FrameLike = Union[bytes, str, Any]
 """A frame: PNG bytes, SVG text, or a matplotlib ``Figure`` (rendered to PNG)."""
@@ -51,67 +50,10 @@ and a palette PNG is about a third of the full-colour size."""
 
 # The stepper's look (theme colours, buttons, slider, counter, title) for the player's root,
 # plus the picture.
-_CSS = STEPPER_CSS.replace(".cr-stepper", ".cr-stepper.cr-anim") + """
-.cr-anim .cr-view { overflow: hidden; background: #ffffff; }
-.cr-anim .cr-view img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-.cr-stepper.cr-anim .cr-title { white-space: pre-wrap; font-weight: normal; }
-"""
 
 # The player. ``root`` is one ``.cr-anim`` element holding its ``script.cr-data`` JSON
 # ({css, ui, frames: [data URIs], captions, interval}). The arrow keys reach it through the
 # one window capture listener the stepper also uses (``crStepperKeys``/``crOnKey``).
-_ANIM_JS = r"""
-function (root) {
-  if (!root || root.getAttribute("data-cr-ready")) return;
-  root.setAttribute("data-cr-ready", "1");
-  var data = JSON.parse(root.querySelector("script.cr-data").textContent);
-  var css = document.createElement("style"); css.textContent = data.css;
-  var ui = document.createElement("div"); ui.className = "cr-ui"; ui.innerHTML = data.ui;
-  root.insertBefore(css, root.firstChild); root.appendChild(ui);
-  var still = root.querySelector(".cr-static"); if (still) still.remove();
-  root.setAttribute("tabindex", "0");
-  function part(c) { return ui.querySelector(".cr-" + c); }
-  var img = part("frame"), caption = part("title"), counter = part("counter"),
-      slider = part("slider"), play = part("play"), n = data.frames.length, k = 0, timer = null;
-  function show(j) {
-    k = Math.max(0, Math.min(n - 1, j));
-    img.src = data.frames[k]; caption.textContent = data.captions[k];
-    img.alt = data.alt + " Frame " + (k + 1) + ": " + data.captions[k];
-    counter.textContent = "frame " + (k + 1) + " of " + n;
-    slider.value = String(k); root.setAttribute("data-frame", String(k));
-  }
-  function halt() { if (timer) clearInterval(timer); timer = null; play.textContent = "\u25B6 play"; }
-  function go(d) { halt(); show(k + d); }
-  function press(action) { return function (e) { action(); if (e.detail > 0) root.focus({preventScroll: true}); }; }
-  part("prev").addEventListener("click", press(function () { go(-1); }));
-  part("next").addEventListener("click", press(function () { go(1); }));
-  play.addEventListener("click", press(function () {
-    if (timer) return halt();
-    if (k >= n - 1) show(0);
-    play.textContent = "\u275A\u275A pause";
-    timer = setInterval(function () { show(k + 1); if (k >= n - 1) halt(); }, data.interval);
-  }));
-  slider.addEventListener("input", function () { halt(); show(parseInt(slider.value, 10)); });
-  // the caption box keeps the height of the longest caption, so the picture never jumps
-  var tallest = 0;
-  data.captions.forEach(function (c) { caption.textContent = c; tallest = Math.max(tallest, caption.offsetHeight); });
-  caption.style.minHeight = tallest + "px";
-  root.crOnKey = function (e) {
-    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
-    var d = {ArrowRight: 1, ArrowLeft: -1}[e.key];
-    if (d) { go(d); e.preventDefault(); }
-  };
-  if (!window.crStepperKeys) {
-    window.crStepperKeys = true;
-    window.addEventListener("keydown", function (e) { var o = e.target && e.target.closest ?
-      e.target.closest(".cr-stepper") : null; if (o && o.crOnKey) o.crOnKey(e); }, true);
-  }
-  if (root.getAttribute("data-standalone") === "1") document.addEventListener("keydown", function (e) {
-    if (!(e.target && e.target.closest && e.target.closest(".cr-stepper, input, textarea"))) root.crOnKey(e);
-  });
-  show(0);
-}
-"""
 
 
 def _png_of(frame: FrameLike, dpi: int, colors: int | None) -> tuple[str, bytes]:
@@ -324,10 +266,11 @@ class Animation:
         data (markup, frames, captions) as JSON, and (``script``) the script that builds it.
         ``document_keys``: the arrow keys step it wherever the focus is (a page of one)."""
         uid = uid or new_id()
-        data = _json_for_script({"css": _CSS, "ui": self.ui_html(), "alt": self.alt,
+        data = script_json({"css": asset("stepper.css") + asset("animation.css"),
+                            "ui": self.ui_html(), "alt": self.alt,
                                  "frames": [self.frame_uri(k) for k in range(self.count)],
                                  "captions": self.captions, "interval": self.interval_ms})
-        run = (f"<script>({_ANIM_JS})(document.getElementById({json.dumps(uid)}));</script>\n"
+        run = (f"<script>{start_script('animation.js', 'crInitAnimation', uid)}</script>\n"
                if script else "")
         return (f'<div class="cr-stepper cr-anim" id="{uid}" '
                 f'data-standalone="{1 if document_keys else 0}">\n'
@@ -356,7 +299,8 @@ class Animation:
         stepper's mount script, building this player instead of a stepper)."""
         uid = new_id()
         return notebook_outputs([self], self.fragment(uid, static=False, script=False),
-                                self.fallback_html(), uid, init_js=_ANIM_JS)
+                                self.fallback_html(), uid,
+                                player=("animation.js", "crInitAnimation"))
 
     def _ipython_display_(self) -> None:
         display_outputs(self.notebook_outputs())

@@ -170,55 +170,7 @@ def markdown_escape(text: Any) -> str:
 
 
 # CSS for the step-by-step views: the classes the stepper toggles on the one laid-out SVG.
-STEP_CSS = """
-.cr-svg .cr-pending { opacity: .35; }
-.cr-svg .cr-active polygon, .cr-svg .cr-active ellipse, .cr-svg .cr-active path {
-  stroke: #dc2626; stroke-width: 3px; }
-.cr-svg .cr-target polygon, .cr-svg .cr-target ellipse { stroke: #7c3aed; stroke-width: 2.5px; }
-.cr-svg g.edge.cr-active path, .cr-svg g.edge.cr-active polygon { stroke: #dc2626; stroke-width: 2.5px; }
-.cr-svg g.edge.cr-active polygon { fill: #dc2626; }
-.cr-svg text.cr-changed { font-weight: bold; fill: #b91c1c; }
-"""
 
 # The stepper's own look. Colours come from the notebook's theme variables (JupyterLab and
 # Notebook 7 set --jp-*; VS Code sets --vscode-*), with light fallbacks; the graph itself keeps
 # a white card so its light node fills and dark text read the same on a dark theme.
-STEPPER_CSS = """
-.cr-stepper { --cr-fg: var(--jp-ui-font-color0, var(--vscode-editor-foreground, #111827));
-  --cr-muted: var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #4b5563));
-  --cr-panel: var(--jp-layout-color2, var(--vscode-editorWidget-background, #f3f4f6));
-  --cr-border: var(--jp-border-color1, var(--vscode-editorWidget-border, #d1d5db));
-  --cr-accent: var(--jp-brand-color1, #2563eb);
-  color: var(--cr-fg); font-family: var(--jp-ui-font-family, Helvetica, Arial, sans-serif);
-  max-width: 100%; min-width: 0; }
-.cr-stepper .cr-bar { display: flex; gap: .5em; align-items: center; margin: .4em 0; flex-wrap: wrap; }
-.cr-stepper button { font: inherit; font-size: .95em; padding: .2em .8em; cursor: pointer;
-  color: var(--cr-fg); background: var(--cr-panel); border: 1px solid var(--cr-border);
-  border-radius: 4px; }
-.cr-stepper button:hover { border-color: var(--cr-accent); }
-.cr-stepper input[type=range] { flex: 1 1 12em; min-width: 8em; accent-color: var(--cr-accent); }
-.cr-stepper .cr-counter { color: var(--cr-muted); font-variant-numeric: tabular-nums; }
-.cr-stepper .cr-title { font-weight: bold; margin: .3em 0; color: var(--cr-fg); }
-.cr-stepper .cr-eq { white-space: pre-wrap; line-height: 1.45; box-sizing: border-box;
-  font-family: var(--jp-code-font-family, "DejaVu Sans Mono", Menlo, Consolas, monospace);
-  font-size: var(--jp-code-font-size, .9em);
-  color: var(--jp-content-font-color1, var(--cr-fg)); background: var(--cr-panel);
-  border: 1px solid var(--cr-border); border-radius: 4px; padding: .5em .7em; }
-.cr-stepper .cr-view { overflow: auto; margin-top: .4em; background: #ffffff;
-  border: 1px solid var(--cr-border); border-radius: 4px; }
-.cr-stepper .cr-legend { color: var(--cr-muted); font-size: .85em; margin: .2em 0; }
-.cr-stepper .cr-key { display: inline-block; width: .9em; height: .9em; margin: 0 .3em 0 .8em;
-  vertical-align: -.1em; border-radius: 2px; background: #ffffff; }
-.cr-stepper .cr-key:first-child { margin-left: 0; }
-.cr-stepper .cr-key-active { border: 3px solid #dc2626; }
-.cr-stepper .cr-key-target { border: 2.5px solid #7c3aed; }
-.cr-stepper .cr-key-pending { border: 1px solid #4b5563; opacity: .35; }
-.cr-stepper .cr-key-changed { color: #b91c1c; margin-left: .8em; }
-.cr-stepper .cr-view svg { display: block; max-width: 100%; height: auto; }
-.cr-stepper .cr-view.cr-full svg { max-width: none; min-width: 0 !important; }
-.cr-stepper:focus { outline: 2px solid var(--cr-accent); outline-offset: 2px; }
-.cr-stepper:focus:not(:focus-visible) { outline: none; }
-.cr-compare { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-.cr-compare > .cr-column { min-width: 0; max-width: 100%; }
-.cr-compare h4 { margin: .2em 0; }
-"""

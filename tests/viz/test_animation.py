@@ -10,8 +10,8 @@ import re
 import pytest
 
 import viz
-from viz.animation import _ANIM_JS
-from viz.stepper import PAGE_HINT, RUN_HINT, _INIT_JS
+from viz.assets import asset
+from viz.stepper import PAGE_HINT, RUN_HINT
 
 from .conftest import served
 from .helpers import neuron
@@ -129,7 +129,7 @@ def test_notebook_outputs_are_still_fallback_and_player(anim) -> None:
     assert f"{RUN_HINT} the {N} frames" in html
     assert "picture above shows frame 5" in html and all(c in html for c in CAPTIONS)
     js = script["application/javascript"]
-    assert _ANIM_JS.strip() in js and _INIT_JS.strip() not in js
+    assert asset("animation.js") in js and asset("stepper.js") not in js
     assert js.count("data:image/png;base64,") == N
 
 
