@@ -28,6 +28,9 @@ import pytest
 
 from autograd_core import ALL_OPS
 
+# one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
+pytestmark = [pytest.mark.xdist_group("docs"), pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_PAGE = "course/02_value_graphs.html"        # the notebook with the neuron's steppers
 LOCAL_SCHEMES = ("file://", "data:", "blob:", "about:")

@@ -1,9 +1,9 @@
 """The course's exercises: both copies made by ``otter assign``, executed, and every check's verdict.
 
 ``notebooks/make_student_copies.py`` runs otter-grader's ``otter assign`` on each notebook with
-exercises (once per test session, in a module-scoped fixture), giving a *student* copy (answers
-replaced by ``...``) and a *solution* copy. Per notebook, two kernel runs (the third is
-``tests/test_notebooks.py``, which executes the source notebook itself):
+exercises, giving a *student* copy (answers replaced by ``...``) and a *solution* copy. Per
+notebook, two kernel runs, each made once per test process and shared
+(``tests/course_runs.py``; ``tests/test_notebooks.py`` reads the second too):
 
 * the **student** copy runs to the end with no error, and every check reports "not answered yet";
 * the **solution** copy, with each exercise's wrong answers run before its solution: every wrong
@@ -17,57 +17,29 @@ The reports are read from the executed notebook, from each check cell's
 """
 from __future__ import annotations
 
-import copy
-import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("matplotlib")
 pytest.importorskip("otter")
 
 from autograd_core.report import MISTAKES, REPORT_MIME_TYPE  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
-_spec = importlib.util.spec_from_file_location("make_student_copies",
-                                               NOTEBOOK_DIR / "make_student_copies.py")
-copies_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(copies_tool)
+from .course_runs import (NOTEBOOK_DIR, copies, copies_tool, exercises, params,  # noqa: E402
+                          solution_run, student_run)
 
 NOTEBOOKS = copies_tool.course_notebooks()
 IDS = [p.stem for p in NOTEBOOKS]
-CELL_TIMEOUT = 120
-SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-SOLUTION_TAG = "otter_assign_solution_cell"
 
 # The course's requirement (issue 13): every notebook 01-11 has checked exercises, 20 or more
-# in all (and here: at least MIN_PER_NOTEBOOK in each). Notebooks 06-11 get theirs on another
-# branch; until then only the notebooks that have exercises are counted. To tighten once they
-# are in, set REQUIRE_WHOLE_COURSE = True.
+# in all (and here: at least MIN_PER_NOTEBOOK in each).
 REQUIRE_WHOLE_COURSE = True
 MIN_PER_NOTEBOOK = 2
 MIN_IN_ALL = 20
-
-
-@pytest.fixture(scope="module")
-def course_copies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """``{stem: (student copy, solution copy)}``, made once by ``otter assign``."""
-    out = tmp_path_factory.mktemp("copies")
-    return {p.stem: copies_tool.make_copies(p, out) for p in NOTEBOOKS}
-
-
-def execute(nb: "nbformat.NotebookNode", folder: Path) -> None:
-    """Run ``nb`` top to bottom in a fresh kernel started in ``folder`` (this checkout's
-    packages first on the path); any cell error fails the test."""
-    env = {**os.environ, **SINGLE_THREADED,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(folder)}}).execute(env=env)
 
 
 def report_of(cell: "nbformat.NotebookNode") -> dict | None:
@@ -77,18 +49,6 @@ def report_of(cell: "nbformat.NotebookNode") -> dict | None:
              and REPORT_MIME_TYPE in o.get("data", {})]
     assert len(found) <= 1, "one check per check cell"
     return found[0] if found else None
-
-
-def exercises(nb: "nbformat.NotebookNode") -> list[tuple[int, int]]:
-    """``(answer cell index, check cell index)`` per exercise of an otter solution copy: the
-    check is the code cell right after the answer."""
-    pairs = []
-    for i, cell in enumerate(nb.cells):
-        if SOLUTION_TAG in cell.metadata.get("tags", []):
-            j = next(k for k in range(i + 1, len(nb.cells)) if nb.cells[k].cell_type == "code")
-            assert "check_" in nb.cells[j].source, f"no check call after answer cell {i}"
-            pairs.append((i, j))
-    return pairs
 
 
 def source_exercises(path: Path) -> list["nbformat.NotebookNode"]:
@@ -118,7 +78,7 @@ def test_exercise_counts() -> None:
         assert sum(counts.values()) >= MIN_PER_NOTEBOOK * len(counts)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", params(NOTEBOOKS))
 def test_every_answer_cell_has_wrong_answers(path: Path) -> None:
     """Each exercise carries at least one constructed wrong answer, each naming a known mistake
     class, and its answer lines are marked for otter."""
@@ -131,7 +91,7 @@ def test_every_answer_cell_has_wrong_answers(path: Path) -> None:
             assert w["source"] != cell.source
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", params(NOTEBOOKS))
 def test_committed_outputs_pass(path: Path) -> None:
     """The notebooks are committed with outputs: every check shown there passed."""
     nb = nbformat.read(path, as_version=4)
@@ -150,9 +110,9 @@ def test_exercise_names_are_unique() -> None:
     assert len(names) == len(set(names)), names
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_student_copy_gives_nothing_away(path: Path, course_copies) -> None:
-    student, solution = course_copies[path.stem]
+@pytest.mark.parametrize("path", params(NOTEBOOKS))
+def test_student_copy_gives_nothing_away(path: Path) -> None:
+    student, solution = copies(path.stem)
     nb = nbformat.read(student, as_version=4)
     text = "\n".join(c.source for c in nb.cells)
     assert "# SOLUTION" not in text and "# BEGIN" not in text and "# END" not in text
@@ -161,41 +121,24 @@ def test_student_copy_gives_nothing_away(path: Path, course_copies) -> None:
     assert len(exercises(nbformat.read(solution, as_version=4))) == len(source_exercises(path))
 
 
-# -- the two kernel runs per notebook --------------------------------------------------------
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_student_copy_runs_and_reports_not_answered(path: Path, course_copies) -> None:
-    student, _ = course_copies[path.stem]
-    nb = nbformat.read(student, as_version=4)
-    execute(nb, student.parent)
+# -- the two kernel runs per notebook (tests/course_runs.py: each made once, shared) ----------
+@pytest.mark.slow
+@pytest.mark.parametrize("path", params(NOTEBOOKS))
+def test_student_copy_runs_and_reports_not_answered(path: Path) -> None:
+    nb = student_run(path.stem).result()
     reports = [r for c in nb.cells if c.cell_type == "code" for r in [report_of(c)] if r]
     assert len(reports) == len(source_exercises(path))
     for r in reports:
         assert not r["answered"] and not r["passed"] and r["mistake"] == "not_answered", r
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_solution_copy_passes_and_wrong_answers_are_named(path: Path, course_copies) -> None:
-    _, solution = course_copies[path.stem]
-    nb = nbformat.read(solution, as_version=4)
-    pairs = exercises(nb)
-    # rebuild the cell list: before each answer cell, (wrong answer, check) per wrong answer
-    cells, expected = [], {}     # expected: index in the new list -> the mistake, or "passed"
-    answer_at = {i: j for i, j in pairs}
-    for i, cell in enumerate(nb.cells):
-        if i in answer_at:
-            check = nb.cells[answer_at[i]]
-            for w in cell.metadata["chainrule"]["wrong_answers"]:
-                wrong = copy.deepcopy(cell)
-                wrong.source = w["source"]
-                cells += [wrong, copy.deepcopy(check)]
-                expected[len(cells) - 1] = (w["mistake"], w["source"])
-        cells.append(cell)
-        if i in answer_at.values():
-            expected[len(cells) - 1] = ("passed", None)
-    nb.cells = cells
-    execute(nb, solution.parent)
+@pytest.mark.slow
+@pytest.mark.parametrize("path", params(NOTEBOOKS))
+def test_solution_copy_passes_and_wrong_answers_are_named(path: Path) -> None:
+    run = solution_run(path.stem)
+    nb = run.result()
     problems = []
-    for k, (want, source) in expected.items():
+    for k, (want, source) in run.expected.items():
         r = report_of(nb.cells[k])
         if r is None:
             problems.append(f"cell {k}: no report")
@@ -206,5 +149,5 @@ def test_solution_copy_passes_and_wrong_answers_are_named(path: Path, course_cop
             problems.append(f"{r['exercise']}: expected the mistake {want!r}, got "
                             f"{r['mistake']!r} for\n{source}\n{r['feedback']}")
     assert not problems, "\n\n".join(problems)
-    solved = [v for v in expected.values() if v[0] == "passed"]
+    solved = [v for v in run.expected.values() if v[0] == "passed"]
     assert len(solved) == len(source_exercises(path)) >= MIN_PER_NOTEBOOK

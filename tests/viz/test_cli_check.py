@@ -24,6 +24,9 @@ from autograd_core import check_answer  # noqa: E402
 from autograd_core.report import REPORT_MIME_TYPE  # noqa: E402
 from viz.cli import EXIT_NOT_A_NOTEBOOK, main  # noqa: E402
 
+# one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
+pytestmark = [pytest.mark.xdist_group("cli_check"), pytest.mark.slow]
+
 IMPORT = "from autograd_core import check_answer"
 RIGHT = "check_answer(6.0, 6.0, exercise='d/dx 3x² at 1')"
 WRONG = "check_answer(-6.0, 6.0, exercise='d/dx 3x² at 1')"       # a sign error

@@ -17,6 +17,9 @@ import viz
 from autograd_core import no_grad
 from viz import demo
 
+# one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
+pytestmark = [pytest.mark.xdist_group("demo")]
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 
