@@ -162,9 +162,13 @@ class _HandUpdateGuard:
     def check(self, order: list[Any]) -> None:
         """Before a pass moves any gradient: warn if a leaf of the last pass, reached again by
         this one, keeps a nonzero gradient but not the data it had then."""
-        stale = [leaf for leaf, then in self.last
-                 if leaf.grad is not None and not _same_data(leaf.data, then)
-                 and not is_zero(leaf.grad)]
+        stale = []
+        for leaf, then in self.last:
+            g = leaf.grad
+            if g is None or (g.__class__ is float and g == 0.0):
+                continue                        # zeroed (the usual case): nothing to add to
+            if not _same_data(leaf.data, then) and not is_zero(g):
+                stale.append(leaf)
         if not stale:
             return
         in_pass = {id(node) for node in order}
