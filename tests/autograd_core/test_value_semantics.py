@@ -202,3 +202,21 @@ def test_formatting_printing_item_and_comparisons_keep_working() -> None:
     assert loss.item() == loss.data == 6.0
     assert loss > 5 and loss <= 6.0 and max([loss, Value(1.0)]) is loss
     assert round(loss.item(), 1) == 6.0
+
+
+def test_micrograd_op_strings_and_operand_sets() -> None:
+    from micrograd.engine import Value as MicroValue
+
+    a, b, m = Value(2.0), Value(3.0), MicroValue(2.0)
+    for ours, theirs in [(a + b, m + 3), (a * b, m * 3), (a ** 2, m ** 2), (a ** 0.5, m ** 0.5),
+                         (a ** -1, m ** -1), (a.relu(), m.relu()), (a, m)]:
+        assert ours._op == theirs._op                      # '+', '*', '**2', '**0.5', 'ReLU', ''
+    assert (a - b)._op == "-" and (-a)._op == "-" and (a / b)._op == "/"
+    assert (a ** b)._op == "**" and (a ** b.detach())._op == "**3"
+    assert (a.tanh()._op, a.exp()._op, a.leaky_relu()._op) == ("tanh", "exp", "LeakyReLU")
+    assert (a * b)._prev == {a, b} and (a * a)._prev == {a} and a._prev == set()
+
+    from autograd_core import Tensor
+
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    assert (t ** 2)._op == "**2" and (t * t)._prev == {t} and t._op == ""
