@@ -277,7 +277,7 @@ def backward_step(node: Node, observer: Observer | None = None) -> None:
     operand that requires grad (micrograd's ``node._backward()``; :meth:`Node.backward_step`).
 
     It runs the one loop of :func:`backward` over ``[node]``, so a step and a pass can never
-    disagree; ``observer`` sees its :class:`Edge` s. Nothing happens at a leaf, or when
+    disagree; ``observer`` sees its :class:`Edge` records. Nothing happens at a leaf, or when
     ``node.grad`` is ``None``. It is not a pass: no gradient is reset and the guards are
     not consulted.
     """
