@@ -207,7 +207,9 @@ class Tensor(Operators, Node):
     ``requires_grad=True`` marks a leaf whose gradient backward should compute; results of
     ops on such tensors record the op. Leaves keep ``.grad`` (an ndarray, accumulated across
     backward calls, ``None`` before the first); other tensors keep it only after
-    :meth:`retain_grad`, as in PyTorch.
+    :meth:`retain_grad`, as in PyTorch. ``float(t)`` and ``math.*`` refuse a tensor that
+    requires grad while grad mode is on (a TypeError naming the op, ``t.exp()``; PyTorch
+    lets the number leave the graph silently): ``t.item()`` gives the number.
     """
 
     __slots__ = ("_retains_grad", "_freed", "_made_at", "_modified_at")
