@@ -1,4 +1,5 @@
-"""What counts as a real number, and when a gradient is zero: one definition for the engine."""
+"""What counts as a real number, when a gradient is zero, and when a node may become a float:
+one definition for the engine."""
 from __future__ import annotations
 
 import dis
@@ -9,6 +10,8 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
+
+from ._state import current_mode
 
 REAL_NUMBER_TYPES = (int, float, bool, np.integer, np.floating, np.bool_)
 """Python and NumPy scalars that a ``Value``, a ``Dual`` or an op's constant operand accepts."""
@@ -66,8 +69,6 @@ def float_of_node(node: Any) -> float:
     result is a plain number, the node's gradient stays 0), so TypeError names the op to use
     (``math.exp(w)``: ``w.exp()``) and, for the number itself, ``.item()`` / ``.data``.
     ``"%.4f" % node`` (formatting) is let through."""
-    from ._state import current_mode
-
     if not node.requires_grad or not current_mode()[0]:
         return node.item()
     frame = sys._getframe(2)                    # the code that called float() or math.*

@@ -83,7 +83,7 @@ def demo_step(params: list[list[Any]], X: np.ndarray, y: np.ndarray, step: int,
 
 
 def count_nodes(root: Any) -> int:
-    """Nodes reachable from root (works for both engines' parent attributes)."""
+    """Nodes reachable from root (works for every engine's parent attributes)."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -91,10 +91,8 @@ def count_nodes(root: Any) -> int:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if hasattr(node, "_prev"):                       # micrograd
+        if hasattr(node, "_prev"):                       # micrograd (and chainrule: its name too)
             stack.extend(node._prev)
-        elif hasattr(node, "parents"):                   # chainrule
-            stack.extend(node.parents)
         else:                                            # the minimal engine
             stack.extend(p for p in (node._a, node._b) if p is not None)
     return len(seen)
