@@ -176,7 +176,7 @@ def test_math_on_a_value_that_requires_grad_names_the_op_instead() -> None:
 
 
 def test_float_of_a_value_without_source_names_it_by_label() -> None:
-    w = Value(0.5, label="w")
+    w = Value(0.5, label="w")                              # noqa: F841 - read by eval
     with pytest.raises(TypeError, match=r"w\.item\(\)"):
         eval("math.exp(w)")                                # no source line to read
 
