@@ -17,7 +17,7 @@ from .checks import check_answer, check_derivative, check_gradients
 from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
-from .graph import Edge, backward, observe_backward, topological_order
+from .graph import Edge, backward, backward_step, observe_backward, topological_order
 from . import guards
 from .guards import MisconceptionWarning, guards_enabled, set_guards
 from .numbers import REAL_NUMBER_TYPES, is_zero
@@ -37,7 +37,8 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "Dual", "Op",
            "constant_result", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "name_scope", "ModuleCall", "gradcheck", "GradcheckError", "detect_anomaly", "AnomalyError",
-           "topological_order", "backward", "observe_backward", "Edge", "observe_forward", "TangentStep",
+           "topological_order", "backward", "backward_step", "observe_backward", "Edge",
+           "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "check_derivative", "check_gradients", "check_answer", "check_op",

@@ -410,7 +410,7 @@ def check_gradients(root: Any, answers: Mapping[Any, Any], *, exercise: str | No
     own step is wrong (its local derivative, a path left out, a gradient overwritten instead
     of accumulated) or it only inherited a wrong gradient from upstream.
     """
-    if not hasattr(root, "_op") or not hasattr(root, "grad"):
+    if not hasattr(root, "_bound") or not hasattr(root, "grad"):
         raise TypeError(f"check_gradients needs the graph's output node (a Value or Tensor); "
                         f"got {type(root).__name__}")
     if not isinstance(answers, Mapping) or not answers:
@@ -525,7 +525,7 @@ def _contribution(edge: Any, upstream: Any) -> Any:
     if isinstance(node, Value):
         return upstream * edge.local
     b = node._b
-    local = node._op.rules[edge.position](node._raw_math, node.data, node._a.data,
+    local = node._bound.rules[edge.position](node._raw_math, node.data, node._a.data,
                                           None if b is None else b.data)
     return np.asarray(upstream, dtype=float) * local
 

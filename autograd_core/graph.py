@@ -1,12 +1,14 @@
 """The graph machinery shared by ``Value`` and ``Tensor``: nodes, topological order, and the
 one backward loop.
 
-A node stores its ``data``, the op that made it (``_op``, an :class:`~autograd_core.op.Bound`
+A node stores its ``data``, the op that made it (``_bound``, an :class:`~autograd_core.op.Bound`
 record: the op, its parameters and its two local-derivative rules) and its one or two parents
 (``_a``, ``_b``). :func:`backward` visits the nodes in reverse topological order and applies
 the chain rule at each one, for each parent that requires grad:
 
     ∂L/∂parent += ∂L/∂node · ∂node/∂parent
+
+:func:`backward_step` applies that same loop to one node (micrograd's ``node._backward()``).
 
 For a ``Value`` the local derivative is a number; for a ``Tensor`` it is an array, or the
 linear map of a vector-Jacobian product (``upstream * local`` applies it). Anything that wants
@@ -31,7 +33,7 @@ class Node:
     gradient) and may hook ``_check_graph`` / ``_end_backward``.
     """
 
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "requires_grad", "_label", "_scope")
+    __slots__ = ("data", "grad", "_bound", "_a", "_b", "requires_grad", "_label", "_scope")
     # ``_label`` and ``_scope`` are set only when a node has one: an empty slot costs nothing
     # to make, to walk for the garbage collector or to free, and most nodes have neither.
 
@@ -48,14 +50,54 @@ class Node:
         return () if a is None else (a,) if b is None else (a, b)
 
     @property
+    def _prev(self) -> set[Any]:
+        """micrograd's name for the operands: a ``set`` (``set()`` for a leaf; ``{a}`` for
+        ``a + a``). :attr:`parents` is the same in operand order, as a tuple."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name: the op's symbol as a string, ``''`` for a leaf.
+
+        ``'+'``, ``'-'``, ``'*'``, ``'/'``, ``'tanh'``, ``'exp'``, ``'ReLU'``, ...: the
+        :attr:`~autograd_core.op.Op.symbol` a graph shows. A power by a constant reads as
+        micrograd writes it, exponent included (``x ** 2`` gives ``'**2'``, ``x ** -1``
+        ``'**-1'``); by a Value that requires grad, ``'**'``. Read-only: the op is :attr:`op`.
+        """
+        bound = self._bound
+        if bound is None:
+            return ""
+        op = bound.op
+        b = self._b
+        if op.name == "pow" and not b.requires_grad and getattr(b.data, "size", 1) == 1:
+            exponent = b.data.item() if hasattr(b.data, "item") else b.data
+            return f"**{exponent:g}"
+        return op.symbol
+
+    def backward_step(self) -> None:
+        """Apply the chain rule at this one node: for each operand that requires grad,
+        ``operand.grad += ∂self/∂operand · self.grad``.
+
+        This is one step of :meth:`backward` (the same loop, run over this node alone), and
+        micrograd's ``node._backward()``: set the output's ``grad`` to 1, then call it on every
+        node in reverse topological order, and the leaves hold what ``backward()`` gives. It
+        adds, so calling it twice adds twice. A leaf has no operands: nothing happens; nor
+        for a node whose ``grad`` is ``None`` (a Tensor nothing has reached yet).
+        """
+        backward_step(self)
+
+    _backward = backward_step
+    """micrograd's name for :meth:`backward_step`."""
+
+    @property
     def op(self) -> Any:
         """The :class:`~autograd_core.op.Op` that produced this node (``None`` for a leaf)."""
-        return None if self._op is None else self._op.op
+        return None if self._bound is None else self._bound.op
 
     @property
     def params(self) -> dict[str, Any]:
         """The op's non-differentiable parameters (``{"slope": 0.01}`` for leaky_relu)."""
-        return {} if self._op is None or not self._op.params else dict(self._op.params)
+        return {} if self._bound is None or not self._bound.params else dict(self._bound.params)
 
     @property
     def label(self) -> str | None:
@@ -85,19 +127,19 @@ class Node:
     @property
     def is_leaf(self) -> bool:
         """True for nodes not produced by an op: inputs, parameters and constants."""
-        return self._op is None
+        return self._bound is None
 
     def local_derivatives(self) -> tuple[Any, ...]:
         """``∂self/∂parent`` for each parent, at the current data (``()`` for a leaf)."""
-        return () if self._op is None else self._op.op.local_derivatives(self)
+        return () if self._bound is None else self._bound.op.local_derivatives(self)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         """Pickling and copying: a leaf as its data (and label, grad, flags); an op's result
         is refused with a reason, since it would drag its whole graph and rules along."""
-        if self._op is not None:
+        if self._bound is not None:
             raise TypeError(
                 f"cannot pickle or copy a {type(self).__name__} made by an op "
-                f"({self._op.op.name}): it carries its graph. Use .detach() for its value, or "
+                f"({self._bound.op.name}): it carries its graph. Use .detach() for its value, or "
                 f"save the leaves (a model's state_dict())")
         return super().__reduce_ex__(protocol)
 
@@ -174,6 +216,13 @@ moves: the armed misconception guards (see :mod:`autograd_core.guards`, which ar
 them). Empty unless one is armed, so an unguarded pass pays one test of an empty list."""
 
 
+leaf_guard: Any = None
+"""The zero_grad guard for hand-written loops (:mod:`autograd_core.guards` installs it; ``None``
+while guards are off or once it has warned). An unobserved pass calls ``leaf_guard.check(order)``
+before any gradient moves, and ``leaf_guard.record(leaves)`` after it, with the leaves that
+require grad."""
+
+
 def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = None,
              create_graph: bool = False, observer: Observer | None = None) -> None:
     """Backpropagate ``gradient`` (∂L/∂root; 1 for a scalar when omitted) to every node that
@@ -182,10 +231,15 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
     Leaves accumulate into ``.grad`` across calls; intermediate nodes start from nothing on
     every call. With ``create_graph`` the gradients are themselves graph nodes, so they can be
     differentiated again. One pass runs at a time, so threads that share leaves lose nothing.
+
+    A pass with an ``observer`` (a trace, a check run on the side) is not counted by the
+    zero_grad guard for hand-written loops: it neither checks the leaves nor becomes the pass
+    the next one is compared with (see :mod:`autograd_core.guards`).
     """
     seed = root._seed(gradient, create_graph)
     order = topological_order(root)
     watch = _with_anomaly_check(observer)
+    guard = leaf_guard if observer is None else None
     with _one_pass_at_a_time, root._quiet_arithmetic(), \
             changed_mode(grad_enabled=True) if create_graph else nullcontext():
         root._check_graph(order, observed=observer is not None)
@@ -193,13 +247,18 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
             # an observed pass is a view (a trace): it runs none, so looking changes no flag
             for check in tuple(pre_pass_checks):
                 check(root, order)
+        if guard is not None:
+            guard.check(order)                     # leaves changed by hand, gradients kept?
+        leaves = []
         for node in order:
-            if node._op is not None:
+            if node._bound is not None:
                 node.grad = None                   # intermediate gradients start from nothing
-        root.grad = seed if root._op is not None or root.grad is None else root.grad + seed
+            elif node.requires_grad:
+                leaves.append(node)                # the leaves this pass adds to
+        root.grad = seed if root._bound is not None or root.grad is None else root.grad + seed
         # with create_graph a leaf's plain 0.0 counts as no gradient yet, so the gradient graph
         # gets no `0 + contribution` node
-        fresh = [n for n in order if n._op is None and n.grad.__class__ is float
+        fresh = [n for n in leaves if n.grad.__class__ is float
                  and n.grad == 0.0] if create_graph else ()
         for node in fresh:
             node.grad = None
@@ -210,6 +269,26 @@ def backward(root: Node, gradient: Any = None, *, retain_graph: bool | None = No
                 node.grad = 0.0
         root._end_backward(order, root._retain_graph_default or create_graph
                            if retain_graph is None else retain_graph)
+        if guard is not None:
+            guard.record(leaves)
+
+
+def backward_step(node: Node, observer: Observer | None = None) -> None:
+    """The chain rule at ``node`` alone: ``operand.grad += ∂node/∂operand · node.grad`` for each
+    operand that requires grad (micrograd's ``node._backward()``; :meth:`Node.backward_step`).
+
+    It runs the one loop of :func:`backward` over ``[node]``, so a step and a pass can never
+    disagree; ``observer`` sees its :class:`Edge` records. Nothing happens at a leaf, or when
+    ``node.grad`` is ``None``. It is not a pass: no gradient is reset and the guards are
+    not consulted.
+    """
+    if node._bound is None or node.grad is None:
+        return
+    order = [node]
+    with _one_pass_at_a_time, node._quiet_arithmetic():
+        node._check_graph(order, observed=True)    # a tensor changed in place is refused
+        _backward_loop(order, node._raw_math, False, False, _with_anomaly_check(observer))
+        node._end_backward(list(node.parents), True)
 
 
 def observe_backward(root: Node, gradient: Any = None) -> tuple[list[Edge], dict[Node, Any]]:
@@ -229,7 +308,7 @@ def observe_backward(root: Node, gradient: Any = None) -> tuple[list[Edge], dict
         saved = [(node, node.grad) for node in order]
         try:
             for node in order:
-                if node._op is None:
+                if node._bound is None:
                     node.grad = None               # this pass's accumulators start empty
             backward(root, gradient, retain_graph=True, observer=edges.append)
             totals: dict[Node, Any] = {root: root.grad} if root.grad is not None else {}
@@ -248,7 +327,7 @@ def _backward_loop(order: list[Node], m: Any, on_nodes: bool, release: bool,
     that requires grad, ``∂L/∂operand += ∂L/∂node · ∂node/∂operand``. (The two operand slots
     are written out rather than looped over: a loop over them costs a third of the pass.)"""
     for node in reversed(order):
-        bound = node._op
+        bound = node._bound
         if bound is None:
             continue                                    # a leaf: its gradient is complete
         upstream = node.grad                            # ∂L/∂node, complete: its users are done

@@ -11,6 +11,19 @@ nothing until one is armed: :func:`backward` runs the armed pre-pass checks, one
 an empty list otherwise. ``set_guards(False)`` silences them all; the standard ``warnings``
 module filters them too (``warnings.simplefilter("ignore", MisconceptionWarning)``).
 
+The zero_grad guard has two arms, one warning (kind :data:`STALE_GRAD`, given once):
+
+- ``optimizer.step()`` arms a check for the next backward pass (``nn/optim/optimizer.py``);
+- hand-written loops (micrograd's ``p.data += -0.1 * p.grad``) are watched by the backward
+  pass itself. Each pass remembers, for the leaves that require grad, their data after it
+  (the float, or a copy of a Tensor's array: only the last pass's leaves are kept). The next
+  pass warns if a leaf it reaches still holds a nonzero gradient while its data has changed
+  since: the parameters were updated and this backward will add to the gradient the update
+  already used. Two backwards with no change between them (accumulating on purpose) never
+  warn; nor does a pass after the gradients were zeroed. Once it has warned, or with guards
+  off, a pass pays one test of a module attribute. A pass run with an ``observer`` (a trace,
+  a check on the side) is not counted: it neither checks nor replaces the remembered pass.
+
 For library code (``nn``, ``viz``):
 
 - :func:`warn_once` issues a warning of a kind at most once per process, pointing at the
@@ -24,10 +37,13 @@ import sys
 import warnings
 from typing import Any, Callable
 
+import numpy as np
+
 from . import graph
+from .numbers import is_zero
 
 __all__ = ["MisconceptionWarning", "set_guards", "guards_enabled", "warn_once", "arm", "disarm",
-           "has_warned", "register_package", "reset"]
+           "has_warned", "register_package", "reset", "describe_leaves", "STALE_GRAD"]
 
 PrePassCheck = Callable[[Any, list], None]
 
@@ -36,6 +52,10 @@ class MisconceptionWarning(UserWarning):
     """A pattern that is almost always a mistake about how gradients work (silence them all
     with ``autograd_core.set_guards(False)``)."""
 
+
+STALE_GRAD = "zero_grad"
+"""The kind of the zero_grad guard's warning (both arms: after ``optimizer.step()`` and in
+hand-written loops), given once per process."""
 
 _enabled = True
 _warned: set[str] = set()
@@ -52,6 +72,7 @@ def set_guards(enabled: bool) -> None:
     _enabled = enabled
     if not enabled:
         graph.pre_pass_checks.clear()
+    _watch_hand_updates(enabled and STALE_GRAD not in _warned)
 
 
 def guards_enabled() -> bool:
@@ -99,6 +120,77 @@ def reset() -> None:
     """Forget which warnings were given and disarm every check (for tests)."""
     _warned.clear()
     graph.pre_pass_checks.clear()
+    _watch_hand_updates(_enabled)
+
+
+def describe_leaves(leaves: list[Any]) -> str:
+    """``the .grad of 3 parameters (w1, w2, b)``: how many, and up to three labels."""
+    names = [p.label for p in leaves if getattr(p, "label", "")]
+    named = f" ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if names else ""
+    return f"the .grad of {len(leaves)} parameter{'s' if len(leaves) > 1 else ''}{named}"
+
+
+def _hand_update_message(stale: list[Any]) -> str:
+    return (f"backward() after changing parameters by hand (p.data += ...) without zeroing "
+            f"their gradients: {describe_leaves(stale)} still holds the last backward's "
+            f"gradient, which the update already used; this backward will add to it "
+            f"(gradients accumulate in .grad), so the next update would use the sum of both. "
+            f"Zero the gradients before each backward: `for p in model.parameters(): "
+            f"p.grad = 0.0` (a Tensor: p.grad = None), or model.zero_grad() / "
+            f"optimizer.zero_grad(). (Several backwards before one update, with no change in "
+            f"between, accumulate on purpose and are not warned about.) Silence with "
+            f"autograd_core.set_guards(False).")
+
+
+def _same_data(now: Any, then: Any) -> bool:
+    """True when a leaf's data ``now`` equals the remembered ``then`` (NaN equals NaN)."""
+    if isinstance(then, np.ndarray):
+        return isinstance(now, np.ndarray) and now.shape == then.shape and \
+            bool(np.array_equal(now, then, equal_nan=True))
+    return now == then or (now != now and then != then)
+
+
+class _HandUpdateGuard:
+    """The backward pass's arm of the zero_grad guard (see the module docstring): the leaves
+    of the last unobserved pass with their data after it."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: list[tuple[Any, Any]] = []
+
+    def check(self, order: list[Any]) -> None:
+        """Before a pass moves any gradient: warn if a leaf of the last pass, reached again by
+        this one, keeps a nonzero gradient but not the data it had then."""
+        stale = []
+        for leaf, then in self.last:
+            g = leaf.grad
+            if g is None or (g.__class__ is float and g == 0.0):
+                continue                        # zeroed (the usual case): nothing to add to
+            if not _same_data(leaf.data, then) and not is_zero(g):
+                stale.append(leaf)
+        if not stale:
+            return
+        in_pass = {id(node) for node in order}
+        stale = [leaf for leaf in stale if id(leaf) in in_pass]
+        if stale:
+            warn_once(STALE_GRAD, _hand_update_message(stale))
+            if STALE_GRAD in _warned:
+                _watch_hand_updates(False)      # warned once (or by the optimizer's arm): done
+
+    def record(self, leaves: list[Any]) -> None:
+        """After a pass: remember its leaves and their data (a copy of a Tensor's array)."""
+        self.last = [(leaf, leaf.data.copy() if leaf.data.__class__ is np.ndarray else leaf.data)
+                     for leaf in leaves]
+
+
+_hand_updates = _HandUpdateGuard()
+
+
+def _watch_hand_updates(on: bool) -> None:
+    """Install the hand-update arm in the backward pass, or remove it (forgetting its pass)."""
+    _hand_updates.last = []
+    graph.leaf_guard = _hand_updates if on else None
 
 
 def _user_stacklevel() -> int:
@@ -113,3 +205,6 @@ def _user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return 2
+
+
+_watch_hand_updates(True)

@@ -16,7 +16,7 @@ import numpy as np
 from . import array_math
 from ._state import DEFAULT_MODE, open_contexts, state
 from .graph import Node, backward
-from .numbers import REAL_NUMBER_TYPES, check_flag
+from .numbers import REAL_NUMBER_TYPES, check_flag, float_of_node
 from .op import Bound, GraphMath, Op, bind
 from .operators import Operators, install
 from .ops import CLIP, MAXIMUM, MINIMUM, TENSOR_ELEMENTWISE_OPS, WHERE
@@ -207,7 +207,9 @@ class Tensor(Operators, Node):
     ``requires_grad=True`` marks a leaf whose gradient backward should compute; results of
     ops on such tensors record the op. Leaves keep ``.grad`` (an ndarray, accumulated across
     backward calls, ``None`` before the first); other tensors keep it only after
-    :meth:`retain_grad`, as in PyTorch.
+    :meth:`retain_grad`, as in PyTorch. ``float(t)`` and ``math.*`` refuse a tensor that
+    requires grad while grad mode is on (a TypeError naming the op, ``t.exp()``; PyTorch
+    lets the number leave the graph silently): ``t.item()`` gives the number.
     """
 
     __slots__ = ("_retains_grad", "_freed", "_made_at", "_modified_at")
@@ -253,7 +255,12 @@ class Tensor(Operators, Node):
         return float(self.data.reshape(()))
 
     def __float__(self) -> float:
-        """``float(t)`` of a one-element tensor (``item()``; ValueError for any other shape)."""
+        """``float(t)`` of a one-element tensor (``item()``; ValueError for any other shape).
+        A tensor that requires grad, while grad mode is on, is refused with a TypeError naming
+        the op to use (``math.exp(t)``: ``t.exp()``), since the float would silently leave the
+        graph; use :meth:`item` for the number, or convert under ``no_grad()``."""
+        if self.requires_grad:
+            return float_of_node(self)
         return self.item()
 
     def numpy(self) -> np.ndarray:
@@ -299,7 +306,7 @@ class Tensor(Operators, Node):
         extras = []
         if self.dtype != np.float64:
             extras.append(f"dtype={self.dtype}")
-        if self._op is not None:
+        if self._bound is not None:
             extras.append(f"op={self.op.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
@@ -337,7 +344,7 @@ class Tensor(Operators, Node):
 
     def _check_graph(self, order: list[Any], observed: bool) -> None:
         for node in order:
-            if node._op is None:
+            if node._bound is None:
                 continue
             if node._freed and not observed:  # a trace may walk a graph again: data is kept
                 raise RuntimeError(
@@ -366,7 +373,7 @@ class Tensor(Operators, Node):
                             or not grad.flags.writeable or id(grad) in kept:
                         grad = node.grad = np.array(grad, dtype=node.data.dtype)
                     kept.add(id(grad))
-            if not retain_graph and node._op is not None:
+            if not retain_graph and node._bound is not None:
                 node._freed = True
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -602,7 +609,7 @@ def _node(data: np.ndarray, bound: Bound | None, a: Tensor | None, b: Tensor | N
         t._label = str(label)
     if open_contexts[0] and state.scope is not None:
         t._scope = state.scope
-    t._op = bound
+    t._bound = bound
     t._a = a
     t._b = b
     t._made_at = _stamp()

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from . import scalar_math
 from ._state import open_contexts, state
 from .graph import Node, backward
-from .numbers import REAL_NUMBER_TYPES, check_flag, to_float
+from .numbers import REAL_NUMBER_TYPES, check_flag, float_of_node, to_float
 from .op import Bound, GraphMath, Op, bind
 from .operators import Operators, install
 from .ops import TENSOR_ELEMENTWISE_OPS
@@ -27,7 +27,9 @@ class Value(Operators, Node):
     Arithmetic with Values or Python numbers records an op; ``backward()`` fills ``grad`` of
     every node the result depends on. ``requires_grad=False`` marks a constant (numbers
     mixed into arithmetic become such constants). ``==`` is identity, as in micrograd, so
-    Values work in lists, sets and dicts; ``< <= > >=`` compare the data.
+    Values work in lists, sets and dicts; ``< <= > >=`` compare the data. ``float(v)`` and
+    ``math.*`` refuse a Value that requires grad (TypeError naming the op to use instead, as
+    micrograd refuses them): use ``v.exp()``, ``v.tanh()``, ..., or ``v.item()`` for the number.
 
     >>> x = Value(2.0, label="x"); y = x * x + 3 * x
     >>> y.backward(); x.grad          # dy/dx = 2x + 3
@@ -84,10 +86,18 @@ class Value(Operators, Node):
         return _node(self.data, None, None, None, False)
 
     def item(self) -> float:
-        """The data as a Python float."""
+        """The data as a Python float (never recorded: the number, not a graph node)."""
         return self.data
 
     def __float__(self) -> float:
+        """``float(v)``, and what ``math.exp(v)`` and friends call: the data, unless ``v``
+        requires grad while grad mode is on. Then the float would leave the graph without a
+        word (``math.exp(w)`` gives a number, and ``w.grad`` stays 0), so it is a TypeError
+        naming the op to use (``w.exp()``); for the number itself use :meth:`item` or
+        ``.data``, or convert under ``no_grad()``. Formatting (``f"{v:.4f}"``,
+        ``"%.4f" % v``), printing and comparisons never convert through here."""
+        if self.requires_grad:
+            return float_of_node(self)
         return self.data
 
     def __repr__(self) -> str:
@@ -105,7 +115,7 @@ def _node(data: float, bound: Bound | None, a: Value | None, b: Value | None,
     v.data = data
     v.grad = 0.0
     v.requires_grad = requires_grad
-    v._op = bound
+    v._bound = bound
     v._a = a
     v._b = b
     return v

@@ -8,7 +8,9 @@ code, 100 ``make_moons`` points, SVM max-margin loss ``relu(1 - y·score)`` aver
 engines alternating within each round, in one process, with the garbage collector as shipped.
 Before each timed step the previous engine's garbage is collected (outside the timed region),
 so no engine pays for another's. Reported: paired ratios (per round, then the median), with
-the spread; tracemalloc bytes per graph node; and where chainrule's step goes.
+the spread; tracemalloc bytes per graph node; where chainrule's step goes; and what the
+zero_grad guard for hand-written loops costs (chainrule's step with guards on against the
+same step with ``set_guards(False)``, paired, and the guard's own work per pass timed alone).
 
 Run:  python benchmarks/micrograd_step.py [--repeats 21] [--also CHECKOUT]
 
@@ -81,7 +83,7 @@ def demo_step(params: list[list[Any]], X: np.ndarray, y: np.ndarray, step: int,
 
 
 def count_nodes(root: Any) -> int:
-    """Nodes reachable from root (works for both engines' parent attributes)."""
+    """Nodes reachable from root (works for every engine's parent attributes)."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -89,10 +91,8 @@ def count_nodes(root: Any) -> int:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if hasattr(node, "_prev"):                       # micrograd
+        if hasattr(node, "_prev"):                       # micrograd (and chainrule: its name too)
             stack.extend(node._prev)
-        elif hasattr(node, "parents"):                   # chainrule
-            stack.extend(node.parents)
         else:                                            # the minimal engine
             stack.extend(p for p in (node._a, node._b) if p is not None)
     return len(seen)
@@ -162,6 +162,38 @@ def chainrule_phases(X: np.ndarray, y: np.ndarray, repeats: int) -> dict[str, fl
     return {name: statistics.median(v) for name, v in phases.items()}
 
 
+def guard_work(X: np.ndarray, y: np.ndarray, repeats: int) -> dict[str, float]:
+    """Median time of the zero_grad guard's own work in one backward pass of the demo step
+    (``graph.leaf_guard``: the check before the pass, the record after it), on the step's
+    leaves: ``zeroed`` as in the demo (the check skips each zeroed gradient), ``kept`` with
+    every gradient kept and no data changed (accumulation: the check compares every leaf)."""
+    from autograd_core import Value, graph, topological_order
+
+    params = make_params(Value)
+    root = build_graph(params, X, y, Value)
+    root.backward()
+    order = topological_order(root)
+    leaves = [n for n in order if n.is_leaf and n.requires_grad]
+    guard = graph.leaf_guard
+    times: dict[str, list[float]] = {"record": [], "check, zeroed": [], "check, kept": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        guard.record(leaves)
+        times["record"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        guard.check(order)
+        times["check, kept"].append(time.perf_counter() - start)
+        kept = [p.grad for p in leaves]
+        for p in leaves:
+            p.grad = 0.0
+        start = time.perf_counter()
+        guard.check(order)
+        times["check, zeroed"].append(time.perf_counter() - start)
+        for p, g in zip(leaves, kept):
+            p.grad = g
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
 def spread(values: list[float]) -> str:
     """Median and the range of the middle half, as ``1.12x (1.10x-1.15x)``."""
     q = statistics.quantiles(values, n=4)
@@ -194,10 +226,12 @@ def main() -> None:
     from micrograd.engine import Value as MicrogradValue
     from minimal_value import MinimalValue
 
-    from autograd_core import Value
+    from autograd_core import Value, set_guards
 
     X, y = make_moons(100)
-    engines = {"chainrule": Value, "minimal": MinimalValue, "micrograd": MicrogradValue}
+    guards_off = "chainrule, guards off"
+    engines = {"chainrule": Value, "minimal": MinimalValue, "micrograd": MicrogradValue,
+               guards_off: Value}
     if args.also:
         engines["other checkout"] = load_checkout(args.also)
     params = {name: make_params(cls) for name, cls in engines.items()}
@@ -208,8 +242,10 @@ def main() -> None:
         for name in order:                      # alternate engines (and their order) every round
             cls = engines[name]
             result: list[float] = []
+            set_guards(name != guards_off)      # outside the timed region
             times[name].append(time_step(lambda: result.append(demo_step(params[name], X, y, step, cls)[0])))
             losses[name].append(result[0])
+    set_guards(True)
     same = all(np.allclose(losses["chainrule"], losses[n], rtol=1e-9, atol=1e-12) for n in engines)
     print(f"rounds: {args.repeats}; identical losses on all engines: {same}")
     med = {n: statistics.median(v) for n, v in times.items()}
@@ -226,12 +262,19 @@ def main() -> None:
               f"{spread([a / b for a, b in zip(other, times['minimal'])])}")
         print(f"chainrule / other checkout (paired):   "
               f"{spread([a / b for a, b in zip(times['chainrule'], other)])}")
-    per_node = {n: bytes_per_node(cls, X, y) for n, cls in engines.items()}
+    per_node = {n: bytes_per_node(cls, X, y) for n, cls in engines.items() if n != guards_off}
     print("bytes per graph node (tracemalloc, forward + backward): " + " | ".join(
         f"{n} {b:.0f} ({k} nodes)" for n, (b, k) in per_node.items()) + "  (target <= 200)")
     phases = chainrule_phases(X, y, args.repeats)
     print("chainrule step by phase (median, gc paused): " + ", ".join(
         f"{name} {t * 1e3:.1f} ms" for name, t in phases.items()))
+    on_off = [a / b for a, b in zip(times["chainrule"], times[guards_off])]
+    print(f"zero_grad guard: chainrule guards on / off (paired): {spread(on_off)}")
+    work = guard_work(X, y, args.repeats)
+    print("zero_grad guard's own work per pass (median): " + ", ".join(
+        f"{name} {t * 1e6:.0f} us" for name, t in work.items())
+        + f" (the demo's pass: record + check, zeroed = "
+        f"{(work['record'] + work['check, zeroed']) / med['chainrule'] * 100:.2f}% of the step)")
 
 
 if __name__ == "__main__":

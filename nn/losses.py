@@ -74,7 +74,8 @@ def _target(target: Any, name: str = "target") -> np.ndarray:
         return np.asarray(target.data)
     if isinstance(target, (list, tuple)) and any(isinstance(v, Value) for v in np.ravel(
             np.asarray(target, dtype=object))):
-        return np.vectorize(lambda v: float(v), otypes=[np.float64])(np.asarray(target, dtype=object))
+        return np.vectorize(lambda v: v.item() if isinstance(v, Value) else float(v),   # the number
+                            otypes=[np.float64])(np.asarray(target, dtype=object))
     try:
         arr = np.asarray(target)
     except Exception as exc:

@@ -1,7 +1,8 @@
 """viz: computation graphs to SVG, and the chain rule step by step.
 
 - :func:`draw_graph` draws a graph (DOT via the ``graphviz`` package; SVG from the system
-  ``dot`` or, without it, Graphviz compiled to WebAssembly).
+  ``dot`` or, without it, Graphviz compiled to WebAssembly). ``draw_dot`` is the same function
+  under the name micrograd's lecture uses (``from viz import draw_dot``), drawing every node.
 - :func:`draw_network` draws a model (scalar ``MLP`` or a ``Sequential``) as the classic
   network diagram: neurons in layer columns, edges coloured and sized by weight or gradient.
 - :func:`trace_backward` / :func:`trace_forward` record backward and forward passes step by
@@ -11,13 +12,30 @@
 - :mod:`viz.plots` (matplotlib, optional) plots training curves, decision boundaries,
   activations and gradient magnitudes.
 """
+import sys
+from typing import Any
+
 from .animation import Animation, animate
 from .graph import Graph, GradientsNotComputedWarning, draw_graph
 from .compare import ModeComparison, compare_modes
 from .network import NetworkDiagram, draw_network
 from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
 
-__all__ = ["draw_graph", "Graph", "GradientsNotComputedWarning", "draw_network",
+
+
+def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", **options: Any) -> Graph:  # noqa: A002
+    """micrograd's ``draw_dot(root, format='svg', rankdir='LR')``: :func:`draw_graph` under the
+    name the lecture uses, with every node drawn however many there are (as micrograd's:
+    the lecture's ``draw_dot(loss)`` of an MLP on four examples draws 706 boxes, more than
+    ``draw_graph``'s default ``max_nodes``). The result is a :class:`Graph`, SVG and PNG both
+    (``format`` is accepted for micrograd's calls); ``options`` are ``draw_graph``'s."""
+    if format not in ("svg", "png"):
+        raise ValueError(f"draw_dot(format=...) is 'svg' or 'png' (a Graph has both); got {format!r}")
+    options.setdefault("max_nodes", sys.maxsize)
+    return draw_graph(root, rankdir=rankdir, **options)
+
+
+__all__ = ["draw_graph", "draw_dot", "Graph", "GradientsNotComputedWarning", "draw_network",
            "NetworkDiagram", "trace_backward",
            "trace_forward", "BackwardTrace", "ForwardTrace", "compare_modes", "ModeComparison",
            "Animation", "animate", "plots"]

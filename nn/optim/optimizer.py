@@ -10,7 +10,8 @@ gradient moves (see :mod:`autograd_core.guards`). If a parameter that pass reach
 a nonzero gradient, the learner forgot ``zero_grad()`` and is about to add the new gradient to
 the one the step already used: a :class:`~autograd_core.MisconceptionWarning`, once per
 process. ``zero_grad()`` disarms it; gradients reset by hand (``p.grad = 0.0``), or a pass
-that reaches none of the parameters, disarm it silently.
+that reaches none of the parameters, disarm it silently. (The backward pass itself watches
+hand-written updates, ``p.data += ...``, with the same warning: see :mod:`autograd_core.guards`.)
 """
 from __future__ import annotations
 
@@ -25,14 +26,11 @@ from autograd_core.numbers import is_zero
 from .._util import grad_array, is_parameter, param_array, set_param_data
 
 
-_STALE_GRAD = "zero_grad"
+_STALE_GRAD = guards.STALE_GRAD     # one warning for both arms of the guard (see guards.py)
 
 
 def _stale_message(optimizer: str, stale: list[Any]) -> str:
-    names = [p.label for p in stale if getattr(p, "label", "")]
-    named = f" ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" if names else ""
-    who = (f"the .grad of {len(stale)} parameter{'s' if len(stale) > 1 else ''}{named} "
-           f"still holds")
+    who = f"{guards.describe_leaves(stale)} still holds"
     return (f"backward() after {optimizer}.step() without zero_grad(): {who} the gradient "
             f"used by the last optimizer step; this backward will add to it (gradients "
             f"accumulate in .grad), so the next step would use the sum of both. Call "

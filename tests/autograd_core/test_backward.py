@@ -297,3 +297,66 @@ def test_observe_backward_records_one_pass_from_zero_and_changes_nothing():
     kept = W.grad
     _, totals = observe_backward(loss)
     assert W.grad is kept and np.array_equal(totals[W], 2 * W.data)
+
+
+# -- one node at a time: backward_step (micrograd's _backward) ------------------------------------
+def test_backward_step_in_reverse_order_gives_what_backward_gives_on_values() -> None:
+    def graph() -> tuple[Value, list[Value]]:
+        x, y = Value(0.7), Value(-1.3)
+        z = (x * y + x.exp()) / (y ** 2 + 1) - (x - y).tanh() + x * x
+        return z, [x, y]
+
+    z, leaves = graph()
+    z.grad = 1.0
+    for node in reversed(topological_order(z)):
+        node.backward_step()
+    z2, leaves2 = graph()
+    z2.backward()
+    f = lambda x, y: ((x * y + anp.exp(x)) / (y ** 2 + 1) - anp.tanh(x - y) + x * x)  # noqa: E731
+    for i, (stepped, passed) in enumerate(zip(leaves, leaves2)):
+        assert stepped.grad == pytest.approx(passed.grad, rel=1e-14)
+        assert stepped.grad == pytest.approx(autograd.grad(f, i)(0.7, -1.3), rel=1e-12)
+
+
+def test_backward_step_on_tensors_with_broadcasting_and_an_observer() -> None:
+    import numpy as np
+
+    from autograd_core import Tensor
+    from autograd_core.graph import backward_step
+
+    rng = np.random.default_rng(0)
+    W0, b0, X0 = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
+
+    def graph() -> tuple[Tensor, list[Tensor]]:
+        W, b = Tensor(W0, requires_grad=True), Tensor(b0, requires_grad=True)
+        out = ((Tensor(X0) @ W + b).tanh() ** 2).sum()
+        return out, [W, b]
+
+    out, (W, b) = graph()
+    out.grad = np.ones(())
+    edges = []
+    for node in reversed(topological_order(out)):
+        backward_step(node, observer=edges.append)
+    out2, (W2, b2) = graph()
+    out2.backward()
+    np.testing.assert_allclose(W.grad, W2.grad, rtol=1e-13)
+    np.testing.assert_allclose(b.grad, b2.grad, rtol=1e-13)
+    f = lambda W, b: anp.sum(anp.tanh(X0 @ W + b) ** 2)  # noqa: E731
+    np.testing.assert_allclose(b.grad, autograd.grad(f, 1)(W0, b0), rtol=1e-12)
+    assert {e.parent for e in edges} >= {W, b} and all(e.before is None or e.after is not None
+                                                       for e in edges)
+
+
+def test_backward_step_at_a_leaf_or_an_unreached_tensor_does_nothing() -> None:
+    import numpy as np
+
+    from autograd_core import Tensor
+
+    x = Value(2.0)
+    x.grad = 5.0
+    x._backward()
+    assert x.grad == 5.0
+    t = Tensor(np.ones(2), requires_grad=True)
+    y = (t * 3).sum()
+    y._backward()                                          # y.grad is None: nothing reached it
+    assert t.grad is None

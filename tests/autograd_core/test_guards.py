@@ -94,3 +94,23 @@ def test_a_check_that_raises_stops_the_pass_before_any_gradient_moves() -> None:
     guards.disarm(refuse)
     y.backward()
     assert x.grad == 2.0
+
+
+def test_the_hand_update_arm_is_installed_with_the_guards_and_gone_once_warned() -> None:
+    from autograd_core import graph
+
+    assert graph.leaf_guard is not None                    # on by default
+    set_guards(False)
+    assert graph.leaf_guard is None                        # off: the pass tests one attribute
+    set_guards(True)
+    assert graph.leaf_guard is not None
+    w = Value(1.0)
+    (w * w).backward()
+    w.data -= 0.1 * w.grad
+    with pytest.warns(MisconceptionWarning, match="by hand"):
+        (w * w).backward()
+    assert graph.leaf_guard is None and guards.has_warned(guards.STALE_GRAD)
+    set_guards(True)
+    assert graph.leaf_guard is None                        # once per process, as every guard
+    guards.reset()
+    assert graph.leaf_guard is not None

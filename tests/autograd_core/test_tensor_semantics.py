@@ -222,3 +222,18 @@ def test_format_and_float_of_a_one_element_tensor_and_refusal_for_more() -> None
         f"{Tensor([1.0, 2.0]):.2f}"
     with pytest.raises(ValueError, match="one element"):
         float(Tensor([1.0, 2.0]))
+
+
+def test_float_and_math_of_a_tensor_that_requires_grad_are_refused() -> None:
+    import math
+
+    t = Tensor([0.5], requires_grad=True)
+    with pytest.raises(TypeError, match=r"math\.exp\(t\) turns t, a Tensor that requires grad"
+                                        r".*Use t\.exp\(\)"):
+        math.exp(t)
+    with pytest.raises(TypeError, match=r"float\(t\).*t\.item\(\)"):
+        float(t)
+    assert t.item() == 0.5 and f"{t:.2f}" == "0.50" and "%.1f" % t == "0.5"
+    with no_grad():
+        assert float(t) == 0.5
+    assert float(t.detach()) == 0.5 and float((t * 2).detach()) == 1.0

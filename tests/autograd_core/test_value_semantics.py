@@ -153,3 +153,70 @@ def test_format_spec_formats_the_value_as_a_notebook_prints_a_loss() -> None:
     assert f"{loss:.4f}" == "0.2469" and f"{loss:>8.2f}|" == "    0.25|"
     assert f"{Dual(1.5, 2.0):.1f}" == "1.5"
     assert f"{loss}" == repr(loss)                      # no spec: the repr, as str()
+
+
+# -- float() and math.* of a Value that requires grad: refused, naming the op ----------------------
+def test_math_on_a_value_that_requires_grad_names_the_op_instead() -> None:
+    x, w = Value(2.0, label="x"), Value(0.5, label="w")
+    with pytest.raises(TypeError, match=r"math\.exp\(w\) turns w, a Value that requires grad, "
+                                        r"into a plain Python float.*Use w\.exp\(\)"):
+        y = x * math.exp(w)                                # the silent gradient loss
+    n = Value(0.3)
+    for call, use in [(lambda: math.tanh(n), r"n\.tanh\(\)"), (lambda: math.log(n), r"n\.log\(\)"),
+                      (lambda: math.sqrt(n), r"n\.sqrt\(\)"), (lambda: math.pow(n, 3), r"n \*\* 3"),
+                      (lambda: math.fabs(n), r"abs\(n\)"),
+                      (lambda: math.atan(n), r"no atan op: build it from the ops")]:
+        with pytest.raises(TypeError, match=use):
+            call()
+    with pytest.raises(TypeError, match=r"float\(w\) turns w.*use w\.item\(\) or w\.data"):
+        float(w)
+    y = x * w.exp()                                        # the op keeps the gradient
+    y.backward()
+    assert w.grad == pytest.approx(2.0 * math.exp(0.5))
+
+
+def test_float_of_a_value_without_source_names_it_by_label() -> None:
+    w = Value(0.5, label="w")                              # noqa: F841 - read by eval
+    with pytest.raises(TypeError, match=r"w\.item\(\)"):
+        eval("math.exp(w)")                                # no source line to read
+
+
+def test_float_works_where_no_gradient_can_be_lost() -> None:
+    from autograd_core import no_grad
+
+    w = Value(0.5)
+    with no_grad():
+        assert float(w) == 0.5 and math.exp(w) == math.exp(0.5)
+    assert float(Value(0.5, requires_grad=False)) == 0.5
+    assert math.exp(w.detach()) == math.exp(0.5)
+    with no_grad():
+        c = w * 2                                          # made under no_grad: a constant
+    assert float(c) == 1.0
+
+
+def test_formatting_printing_item_and_comparisons_keep_working() -> None:
+    loss = Value(2.0) * Value(3.0)
+    assert f"{loss:.4f}" == "6.0000" and "{:.1f}".format(loss) == "6.0"
+    assert "%.2f" % loss == "6.00" and "%s" % loss == repr(loss)
+    assert str(loss) == repr(loss) == "Value(data=6, grad=0)"
+    assert loss.item() == loss.data == 6.0
+    assert loss > 5 and loss <= 6.0 and max([loss, Value(1.0)]) is loss
+    assert round(loss.item(), 1) == 6.0
+
+
+def test_micrograd_op_strings_and_operand_sets() -> None:
+    from micrograd.engine import Value as MicroValue
+
+    a, b, m = Value(2.0), Value(3.0), MicroValue(2.0)
+    for ours, theirs in [(a + b, m + 3), (a * b, m * 3), (a ** 2, m ** 2), (a ** 0.5, m ** 0.5),
+                         (a ** -1, m ** -1), (a.relu(), m.relu()), (a, m)]:
+        assert ours._op == theirs._op                      # '+', '*', '**2', '**0.5', 'ReLU', ''
+    assert (a - b)._op == "-" and (-a)._op == "-" and (a / b)._op == "/"
+    assert (a ** b)._op == "**" and (a ** b.detach())._op == "**3"
+    assert (a.tanh()._op, a.exp()._op, a.leaky_relu()._op) == ("tanh", "exp", "LeakyReLU")
+    assert (a * b)._prev == {a, b} and (a * a)._prev == {a} and a._prev == set()
+
+    from autograd_core import Tensor
+
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    assert (t ** 2)._op == "**2" and (t * t)._prev == {t} and t._op == ""

@@ -1,5 +1,6 @@
-"""The zero_grad guard: a backward after ``optimizer.step()`` that would add to the gradient the
-step already used warns once, naming the fix; correct loops never warn."""
+"""The zero_grad guard: a backward after ``optimizer.step()``, or after parameters were changed by
+hand (``p.data -= lr * p.grad``), that would add to the gradient the update already used warns
+once, naming the fix; correct loops and deliberate accumulation never warn."""
 from __future__ import annotations
 
 import warnings
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import MisconceptionWarning, Tensor, Value, set_guards
+from autograd_core import MisconceptionWarning, Tensor, Value, backward, set_guards
+from autograd_core import graph
 from autograd_core.graph import pre_pass_checks
 
 X = [[2.0, 3.0], [1.0, -1.0], [0.5, 1.0], [-1.0, 0.5]]
@@ -184,3 +186,158 @@ def test_fit_leaves_its_last_gradient_and_a_later_backward_is_warned() -> None:
                progress=False, seed=0)             # fit zeroes before each step: no warning
     with pytest.warns(MisconceptionWarning):
         nn.losses.cross_entropy(model(Tensor(X_)), y_).backward()
+
+
+# -- the arm in the backward pass: parameters changed by hand (micrograd's loop) ------------------
+def hand_loop(setup: Callable, steps: int, zero: bool, lr: float = 0.05
+              ) -> list[warnings.WarningMessage]:
+    """micrograd's loop: loss, (reset), backward, ``p.data -= lr * p.grad`` by hand (in place
+    for a Tensor's array); returns the guard warnings given."""
+    model, _, loss = setup()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(steps):
+            out = loss()
+            if zero:
+                for p in model.parameters():
+                    p.grad = 0.0 if isinstance(p, Value) else None
+            out.backward()
+            for p in model.parameters():
+                p.data -= lr * p.grad
+    return guard_warnings(record)
+
+
+@SETUPS
+def test_a_hand_written_loop_that_forgets_to_zero_warns_once_and_names_the_fix(setup) -> None:
+    found = hand_loop(setup, 4, zero=False)
+    assert len(found) == 1                                 # three stale backwards, one warning
+    message = str(found[0].message)
+    assert "changing parameters by hand (p.data += ...) without zeroing" in message
+    assert "p.grad = 0.0" in message and "zero_grad()" in message
+    assert "set_guards(False)" in message
+    assert found[0].filename == __file__                   # points at out.backward()
+
+
+@SETUPS
+def test_a_hand_written_loop_that_zeroes_never_warns(setup) -> None:
+    assert hand_loop(setup, 4, zero=True) == []
+
+
+def test_the_warning_names_the_parameters_changed_by_hand() -> None:
+    w, b = Value(1.0, label="w"), Value(0.5, label="b")
+    (w * b).backward()
+    w.data -= 0.1 * w.grad                                 # b is not changed: not named
+    with pytest.warns(MisconceptionWarning, match=r"the \.grad of 1 parameter \(w\) still holds"):
+        (w * b).backward()
+
+
+@SETUPS
+def test_accumulating_on_purpose_never_warns(setup) -> None:
+    model, _, loss = setup()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        for _ in range(3):
+            loss().backward()                              # two passes, no change between them
+            loss().backward()
+            for p in model.parameters():
+                p.data -= 0.01 * p.grad
+            for p in model.parameters():
+                p.grad = 0.0 if isinstance(p, Value) else None
+
+
+@SETUPS
+def test_zeroing_then_changing_the_data_never_warns(setup) -> None:
+    model, _, loss = setup()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        for _ in range(3):
+            loss().backward()
+            grads = [p.grad for p in model.parameters()]
+            for p in model.parameters():
+                p.grad = 0.0 if isinstance(p, Value) else None
+            for p, g in zip(model.parameters(), grads):
+                p.data -= 0.01 * g                         # after the reset: nothing stale
+
+
+def test_data_put_back_exactly_is_no_change() -> None:
+    """A finite-difference check by hand moves a parameter and puts it back."""
+    w = Value(1.5)
+    (w * w).backward()
+    original = w.data
+    w.data = original + 1e-6
+    w.data = original
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        (w * w).backward()                                 # accumulating on purpose
+    assert w.grad == 6.0
+
+
+def test_only_the_last_pass_is_remembered() -> None:
+    model, _, loss = scalar_setup()
+    loss().backward()
+    for p in model.parameters():
+        p.data -= 0.01 * p.grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        (Value(2.0) * Value(3.0)).backward()               # the pass remembered now
+        loss().backward()                                  # compared with that one: silent
+
+
+def test_a_pass_with_an_observer_neither_checks_nor_counts() -> None:
+    """What a trace (viz.trace_backward) runs: it must not warn, nor become the pass the next
+    backward is compared with."""
+    w = Value(1.0, label="w")
+    (w * w).backward()                                     # remembered: w = 1, w.grad = 2
+    w.data -= 0.1 * w.grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        backward(w * w, observer=lambda edge: None)        # observed: no check, no record
+    with pytest.warns(MisconceptionWarning, match=r"\(w\) still holds"):
+        (w * w).backward()                                 # still compared with the first pass
+
+
+def test_a_warning_as_error_stops_the_hand_loop_pass_before_it_adds_anything() -> None:
+    w = Value(1.5)
+    y = w * w
+    y.backward()
+    w.data -= 0.1 * w.grad
+    y2 = w * w
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MisconceptionWarning)
+        with pytest.raises(MisconceptionWarning):
+            y2.backward()
+    assert w.grad == 3.0 and y2.grad == 0.0                # nothing moved
+
+
+def test_one_warning_for_the_optimizer_and_the_hand_loop() -> None:
+    model, opt, loss = scalar_setup()
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            loss().backward()
+            opt.step()                                     # the optimizer's arm speaks first
+        for _ in range(3):
+            loss().backward()
+            for p in model.parameters():
+                p.data -= 0.01 * p.grad
+    found = guard_warnings(record)
+    assert len(found) == 1 and "SGD.step()" in str(found[0].message)
+
+
+@SETUPS
+def test_hand_loop_silenced_by_set_guards_false(setup) -> None:
+    set_guards(False)
+    assert graph.leaf_guard is None                        # the pass pays one test
+    assert hand_loop(setup, 4, zero=False) == []
+    set_guards(True)
+    assert graph.leaf_guard is not None
+
+
+def test_once_warned_the_pass_stops_watching() -> None:
+    w = Value(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):
+            (w * w).backward()
+            w.data -= 0.1 * w.grad
+    assert graph.leaf_guard is None
