@@ -108,6 +108,13 @@ def isnan(x: Any) -> Any:
 
 
 @constant_result
+@_quiet
+def finite_pow(a: Any, b: Any) -> Any:
+    """``a ** b`` is finite, elementwise (a mask: it takes no gradient)."""
+    return np.isfinite(np.power(a, b))
+
+
+@constant_result
 def equal(a: Any, b: Any) -> Any:
     """``a == b`` elementwise (a mask: it takes no gradient)."""
     return np.equal(a, b)
