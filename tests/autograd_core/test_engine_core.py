@@ -12,8 +12,8 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from autograd_core import (ALL_OPS, Dual, Edge, Op, Tensor, Value, backward, hessian, no_grad,
-                           set_grad_enabled)
+from autograd_core import (ALL_OPS, Dual, Edge, Op, Tensor, Value, backward, hessian, maximum,
+                           minimum, no_grad, set_grad_enabled)
 from autograd_core.ops import MUL, TANH
 
 from .op_cases import CASES
@@ -274,6 +274,22 @@ def test_float32_gradients_stay_float32() -> None:
     x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     (x * np.float64(2.0) + Tensor(np.zeros(3))).relu().sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("f", [
+    lambda a, b: maximum(a, b), lambda a, b: minimum(a, b), lambda a, b: maximum(a, a),
+    lambda a, b: a.leaky_relu() + b.leaky_relu(),
+], ids=["maximum", "minimum", "maximum_tie", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_d_gradients_keep_the_dtype_and_are_arrays(f, dtype) -> None:
+    """0-d arithmetic gives NumPy scalars (float32 · a float64 mask is a float64 scalar):
+    the gradients must still be arrays of the tensor's dtype (issue 23, item 7)."""
+    a = Tensor(np.array(0.5, dtype=dtype), requires_grad=True)
+    b = Tensor(np.array(-0.2, dtype=dtype), requires_grad=True)
+    f(a, b).backward()
+    for t in (a, b):
+        if t.grad is not None:
+            assert t.grad.__class__ is np.ndarray and t.grad.dtype == dtype and t.grad.shape == ()
 
 
 # -- clear errors ----------------------------------------------------------------------------------
