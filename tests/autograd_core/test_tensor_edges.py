@@ -434,14 +434,33 @@ REDUCTIONS = {
 def test_reductions_and_softmax_at_edge_values_warn_nothing(name: str) -> None:
     inputs = [np.array(pair) for pair in PAIRS] + [np.array(EDGES).reshape(1, -1),
                                                   np.array(EDGES[:10]).reshape(5, 2)]
-    for data in inputs:
-        if name in ("sum", "mean") and _numpy_flags(lambda: np.add.reduce(data, axis=None)):
-            continue        # NumPy's own sum of inf and -inf or of two 1e308 (as + above)
+    for data in inputs:     # sum and mean too: inf + -inf, 1e308 + 1e308 (issue 23, item 9)
         for axis in [None, -1] + ([0] if data.ndim == 2 else []):
             x = Tensor(data, requires_grad=True)
             out = REDUCTIONS[name](x, axis)
             backward_ones(out)
             assert x.grad.shape == data.shape
+
+
+@pytest.mark.filterwarnings("error")
+def test_matmul_at_edge_values_warns_nothing() -> None:
+    """The one rule (README): only the forward of + - * keeps NumPy's warnings; @ is quiet,
+    with NumPy's IEEE values (issue 23, item 9)."""
+    for a, b in [([[inf, 1e308]], [[-1.0], [1e308]]), ([[inf, 0.0]], [[0.0], [1.0]]),
+                 ([[nan, 1.0], [1e308, 1e308]], [[1.0, -inf], [1e308, 2.0]])]:
+        x, w = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+        out = x @ w
+        with np.errstate(all="ignore"):
+            assert_same(out.data, np.array(a) @ np.array(b))
+        backward_ones(out)
+        assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+def test_only_plus_minus_times_keep_numpys_warnings() -> None:
+    """The other side of the rule: the bare NumPy operators still warn (as NumPy does)."""
+    for fn in (lambda a: a - a, lambda a: a + (-a), lambda a: a * 0.0):
+        with pytest.warns(RuntimeWarning):
+            fn(Tensor([inf]))
 
 
 @quiet
