@@ -344,6 +344,13 @@ def test_no_grad_decorates_with_and_without_parentheses() -> None:
 def test_huge_integer_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="too large for a float"):
         Value(10 ** 400)
+    # beyond Python's 4300-digit int-to-str limit the message must not be Python's own
+    # (issue 23, item 14)
+    for huge in (10 ** 5000, -(10 ** 5000)):
+        with pytest.raises(ValueError, match=r"an integer of about 5,001 digits is too large "
+                                             r"for a float") as info:
+            Value(huge)
+        assert "set_int_max_str_digits" not in str(info.value)
 
 
 def test_backward_with_nothing_to_differentiate_raises_for_value_as_for_tensor() -> None:
