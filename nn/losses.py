@@ -94,7 +94,7 @@ def _graded_target(target: Any, is_t: bool) -> Any:
     object array of Values for Values), else ``None`` (then it is a constant)."""
     if is_t:
         return target if is_tensor(target) and target.requires_grad else None
-    if isinstance(target, Value) or isinstance(target, (list, tuple)):
+    if isinstance(target, (Value, list, tuple)):
         flat = np.ravel(np.asarray(target, dtype=object))
         if any(isinstance(v, Value) and v.requires_grad for v in flat):
             return _values_array(target)
