@@ -20,7 +20,6 @@ per call, never globally)."""
 tanh = np.tanh
 sign = np.sign
 where = np.where
-matmul = np.matmul
 
 
 def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -52,6 +51,9 @@ log = _ieee(np.log, "ln x (``-inf`` at 0, ``nan`` below).")
 sqrt = _ieee(np.sqrt, "√x (``nan`` below 0).")
 div = _ieee(np.divide, "a / b with IEEE division by zero.")
 pow = _ieee(np.power, "a ** b (``nan`` for a negative base and fractional exponent).")  # noqa: A001
+
+
+matmul = _ieee(np.matmul, "Matrix product ``a @ b`` (``inf · 0 = nan`` and overflow silently).")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -87,6 +89,7 @@ def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return x.transpose(axes)
 
 
+@_quiet     # inf + -inf = nan and overflow arise silently, as in every op but + - *
 def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A001
     """Sum over ``axis``."""
     return x.sum(axis=axis, keepdims=keepdims)
@@ -105,6 +108,13 @@ def kept_shape(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, 
 def isnan(x: Any) -> Any:
     """``x != x`` elementwise (a mask: it takes no gradient)."""
     return np.isnan(x)
+
+
+@constant_result
+@_quiet
+def finite_pow(a: Any, b: Any) -> Any:
+    """``a ** b`` is finite, elementwise (a mask: it takes no gradient)."""
+    return np.isfinite(np.power(a, b))
 
 
 @constant_result
@@ -163,6 +173,7 @@ def count(shape: tuple[int, ...], axis: Any) -> int:
     return int(np.prod([shape[a] for a in axis]))
 
 
+@_quiet
 def mean(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     """Arithmetic mean over ``axis``: the sum divided by the number of summed elements
     (``nan`` for none, as 0 / 0)."""

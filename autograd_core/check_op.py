@@ -121,7 +121,10 @@ def _check_elementwise(op: Op, params: dict[str, Any], n: int, rng: np.random.Ge
                 continue
             out = forward(*point)
             try:
-                got = float(rule(scalar_math, out, *point, **params))
+                result = rule(scalar_math, out, *point, **params)
+                if isinstance(result, (str, bytes, bytearray)):    # float("1") would pass it
+                    raise TypeError(f"the rule returned text ({result!r}), not a number")
+                got = float(result)
             except Exception as error:   # noqa: BLE001 - the learner's error is feedback
                 got = f"{type(error).__name__}: {error}"
             rows.append((point, s, out, got))

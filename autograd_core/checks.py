@@ -7,7 +7,9 @@
 
 Each returns a :class:`~autograd_core.report.Report`: a wrong answer is a report, never an
 exception (bad *arguments* to the check still raise ``TypeError``/``ValueError``). The
-feedback always gives the point, the expected and the received number.
+feedback always gives the point, the expected and the received number. An answer that is no
+number (text, a dict, a list that contains itself, an integer beyond the float range) is
+reported as "not a number" (or "too large"); text such as ``"42"`` is never graded right.
 """
 from __future__ import annotations
 
@@ -53,9 +55,9 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
         return not_answered(name, exercise)
     want = _as_array(expected, "expected")
     try:
-        got = _as_array(answer, name)
-    except (TypeError, ValueError) as error:
-        return Report(False, f"{name} is not a number", [str(error)], "wrong", exercise)
+        got = learner_array(answer, name)
+    except NotANumber as refused:
+        return refused.report(exercise)
     known = [Alternative("known", why, _as_array(value, "a known mistake"))
              for why, value in (mistakes or {}).items()]
     if got.shape != want.shape:
@@ -143,7 +145,7 @@ def _sums_to(got: np.ndarray, want: np.ndarray) -> bool:
 
 
 def number_or_shape(a: np.ndarray) -> str:
-    return f"= {number(float(a))}" if a.ndim == 0 else f"an array of shape {a.shape}"
+    return f"= {number(float(a.reshape(())))}" if a.ndim == 0 else f"an array of shape {a.shape}"
 
 
 def _index_names(shape: tuple[int, ...]) -> list[str]:
@@ -152,14 +154,78 @@ def _index_names(shape: tuple[int, ...]) -> list[str]:
     return [f"index {idx if len(idx) > 1 else idx[0]}" for idx in np.ndindex(shape)]
 
 
-def _contains_placeholder(answer: Any) -> bool:
+MAX_NESTING = 64
+"""NumPy's limit on an array's dimensions: a list nested deeper (or one that contains
+itself) is no array of numbers."""
+
+
+def _contains_placeholder(answer: Any, depth: int = 0) -> bool:
     if is_unanswered(answer):
         return True
+    if depth > MAX_NESTING:
+        return False                       # learner_array reports it
     if isinstance(answer, (list, tuple)):
-        return any(_contains_placeholder(a) for a in answer)
+        return any(_contains_placeholder(a, depth + 1) for a in answer)
     if isinstance(answer, Mapping):
-        return any(_contains_placeholder(a) for a in answer.values())
+        return any(_contains_placeholder(a, depth + 1) for a in answer.values())
     return False
+
+
+class NotANumber(ValueError):
+    """A learner's answer that is no number (or none a float can hold), with the report's
+    summary and the reason."""
+
+    def __init__(self, name: str, what: str, reason: str) -> None:
+        super().__init__(f"{name} is {what}: {reason}")
+        self.name, self.what, self.reason = name, what, reason
+
+    def report(self, exercise: str | None) -> Report:
+        return Report(False, f"{self.name} is {self.what}", [self.reason], "not_a_number",
+                      exercise)
+
+
+_TEXT = (str, bytes, bytearray)
+
+
+def _text_or_too_deep(x: Any, depth: int = 0) -> str | None:
+    """``"text"`` if ``x`` holds a string anywhere, ``"deep"`` if it nests deeper than an
+    array can (a list that contains itself does), else None."""
+    if isinstance(x, _TEXT):
+        return "text"
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "USV":
+            return "text"
+        return next((found for v in x.ravel() if (found := _text_or_too_deep(v, depth + 1))),
+                    None) if x.dtype.kind == "O" else None
+    if isinstance(x, (list, tuple)):
+        if depth >= MAX_NESTING:
+            return "deep"
+        return next((found for v in x if (found := _text_or_too_deep(v, depth + 1))), None)
+    return None
+
+
+def learner_array(answer: Any, name: str) -> np.ndarray:
+    """A learner's answer as a float array; :class:`NotANumber` (never another exception)
+    when it is text, not numeric, nested like no array, or beyond the float range."""
+    try:
+        found = _text_or_too_deep(answer)
+        if found == "text":
+            shown = repr(answer) if len(repr(answer)) <= 40 else repr(answer)[:37] + "..."
+            raise NotANumber(name, "not a number", f"it is text ({shown}): write the "
+                             "number itself, without quotes")
+        if found == "deep":
+            raise NotANumber(name, "not a number", "a list that contains itself, or is "
+                             f"nested deeper than an array can be ({MAX_NESTING} levels)")
+        return _as_array(answer, name)
+    except NotANumber:
+        raise
+    except OverflowError:
+        raise NotANumber(name, "too large", "an integer beyond the range of a float "
+                         "(about ±1.8e308)") from None
+    except RecursionError:
+        raise NotANumber(name, "not a number", "it is nested too deeply") from None
+    except Exception as error:      # noqa: BLE001 - whatever the answer is, it is feedback
+        raise NotANumber(name, "not a number", str(error)) from None
 
 
 def _as_array(x: Any, what: str) -> np.ndarray:
@@ -298,10 +364,20 @@ def _call_learner(df: Callable[..., Any], point: tuple[float, ...], n: int) -> A
     values = list(got) if isinstance(got, (tuple, list)) else [got]
     if len(values) != n:
         return f"returned {len(values)} value(s); {n} partial derivative(s) were expected"
-    try:
-        return [float(v.data if isinstance(v, Value) else v) for v in values]
-    except (TypeError, ValueError):
-        return f"returned {type(values[0]).__name__}, not a number"
+    numbers = []
+    for v in values:
+        try:
+            a = learner_array(v, "df's value")
+        except NotANumber as refused:
+            return _NotANumberText(f"what df returned is {refused.what}: {refused.reason}")
+        if a.size != 1:
+            return _NotANumberText(f"returned an array of shape {a.shape}, not a number")
+        numbers.append(float(a.reshape(())))
+    return numbers
+
+
+class _NotANumberText(str):
+    """What df returned, when it is no number (judged "not a number", not "raised")."""
 
 
 def _judge_derivative(rows: list[dict[str, Any]], names: list[str], exercise: str | None,
@@ -316,9 +392,10 @@ def _judge_derivative(rows: list[dict[str, Any]], names: list[str], exercise: st
             return Report(False, f"df is wrong: {MISTAKES['kink']}",
                           [f"df fails at the kink ({', '.join(kinks)}): {message}; "
                            "pick a value between the one-sided slopes there"], "kink", exercise)
-        return Report(False, f"df is wrong: {MISTAKES['raised']}",
+        mistake = "not_a_number" if isinstance(message, _NotANumberText) else "raised"
+        return Report(False, f"df is wrong: {MISTAKES[mistake]}",
                       [f"at {where_text}: {message}",
-                       f"(at {len(errors)} of {len(rows)} points checked)"], "raised", exercise)
+                       f"(at {len(errors)} of {len(rows)} points checked)"], mistake, exercise)
     for k in range(n):
         expected = np.array([r["expected"][k] for r in rows])
         received = np.array([r["received"][k] for r in rows])
@@ -423,14 +500,23 @@ def check_gradients(root: Any, answers: Mapping[Any, Any], *, exercise: str | No
         return not_answered("the gradients", exercise)
     recorded = record_pass(root)
     names = {n: _name(n, i) for i, n in enumerate(order)}
-    learner = {n: _as_array(a, f"the answer for {names[n]}") for n, a in nodes.items()
-               if n not in unanswered}
+    learner, refused = {}, {}
+    for n, a in nodes.items():
+        if n not in unanswered:
+            try:
+                learner[n] = learner_array(a, f"the answer for {names[n]}")
+            except NotANumber as why:
+                refused[n] = why
     into = uses(recorded)
     lines, first = [], None
     backward_order = [n for n in reversed(order) if n in nodes]
     for n in backward_order:
         if n in unanswered:
             lines.append(f"… {names[n]}: not answered yet")
+            continue
+        if n in refused:
+            first = first or (n, "not_a_number")
+            lines.append(f"✗ {names[n]}: {refused[n].what}: {refused[n].reason}")
             continue
         truth = np.asarray(recorded.grads.get(n, np.zeros_like(np.asarray(n.data, float))),
                            dtype=float)
@@ -457,7 +543,7 @@ def _name(node: Any, index: int) -> str:
 
 def _short(a: np.ndarray) -> str:
     if a.size == 1:
-        return number(float(a))
+        return number(float(a.reshape(())))
     return np.array2string(a, precision=4, suppress_small=True,
                            max_line_width=10**6).replace("\n", "")
 

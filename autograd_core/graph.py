@@ -17,6 +17,7 @@ called once per application of the chain rule with an :class:`Edge`.
 """
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -209,6 +210,17 @@ class Edge:
 
 Observer = Callable[[Edge], None]
 _one_pass_at_a_time = threading.RLock()
+
+
+def _new_lock_in_child() -> None:
+    """After ``fork()`` the child has only the forking thread: a lock another thread held
+    (mid-``backward``) would never be released there, so the child gets a fresh one."""
+    global _one_pass_at_a_time
+    _one_pass_at_a_time = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):                # POSIX only; there is no fork elsewhere
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 pre_pass_checks: list[Callable[[Node, list[Node]], None]] = []
 """Checks that :func:`backward` runs once per pass, ``check(root, order)``, before any gradient

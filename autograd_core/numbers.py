@@ -23,9 +23,10 @@ def to_float(data: Any, what: str = "Value") -> float:
     if isinstance(data, REAL_NUMBER_TYPES):
         try:
             return float(data)
-        except OverflowError:
-            raise ValueError(f"{what}: the integer {str(data)[:20]}... ({len(str(data))} digits) "
-                             "is too large for a float (at most about 1.8e308)") from None
+        except OverflowError:      # (str() of a huge int hits Python's 4300-digit limit)
+            digits = int(int(data).bit_length() * 0.30103) + 1
+            raise ValueError(f"{what}: an integer of about {digits:,} digits is too large for "
+                             "a float (at most about 1.8e308)") from None
     if isinstance(data, np.ndarray) and data.size == 1 and data.dtype.kind in "biuf":
         return float(data.reshape(()))
     if isinstance(data, np.ndarray):

@@ -42,21 +42,22 @@ DIV = Op("div", symbol="/", inputs="a b",
 
 
 def _pow_base(m: Any, out: Any, a: Any, b: Any) -> Any:
-    """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant) even at a = 0 or nan,
-    where a^(b-1) is inf or nan (PyTorch and HIPS autograd agree)."""
+    """∂(a^b)/∂a = b a^(b-1), and 0 where b = 0 (a^0 = 1 is constant) and a^(b-1) is not
+    finite: a = 0, nan, or a subnormal whose reciprocal overflows, where b a^(b-1) would be
+    0 · inf = nan (PyTorch and HIPS autograd give 0). That also makes d²(a^1)/da² = 0 there."""
     zero = m.equal(b, 0.0)
     if zero.__class__ is bool:              # floats and Values (Python floats never warn)
-        return 0.0 if zero and (m.equal(a, 0.0) or m.isnan(a)) else b * m.pow(a, b - 1.0)
+        return 0.0 if zero and not m.finite_pow(a, b - 1.0) else b * m.pow(a, b - 1.0)
     return _pow_base_array(m, a, b, zero)
 
 
 @_quiet     # overflow (2 · 1e308) and nan (inf · 0) arise silently, as IEEE says
 def _pow_base_array(m: Any, a: Any, b: Any, zero: Any) -> Any:
-    """The array form: where b = 0 and a is 0 or nan, both factors are swapped for harmless
-    ones (0 and 1^(b-1)), so neither the value nor, with ``create_graph``, a second
+    """The array form: where b = 0 and a^(b-1) is not finite, both factors are swapped for
+    harmless ones (0 and 1^(b-1)), so neither the value nor, with ``create_graph``, a second
     derivative sees 0 · inf."""
     if zero.any() if zero.ndim else zero:     # (a NumPy bool for a 0-d exponent: no any())
-        fixed = zero & (m.equal(a, 0.0) | m.isnan(a))
+        fixed = zero & ~m.finite_pow(a, b - 1.0)
         return m.where(fixed, 0.0, b) * m.pow(m.where(fixed, 1.0, a), b - 1.0)
     return b * m.pow(a, b - 1.0)
 

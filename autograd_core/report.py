@@ -19,6 +19,7 @@ REPORT_MIME_TYPE = "application/vnd.chainrule.report+json"
 MISTAKES = {
     "not_answered": "not answered yet",
     "nonfinite": "nan or inf",
+    "not_a_number": "not a number",
     "raised": "the answer raised an error",
     "shape": "wrong shape",
     "transpose": "transposed",

@@ -141,6 +141,12 @@ def isnan(x: float) -> bool:
 
 
 @constant_result
+def finite_pow(a: float, b: float) -> bool:
+    """True where a ** b is finite (a condition: it takes no gradient)."""
+    return math.isfinite(pow(a, b))
+
+
+@constant_result
 def equal(a: float, b: float) -> bool:
     """``a == b`` (a condition: it takes no gradient)."""
     return a == b

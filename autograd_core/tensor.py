@@ -363,12 +363,15 @@ class Tensor(Operators, Node):
 
     def _end_backward(self, order: list[Any], retain_graph: bool) -> None:
         """Each gradient kept after the pass (leaves, retained nodes) becomes an array of
-        the tensor's dtype that no other gradient or caller shares."""
+        the tensor's dtype that no other gradient or caller shares (a NumPy scalar, from
+        0-d arithmetic such as float32 · a float64 local derivative, too)."""
         kept: set[int] = set()
         for node in order:
             grad = node.grad
             if grad is not None:
-                if grad.__class__ is np.ndarray:
+                if isinstance(grad, np.generic):   # 0-d arithmetic gives NumPy scalars
+                    grad = node.grad = np.array(grad, dtype=node.data.dtype)
+                elif grad.__class__ is np.ndarray:
                     if grad.dtype != node.data.dtype or grad.base is not None \
                             or not grad.flags.writeable or id(grad) in kept:
                         grad = node.grad = np.array(grad, dtype=node.data.dtype)

@@ -22,9 +22,15 @@ __all__ = ["DataLoader", "train_test_split", "train_val_test_split", "one_hot", 
 def _as_array(a: Any, name: str) -> np.ndarray:
     if is_tensor(a):
         return np.asarray(a.data)
+    if isinstance(a, dict):
+        raise TypeError(f"{name} must be an array (or a tuple of arrays) with a first (sample) "
+                        f"dimension; got a dict: pass its arrays, e.g. (d['X'], d['y'])")
     arr = np.asarray(a)
     if arr.ndim == 0:
-        raise ValueError(f"{name} must have a first (sample) dimension; got a scalar")
+        if arr.dtype.kind in "biufc":
+            raise ValueError(f"{name} must have a first (sample) dimension; got a scalar")
+        raise TypeError(f"{name} must be an array (or a tuple of arrays) with a first (sample) "
+                        f"dimension; got {type(a).__name__}")
     return arr
 
 
@@ -134,6 +140,9 @@ def one_hot(labels: Any, num_classes: int = -1) -> np.ndarray:
         raise TypeError(f"one_hot needs integer class labels; got dtype {y.dtype}")
     if y.size and y.min() < 0:
         raise ValueError(f"class labels must be >= 0; got {int(y.min())}")
+    if not y.size and num_classes == -1:
+        raise ValueError("one_hot of an empty array cannot infer the number of classes from "
+                         "its labels: pass num_classes")
     c = int(y.max()) + 1 if num_classes == -1 else int(num_classes)
     if y.size and y.max() >= c:
         raise ValueError(f"class label {int(y.max())} out of range for num_classes={c}")

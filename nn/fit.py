@@ -97,6 +97,23 @@ def _as_loader(data: Any, batch_size: int, shuffle: bool, rng: np.random.Generat
     raise TypeError(f"{name} must be a DataLoader or a pair (X, y); got {type(data).__name__}")
 
 
+def _loss_fn_message(loss_fn: Any) -> str:
+    """What ``loss_fn`` must be, naming the loss a string probably meant."""
+    from . import losses
+
+    hint = ""
+    if isinstance(loss_fn, str):
+        key = loss_fn.strip().lower().replace("-", "_")
+        names = {"mse": "mse_loss", "bce": "binary_cross_entropy", "ce": "cross_entropy",
+                 "nll": "nll_loss", "hinge": "hinge_loss"}
+        name = names.get(key, key if key in losses.__all__ else f"{key}_loss")
+        if name in losses.__all__:
+            hint = f" (for {loss_fn!r}: nn.losses.{name})"
+    return (f"loss_fn must be a function loss_fn(outputs, targets) -> scalar loss, such as "
+            f"nn.losses.mse_loss or nn.losses.cross_entropy{hint}; got "
+            f"{type(loss_fn).__name__} {loss_fn!r:.40}")
+
+
 def _evaluate(model: Module, loss_fn: Callable[..., Any], loader: DataLoader, scalar: bool
               ) -> tuple[float, float | None]:
     model.eval()
@@ -133,6 +150,8 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nn.Module; got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(_loss_fn_message(loss_fn))
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an nn.optim.Optimizer; got {type(optimizer).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
@@ -143,6 +162,11 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
     train_loader = _as_loader(train_data, batch_size, shuffle, rng, "train_data")
     val_loader = None if val_data is None else _as_loader(val_data, batch_size, False, rng,
                                                           "val_data")
+    for name, loader in (("train_data", train_loader), ("val_data", val_loader)):
+        if loader is not None and len(loader) == 0:
+            why = "no samples" if loader.n == 0 else \
+                f"{loader.n} samples, fewer than one batch of {loader.batch_size} (drop_last)"
+            raise ValueError(f"{name} has {why}: there is nothing to train or evaluate on")
     scalar = _is_scalar_model(model)
     history = History()
     best, best_state, waited = math.inf, None, 0

@@ -9,7 +9,12 @@ for an ``MLP`` with several outputs). Each formula is written once: the Values a
 NumPy object array, on which ``+ - * /`` and ``sum`` act element by element exactly like a
 Tensor's ops. With Values, ``reduction="none"`` returns a (nested) list of Values.
 
-``target`` is array-like (list, NumPy array or Tensor) and never receives gradient.
+``target`` is array-like (list, NumPy array or Tensor). A target that requires grad (a
+Tensor with ``requires_grad=True`` for a Tensor input; Values for Values) is differentiated
+through where PyTorch does: the probability targets of ``cross_entropy``, and the targets of
+``binary_cross_entropy`` and ``binary_cross_entropy_with_logits`` (soft or learned targets,
+knowledge distillation); there ∂L/∂target is, e.g., -log_softmax(x)/N for cross-entropy.
+Every other target is a constant.
 """
 from __future__ import annotations
 
@@ -83,6 +88,18 @@ def _target(target: Any, name: str = "target") -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype}")
     return arr
+
+
+def _graded_target(target: Any, is_t: bool) -> Any:
+    """The target as a graph operand when it requires grad (a Tensor for a Tensor input, an
+    object array of Values for Values), else ``None`` (then it is a constant)."""
+    if is_t:
+        return target if is_tensor(target) and target.requires_grad else None
+    if isinstance(target, (Value, list, tuple)):
+        flat = np.ravel(np.asarray(target, dtype=object))
+        if any(isinstance(v, Value) and v.requires_grad for v in flat):
+            return _values_array(target)
+    return None
 
 
 def _const(arr: np.ndarray, like: Any) -> Any:
@@ -211,7 +228,11 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None,
         log_x = clamp_log(x) if x.size else x
         one_minus = _objects(1.0 - x)
         log_1mx = clamp_log(one_minus) if x.size else x
-    loss = -(log_x * _const(y, x) + log_1mx * _const(1.0 - y, x))
+    yg = _graded_target(target, is_t)
+    if yg is None:
+        loss = -(log_x * _const(y, x) + log_1mx * _const(1.0 - y, x))
+    else:                                  # ∂ℓ/∂y = -(log x - log(1 - x)), clamped logs
+        loss = -(log_x * yg + log_1mx * (1.0 - yg))
     return _reduce(_weighted(loss, weight, is_t, x.shape), is_t, reduction)
 
 
@@ -228,11 +249,15 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     x, is_t = _as_input(input)
     y = _target(target).astype(np.float64)
     _same_shape(x.shape, y.shape, "binary_cross_entropy_with_logits")
-    if pos_weight is None:
-        coeff = np.ones_like(y)
-    else:
-        coeff = 1.0 + (_target(pos_weight, "pos_weight").astype(np.float64) - 1.0) * y
-    loss = x * _const(1.0 - y, x) + _map(-x, is_t, "softplus") * _const(coeff, x)
+    yg = _graded_target(target, is_t)
+    pw = None if pos_weight is None else _target(pos_weight, "pos_weight").astype(np.float64)
+    softplus = _map(-x, is_t, "softplus")
+    if yg is None:
+        coeff = np.ones_like(y) if pw is None else 1.0 + (pw - 1.0) * y
+        loss = x * _const(1.0 - y, x) + softplus * _const(coeff, x)
+    else:                                  # ∂ℓ/∂y = -x + (p - 1) softplus(-x)
+        coeff = 1.0 if pw is None else 1.0 + yg * _const(np.broadcast_to(pw - 1.0, y.shape), x)
+        loss = x * (1.0 - yg) + softplus * coeff
     return _reduce(_weighted(loss, weight, is_t, x.shape), is_t, reduction)
 
 
@@ -350,10 +375,16 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, ignore_index: int
     w = _class_weight(weight, c, "cross_entropy")
     logp = _log_softmax_rows(x, is_t)
     if t.dtype.kind == "f" and t.shape == input_shape:
-        probs = t.astype(np.float64).reshape(n, c)
+        yg = _graded_target(target, is_t)
+        if yg is None:
+            probs = t.astype(np.float64).reshape(n, c)
+        else:                              # ∂ℓ_i/∂Y_ic = -w_c log p_ic (a learned target)
+            probs = yg.reshape((n, c)) if is_t else _objects(yg).reshape(n, c)
         if label_smoothing > 0:
             probs = probs * (1 - label_smoothing) + label_smoothing / c
-        per = -_sum(logp * _const(probs * w[None, :], logp), is_t, axis=1)
+        weighted = _const(probs * w[None, :], logp) if yg is None else \
+            probs * _const(w[None, :], logp)
+        per = -_sum(logp * weighted, is_t, axis=1)
         if unbatched and reduction == "none":
             return per.reshape(()) if is_t else per[0]
         return _reduce(per, is_t, reduction)

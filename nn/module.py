@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import struct
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -28,6 +29,9 @@ from ._util import float_dtype, is_parameter, param_array, param_shape, set_para
 _RESERVED = ("_param_names", "_module_names", "_buffers", "_non_persistent", "training")
 _REAL_KINDS = "biuf"            # bool, signed and unsigned int, float: what .npy stores without pickle
 _MAX_NPY_HEADER = 10_000        # bytes; numpy.lib.format's own default max_header_size
+_EXTRA_MEMBERS = 1024           # members beyond the model's arrays a file may list (strict=False)
+_MAX_ENTRY_BYTES = 46 + 256 + 128   # a central-directory entry: fixed part, name, extra and comment
+_MAX_LISTED_KEYS = 20           # keys named in a refusal; the rest are counted
 
 try:
     from lzma import LZMAError
@@ -357,7 +361,10 @@ class Module:
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> IncompatibleKeys:
         """Load a file written by :meth:`save`, reading only what the model expects.
 
-        The archive is checked from its headers before any array data is read: member names
+        The archive is checked from its headers before any array data is read: first its
+        zip end record (a file listing more members than the model's arrays plus 1024, or a
+        larger directory than those need, is refused before ``zipfile`` parses the
+        directory), then member names
         (missing or unexpected keys when ``strict``; unexpected members are never read), and
         each expected member's ``.npy`` header (format version, dtype, shape, and that its
         size matches). A hostile or corrupt file costs no more memory than the model's own
@@ -456,8 +463,12 @@ def _compare_keys(targets: dict[str, Any], given: list[str], strict: bool, in_fi
     for what, keys, members in (("missing", missing, "no members"),
                                 ("unexpected", unexpected, "members")):
         if strict and keys:
-            names = f" ({members} {', '.join(repr(k + '.npy') for k in keys)})" if in_file else ""
-            problems.append(f"{what} keys: {keys}{names}")
+            shown, more = keys[:_MAX_LISTED_KEYS], len(keys) - _MAX_LISTED_KEYS
+            rest = f" and {more} more" if more > 0 else ""
+            names = (f" ({members} {', '.join(repr(k + '.npy') for k in shown)}{rest})"
+                     if in_file else "")
+            problems.append(f"{what} keys: {shown if in_file else keys}{rest if in_file else ''}"
+                            f"{names}")
     return missing, unexpected, problems
 
 
@@ -516,6 +527,31 @@ def _read_npy_data(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _Npy
     return np.frombuffer(data, dtype=header.dtype).reshape(header.shape, order=order)
 
 
+def _zip_directory_size(fh: Any) -> tuple[int, int] | None:
+    """(member count, central directory size in bytes) from the zip's end records, read
+    exactly where ``zipfile`` will look for them (the last 22 bytes, else the last 64 KiB;
+    a Zip64 record just before), without parsing the directory; None if there is none
+    (zipfile then refuses the file itself)."""
+    end = fh.seek(0, os.SEEK_END)
+    fh.seek(max(0, end - 22))
+    tail, base = fh.read(22), max(0, end - 22)
+    if not (len(tail) == 22 and tail[:4] == b"PK\x05\x06" and tail[-2:] == b"\0\0"):
+        base = max(0, end - 22 - 65535)
+        fh.seek(base)
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        tail, base = tail[at:at + 22], base + at
+    *_, count, size, _, _ = struct.unpack("<4s4H2LH", tail)
+    if base >= 20 + 56:                      # a Zip64 locator, then the record before it
+        fh.seek(base - 20 - 56)
+        record = fh.read(56 + 20)
+        if record[56:60] == b"PK\x06\x07" and record[:4] == b"PK\x06\x06":
+            *_, count, size, _ = struct.unpack("<4sQ2H2L4Q", record[:56])   # as zipfile
+    return count, size
+
+
 def _read_checkpoint(name: str, targets: dict[str, tuple[str, Any, Any]], strict: bool,
                      model: str) -> tuple[dict[str, np.ndarray], list[str]]:
     """(the arrays of ``name`` that ``targets`` expects, the keys it does not expect);
@@ -531,6 +567,16 @@ def _read_checkpoint(name: str, targets: dict[str, tuple[str, Any, Any]], strict
             kind = "a single .npy array" if start == b"\x93NUMPY" else "not a zip file"
             raise ValueError(f"{name!r} is not an .npz archive written by Module.save ({kind}; "
                              f"expected a zip file of .npy arrays)")
+        directory = _zip_directory_size(fh)
+        if directory is not None:
+            count, size = directory
+            limit = len(targets) + _EXTRA_MEMBERS
+            longest = max((len(k) for k in targets), default=0) + 4
+            if count > limit or size > limit * (_MAX_ENTRY_BYTES + longest):
+                raise ValueError(
+                    f"{name!r} is refused before its zip directory is read: it lists {count} "
+                    f"members in {size} bytes; {model} expects {len(targets)} arrays (at most "
+                    f"{limit} members are read). Nothing was loaded")
         fh.seek(0)
         try:
             archive = zipfile.ZipFile(fh)

@@ -6,13 +6,16 @@ step-by-step HTML stepper.
 
 Every failure ends with one line on stderr and no traceback: bad arguments, expressions and
 output paths exit with status 2 (checked before any work is done), a failure to write a file
-with status 1. ``chainrule check`` exits with 1 when an exercise failed, and refuses a file that
+with status 1. A constant expression is drawn (without gradients); its trace is refused
+(status 2): backward has no step. When stdout's reader goes away (``| head``) the command
+stops quietly with status 141, as a Unix tool stopped by SIGPIPE. ``chainrule check`` exits with 1 when an exercise failed, and refuses a file that
 is not a notebook with status 3, before running anything.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -26,6 +29,7 @@ from .notebook_check import DEFAULT_TIMEOUT, KernelUnavailable, NotANotebook
 EXIT_USAGE = 2
 EXIT_FAILURE = 1              # also: chainrule check found an exercise not passed or a cell error
 EXIT_NOT_A_NOTEBOOK = 3
+EXIT_BROKEN_PIPE = 141        # 128 + SIGPIPE: what a shell reports for `yes | head`'s yes
 GRAPH_SUFFIXES = (".svg", ".png", ".dot", ".gv")
 
 
@@ -112,11 +116,15 @@ def _draw(args: argparse.Namespace) -> int:
 
     out = _output_file(args.output, "-o/--output", "graph.svg", GRAPH_SUFFIXES)
     root = _graph_from_args(args)
-    root.backward()
+    constant = not root.requires_grad        # no variable: drawn without gradients
+    if not constant:
+        root.backward()
     graph = _within_max_nodes(root, args.max_nodes, lambda: draw_graph(
-        root, rankdir=args.rankdir, show_local=args.local, max_nodes=args.max_nodes))
+        root, rankdir=args.rankdir, show_grad=not constant, show_local=args.local,
+        max_nodes=args.max_nodes))
     graph.save(out)
-    print(f"{args.expr} = {root.data:.6g}; graph written to {out}")
+    note = " (a constant: no variable, so no gradients)" if constant else ""
+    print(f"{args.expr} = {root.data:.6g}{note}; graph written to {out}")
     return 0
 
 
@@ -125,6 +133,10 @@ def _trace(args: argparse.Namespace) -> int:
 
     html = _output_file(args.html, "--html", "stepper.html") if args.html else None
     root = _graph_from_args(args)
+    if not root.requires_grad:
+        raise UsageError(f"{args.expr} is a constant (= {root.data:.6g}): with no variable, "
+                         f"backward has no step to trace; write a variable and give its "
+                         f"value, e.g. 'x*3' --set x=2")
     trace = trace_backward(root, rankdir=args.rankdir, max_nodes=args.max_nodes)
     if html:                         # only the picture is laid out, so only it has a node limit
         written = _within_max_nodes(root, args.max_nodes, lambda: trace.save_html(html))
@@ -320,7 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parse(parser, argv)
         command = f"chainrule {args.command}"
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()                # a reader that went away shows here, not at exit
+        return code
+    except BrokenPipeError:               # `chainrule trace ... | head`: stop quietly
+        return _reader_gone()
     except SystemExit as done:            # --help
         return 0 if done.code is None else done.code if isinstance(done.code, int) else EXIT_USAGE
     except UsageError as err:
@@ -339,6 +355,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - a command line never shows a traceback
         return _fail(command, f"internal error, please report it: {type(err).__name__}: {err}",
                      EXIT_FAILURE)
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe: no message, exit status 141 as a Unix tool killed by
+    SIGPIPE; stdout is pointed at /dev/null so that Python's last flush stays quiet too (the
+    recipe of Python's ``signal`` documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):    # a stdout without a file descriptor
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(command: str, message: str, code: int) -> int:

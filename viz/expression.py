@@ -41,8 +41,15 @@ class ExpressionError(ValueError):
     no value."""
 
 
+TOO_LARGE = "a float holds at most about 1.8e308"
+
+
 def parse_assignments(items: list[str]) -> dict[str, float]:
-    """``["x=0.5", "w=-1.5"]`` -> ``{"x": 0.5, "w": -1.5}``."""
+    """``["x=0.5", "w=-1.5"]`` -> ``{"x": 0.5, "w": -1.5}``.
+
+    The one rule for numbers typed on the command line, here as in an expression: each is
+    a finite float. ``1e999``, ``inf`` and ``nan`` are refused (as the literal ``1e309``
+    is); a result may still overflow to ``inf``, as IEEE arithmetic says."""
     values: dict[str, float] = {}
     for item in items:
         name, sep, number = item.partition("=")
@@ -50,9 +57,15 @@ def parse_assignments(items: list[str]) -> dict[str, float]:
         if not sep or not name.isidentifier():
             raise ExpressionError(f"--set expects NAME=NUMBER, got {item!r}")
         try:
-            values[name] = float(number)
+            value = float(number)
         except ValueError:
             raise ExpressionError(f"--set {name}: {number!r} is not a number") from None
+        if not math.isfinite(value):
+            why = "is too large" if math.isinf(value) and "inf" not in number.lower() else \
+                "is not a finite number"
+            raise ExpressionError(f"--set {name}: {_short(number.strip(), 30)} {why} (every "
+                                  f"number must be finite; {TOO_LARGE})")
+        values[name] = value
     return values
 
 
@@ -114,7 +127,7 @@ def _check(node: ast.AST, expression: str, values: Mapping[str, float]) -> None:
             finite = False
         if not finite:
             raise ExpressionError(f"the number {_source(expression, node, 30)} is too large "
-                                  f"(a float holds at most about 1.8e308)")
+                                  f"(every number must be finite; {TOO_LARGE})")
         return
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:

@@ -5,11 +5,12 @@ Notation: θ parameter, g = ∇θ (plus λθ when ``weight_decay`` λ > 0, excep
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_hyperparameter
 
 State = dict[str, Any]
 Group = dict[str, Any]
@@ -20,10 +21,7 @@ def _decay(p: np.ndarray, g: np.ndarray, group: Group) -> np.ndarray:
     return g + wd * p if wd != 0 else g
 
 
-def _check_range(name: str, value: float, low: float = 0.0, high: float | None = None) -> None:
-    if not isinstance(value, (int, float)) or value < low or (high is not None and value >= high):
-        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"Invalid {name} value: {value!r} (expected {bound})")
+_check_range = check_hyperparameter
 
 
 class SGD(Optimizer):
@@ -43,6 +41,7 @@ class SGD(Optimizer):
     def _check_group(self, group: Group) -> None:
         super()._check_group(group)
         _check_range("momentum", group["momentum"])
+        _check_range("dampening", group["dampening"], -math.inf)   # any number but nan
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
@@ -128,7 +127,7 @@ class Adadelta(Optimizer):
 
     def _check_group(self, group: Group) -> None:
         super()._check_group(group)
-        _check_range("rho", group["rho"], 0.0, 1.0 + 1e-12)
+        _check_range("rho", group["rho"], 0.0, 1.0, high_included=True)
         _check_range("epsilon", group["eps"])
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: State, group: Group) -> np.ndarray:
@@ -153,15 +152,17 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
     def _check_group(self, group: Group) -> None:
         super()._check_group(group)
         betas = group["betas"]
-        if len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+        if not isinstance(betas, (tuple, list, np.ndarray)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999); got "
+                            f"{betas!r}")
+        group["betas"] = betas = tuple(betas)
         _check_range("beta parameter at index 0", betas[0], 0.0, 1.0)
         _check_range("beta parameter at index 1", betas[1], 0.0, 1.0)
         _check_range("epsilon", group["eps"])

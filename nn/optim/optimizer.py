@@ -16,6 +16,9 @@ hand-written updates, ``p.data += ...``, with the same warning: see :mod:`autogr
 from __future__ import annotations
 
 import copy
+import math
+import numbers
+import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -29,6 +32,21 @@ from .._util import grad_array, is_parameter, param_array, set_param_data
 _STALE_GRAD = guards.STALE_GRAD     # one warning for both arms of the guard (see guards.py)
 
 
+def check_hyperparameter(name: str, value: Any, low: float = 0.0, high: float | None = None,
+                         *, high_included: bool = False) -> None:
+    """Refuse a hyperparameter that is not a real number (``TypeError``) or not in
+    ``[low, high)`` (``[low, high]`` with ``high_included``; ``ValueError``). nan is in no range.
+    NumPy scalars (``np.float32(0.1)``) are numbers, as in PyTorch; a bool is not."""
+    bound = ("(not nan)" if low == -math.inf and high is None else f">= {low:g}" if high is None
+             else f"in [{low:g}, {high:g}{']' if high_included else ')'}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid {name}: expected a number {bound}; got {value!r} "
+                        f"({type(value).__name__})")
+    inside = low <= value and (high is None or value < high or high_included and value <= high)
+    if not inside:                                 # written so that nan fails every comparison
+        raise ValueError(f"Invalid {name} value: {value!r}; expected a number {bound}")
+
+
 def _stale_message(optimizer: str, stale: list[Any]) -> str:
     who = f"{guards.describe_leaves(stale)} still holds"
     return (f"backward() after {optimizer}.step() without zero_grad(): {who} the gradient "
@@ -36,6 +54,22 @@ def _stale_message(optimizer: str, stale: list[Any]) -> str:
             f"accumulate in .grad), so the next step would use the sum of both. Call "
             f"optimizer.zero_grad() (or model.zero_grad()) before backward. Silence with "
             f"autograd_core.set_guards(False).")
+
+
+def _warn_duplicates(params: list[Any]) -> None:
+    """PyTorch's warning for a parameter listed twice in a group (it is then updated twice
+    per step, as in PyTorch), naming the first duplicate."""
+    seen: set[int] = set()
+    for i, p in enumerate(params):
+        if id(p) in seen:
+            name = f" {p.label!r}" if getattr(p, "label", None) else ""
+            warnings.warn(
+                f"optimizer contains a parameter group with duplicate parameters: parameter "
+                f"{i}{name} is listed before; step() will update it once per listing (as "
+                f"PyTorch does). Pass each parameter once (in PyTorch this will become an error)",
+                UserWarning, stacklevel=5)   # the optimizer's caller
+            return
+        seen.add(id(p))
 
 
 class Optimizer:
@@ -72,6 +106,7 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
+        _warn_duplicates(params)
         unknown = set(param_group) - set(self.defaults) - {"params"}
         if unknown:
             raise TypeError(f"unknown hyperparameters {sorted(unknown)} for "
@@ -81,13 +116,12 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        """Validate hyperparameters (subclasses add their own checks)."""
-        lr = group.get("lr")
-        if lr is not None and (not isinstance(lr, (int, float)) or lr < 0):
-            raise ValueError(f"Invalid learning rate: {lr!r} (expected a number >= 0)")
-        wd = group.get("weight_decay", 0.0)
-        if wd < 0:
-            raise ValueError(f"Invalid weight_decay value: {wd!r} (expected >= 0)")
+        """Validate hyperparameters (subclasses add their own checks). May normalise a value
+        in ``group`` (Adam's ``betas`` become a tuple); changes nothing else."""
+        if "lr" in group:
+            check_hyperparameter("learning rate", group["lr"])
+        if "weight_decay" in group:
+            check_hyperparameter("weight_decay", group["weight_decay"])
 
     # -- the loop -----------------------------------------------------------------------
     def state_of(self, p: Any) -> dict[str, Any]:
@@ -166,30 +200,51 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyperparameters and state saved by :meth:`state_dict` (validated first)."""
+        """Restore hyperparameters and state saved by :meth:`state_dict`. Everything is
+        validated first (layout, group sizes, every hyperparameter, state shapes): a refused
+        state dict leaves the optimizer as it was."""
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
             raise ValueError("optimizer state_dict must be a dict with keys 'state' and "
                              "'param_groups'")
-        saved = state_dict["param_groups"]
+        saved, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved, (list, tuple)) or not all(
+                isinstance(s, dict) and isinstance(s.get("params"), (list, tuple)) for s in saved):
+            raise ValueError("optimizer state_dict['param_groups'] must be a list of dicts, each "
+                             "with a 'params' list")
+        if not isinstance(saved_state, dict) or not all(
+                isinstance(st, dict) for st in saved_state.values()):
+            raise ValueError("optimizer state_dict['state'] must be a dict of dicts")
         if len(saved) != len(self.param_groups):
             raise ValueError(f"loaded state dict has {len(saved)} parameter groups; this "
                              f"optimizer has {len(self.param_groups)}")
+        new_groups = []
         for i, (s, g) in enumerate(zip(saved, self.param_groups)):
             if len(s["params"]) != len(g["params"]):
                 raise ValueError(f"parameter group {i} has {len(g['params'])} parameters; the "
                                  f"loaded one has {len(s['params'])}")
+            unknown = set(s) - set(self.defaults) - {"params"}
+            if unknown:
+                raise ValueError(f"parameter group {i} of the loaded state dict has unknown "
+                                 f"hyperparameters {sorted(unknown)} for {type(self).__name__}")
+            group = {**g, **{k: v for k, v in s.items() if k != "params"}}
+            try:
+                self._check_group(group)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"parameter group {i} of the loaded state dict: {e}") from None
+            new_groups.append(group)
         params = {i: p for s, g in zip(saved, self.param_groups)
                   for i, p in zip(s["params"], g["params"])}
-        for i, st in state_dict["state"].items():
+        for i, st in saved_state.items():
             for key, val in st.items():
                 if isinstance(val, np.ndarray) and i in params and \
                         val.shape != np.shape(param_array(params[i])):
                     raise ValueError(f"state {key!r} of parameter {i} has shape {val.shape}; "
                                      f"the parameter has shape {np.shape(param_array(params[i]))}")
-        self._state = {id(params[i]): copy.deepcopy(st) for i, st in state_dict["state"].items()
+        # validated: now change everything at once
+        self._state = {id(params[i]): copy.deepcopy(st) for i, st in saved_state.items()
                        if i in params}
-        for s, g in zip(saved, self.param_groups):
-            g.update({k: v for k, v in s.items() if k != "params"})
+        for g, new in zip(self.param_groups, new_groups):
+            g.update(new)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import threading
+import time
+import warnings
 
 import autograd
 import autograd.numpy as anp
@@ -360,3 +364,47 @@ def test_backward_step_at_a_leaf_or_an_unreached_tensor_does_nothing() -> None:
     y = (t * 3).sum()
     y._backward()                                          # y.grad is None: nothing reached it
     assert t.grad is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_forked_child_can_backward_while_parent_thread_holds_the_pass_lock() -> None:
+    """A child forked while another thread is inside backward() (holding the one-pass lock)
+    gets a fresh lock: its own backward runs instead of waiting forever (issue 23, item 1)."""
+    from autograd_core import graph
+
+    holding, release = threading.Event(), threading.Event()
+
+    def inside_backward() -> None:
+        with graph._one_pass_at_a_time:            # as a thread mid-pass holds it
+            holding.set()
+            release.wait(30)
+
+    t = threading.Thread(target=inside_backward)
+    t.start()
+    try:
+        assert holding.wait(10)
+        with warnings.catch_warnings():            # Python 3.12 warns about fork with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:                               # the child: one backward, then report
+            code = 1
+            try:
+                x = Value(3.0)
+                (x * x).backward()
+                code = 0 if x.grad == 6.0 else 3
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 10           # a bound, so a regression fails, not hangs
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child deadlocked in backward()")
+            time.sleep(0.02)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        release.set()
+        t.join(10)

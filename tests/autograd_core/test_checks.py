@@ -398,3 +398,90 @@ def test_check_op_with_a_rule_still_a_placeholder_is_not_answered() -> None:
 
     report = check_op(tanh_op(rule))
     assert (report.passed, report.answered) == (False, False) and "∂out/∂a" in report.summary
+
+
+# -- answers that are no number: a report, never an exception (issue 23, item 8) ----------------
+def _self_referencing() -> list:
+    answer: list = [1.0]
+    answer.append(answer)
+    return answer
+
+
+def _deeply_nested() -> list:
+    answer: list = [2.0]
+    for _ in range(5000):
+        answer = [answer]
+    return answer
+
+
+NOT_NUMBERS = [
+    ("huge int", lambda: 10 ** 400, "too large"),
+    ("huge negative int", lambda: -(10 ** 400), "too large"),
+    ("huge int in a list", lambda: [1.0, 10 ** 400], "too large"),
+    ("self-referencing list", _self_referencing, "not a number"),
+    ("deeply nested list", _deeply_nested, "not a number"),
+    ("str", lambda: "42", "not a number"),
+    ("bytes", lambda: b"42", "not a number"),
+    ("numpy str", lambda: np.str_("42"), "not a number"),
+    ("list of str", lambda: ["42"], "not a number"),
+    ("str array", lambda: np.array(["42"]), "not a number"),
+    ("object array with a str", lambda: np.array([42.0, "42"], dtype=object), "not a number"),
+    ("dict", lambda: {"x": 42}, "not a number"),
+    ("set", lambda: {42}, "not a number"),
+    ("complex", lambda: 42 + 0j, "not a number"),
+]
+IDS = [case[0] for case in NOT_NUMBERS]
+
+
+@pytest.mark.parametrize("label, make, what", NOT_NUMBERS, ids=IDS)
+def test_check_answer_reports_an_answer_that_is_no_number(label, make, what) -> None:
+    expected = 42.0 if label not in ("huge int in a list",) else [1.0, 2.0]
+    report = check_answer(make(), expected)
+    assert not report.passed and report.answered
+    assert report.mistake == "not_a_number" and report.summary == f"your answer is {what}"
+
+
+@pytest.mark.parametrize("label, make, what", NOT_NUMBERS, ids=IDS)
+def test_check_derivative_reports_a_df_that_returns_no_number(label, make, what) -> None:
+    report = check_derivative(lambda x: x * x, lambda x: make(), points=[1.0, 2.0])
+    assert not report.passed and report.answered
+    if isinstance(make(), list):          # a list is read as one value per partial derivative
+        assert report.mistake in ("raised", "not_a_number")
+    else:
+        assert report.mistake == "not_a_number", report.feedback
+        assert what in report.feedback
+
+
+def test_check_derivative_never_grades_text_right() -> None:
+    report = check_derivative(lambda x: x * x, lambda x: str(2 * x))
+    assert not report.passed and report.mistake == "not_a_number"
+    assert check_derivative(lambda x: x * x, lambda x: 2 * x).passed
+
+
+@pytest.mark.parametrize("label, make, what", NOT_NUMBERS + [
+    ("Tensor for a Value", lambda: Tensor([4.0]), "wrong shape"),
+], ids=IDS + ["Tensor for a Value"])
+def test_check_gradients_reports_an_answer_that_is_no_number(label, make, what) -> None:
+    x = Value(2.0, label="x")
+    y = x * x
+    y.label = "y"
+    report = check_gradients(y, {"x": make(), "y": 1.0})
+    assert not report.passed and report.answered
+    assert "✓ y: 1" in report.feedback                         # the other answers are judged
+    if what == "wrong shape":
+        assert report.mistake == "shape"
+    else:
+        assert report.mistake == "not_a_number" and f"✗ x: {what}" in report.feedback
+
+
+def test_text_is_never_graded_right() -> None:
+    for text in ("42", b"42", "4.2e1", ["42"]):
+        assert not check_answer(text, 42).passed
+    x = Value(2.0, label="x")
+    assert not check_gradients(x * x, {"x": "4"}).passed
+    assert check_gradients(x * x, {"x": 4}).passed
+
+
+def test_check_op_never_grades_a_rule_returning_text_right() -> None:
+    report = check_op(tanh_op(lambda m, out, a: str(1 - out * out)))
+    assert not report.passed

@@ -12,8 +12,8 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from autograd_core import (ALL_OPS, Dual, Edge, Op, Tensor, Value, backward, hessian, no_grad,
-                           set_grad_enabled)
+from autograd_core import (ALL_OPS, Dual, Edge, Op, Tensor, Value, backward, hessian, maximum,
+                           minimum, no_grad, set_grad_enabled)
 from autograd_core.ops import MUL, TANH
 
 from .op_cases import CASES
@@ -276,6 +276,22 @@ def test_float32_gradients_stay_float32() -> None:
     assert x.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("f", [
+    lambda a, b: maximum(a, b), lambda a, b: minimum(a, b), lambda a, b: maximum(a, a),
+    lambda a, b: a.leaky_relu() + b.leaky_relu(),
+], ids=["maximum", "minimum", "maximum_tie", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_d_gradients_keep_the_dtype_and_are_arrays(f, dtype) -> None:
+    """0-d arithmetic gives NumPy scalars (float32 · a float64 mask is a float64 scalar):
+    the gradients must still be arrays of the tensor's dtype (issue 23, item 7)."""
+    a = Tensor(np.array(0.5, dtype=dtype), requires_grad=True)
+    b = Tensor(np.array(-0.2, dtype=dtype), requires_grad=True)
+    f(a, b).backward()
+    for t in (a, b):
+        if t.grad is not None:
+            assert t.grad.__class__ is np.ndarray and t.grad.dtype == dtype and t.grad.shape == ()
+
+
 # -- clear errors ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
 def test_value_with_an_unsupported_operand_says_so(op: str) -> None:
@@ -328,6 +344,13 @@ def test_no_grad_decorates_with_and_without_parentheses() -> None:
 def test_huge_integer_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="too large for a float"):
         Value(10 ** 400)
+    # beyond Python's 4300-digit int-to-str limit the message must not be Python's own
+    # (issue 23, item 14)
+    for huge in (10 ** 5000, -(10 ** 5000)):
+        with pytest.raises(ValueError, match=r"an integer of about 5,001 digits is too large "
+                                             r"for a float") as info:
+            Value(huge)
+        assert "set_int_max_str_digits" not in str(info.value)
 
 
 def test_backward_with_nothing_to_differentiate_raises_for_value_as_for_tensor() -> None:

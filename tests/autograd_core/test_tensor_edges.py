@@ -88,6 +88,38 @@ def test_power_second_derivatives_at_exponent_zero_away_from_zero() -> None:
         assert x.grad == pytest.approx(0.0) and y.grad == pytest.approx(1 / a)
 
 
+SUBNORMALS = [5e-324, -5e-324, 1e-310, np.nextafter(0.0, 1.0) * 3]
+"""Subnormal floats whose reciprocal overflows: x**-1 = inf there, so b·x**(b-1) at b = 0 is
+0 · inf unless the rule says 0 (issue 23, item 6)."""
+
+
+@quiet
+@pytest.mark.parametrize("a", SUBNORMALS)
+def test_zero_power_and_second_derivative_of_first_power_at_subnormals(a: float) -> None:
+    from autograd_core import Dual
+
+    v = Value(a)
+    (v ** 0).backward()
+    assert v.grad == 0.0                                      # a^0 = 1: constant in a
+    t = Tensor([a, 2.0], requires_grad=True)
+    backward_ones(t ** 0.0)
+    assert_same(t.grad, [0.0, 0.0])
+    t32 = Tensor(np.array([1e-45, 2.0], dtype=np.float32), requires_grad=True)  # f32 subnormal
+    backward_ones(t32 ** 0.0)
+    assert_same(t32.grad, [0.0, 0.0])
+    assert t32.grad.dtype == np.float32
+    assert (Dual(a, 1.0) ** 0).tangent == 0.0
+    # d²(x**1)/dx² = d/dx (1 · x**0) = 0
+    assert hessian(lambda x: x ** 1.0)(a) == 0.0
+    assert_same(hessian(lambda x: (x ** 1.0).sum())(np.array([a, 2.0])), np.zeros((2, 2)))
+    w = Value(a)
+    (w ** 1).backward(create_graph=True)
+    first = w.grad
+    w.grad = 0.0
+    first.backward()
+    assert first.data == 1.0 and w.grad == 0.0
+
+
 POW_POINTS = [(2.0, 3.0), (0.5, -1.5), (3.0, 0.5), (-2.0, 3.0), (1.5, 2.0), (0.7, 1.0),
               (4.0, -2.0), (-1.5, 2.0), (0.0, 2.0), (0.0, 3.5), (0.0, 1.0), (0.0, 0.0)]
 """Away from b = 0 with a ≠ 0 (where HIPS autograd's mixed derivative is a, not 1/a: see the
@@ -402,14 +434,33 @@ REDUCTIONS = {
 def test_reductions_and_softmax_at_edge_values_warn_nothing(name: str) -> None:
     inputs = [np.array(pair) for pair in PAIRS] + [np.array(EDGES).reshape(1, -1),
                                                   np.array(EDGES[:10]).reshape(5, 2)]
-    for data in inputs:
-        if name in ("sum", "mean") and _numpy_flags(lambda: np.add.reduce(data, axis=None)):
-            continue        # NumPy's own sum of inf and -inf or of two 1e308 (as + above)
+    for data in inputs:     # sum and mean too: inf + -inf, 1e308 + 1e308 (issue 23, item 9)
         for axis in [None, -1] + ([0] if data.ndim == 2 else []):
             x = Tensor(data, requires_grad=True)
             out = REDUCTIONS[name](x, axis)
             backward_ones(out)
             assert x.grad.shape == data.shape
+
+
+@pytest.mark.filterwarnings("error")
+def test_matmul_at_edge_values_warns_nothing() -> None:
+    """The one rule (README): only the forward of + - * keeps NumPy's warnings; @ is quiet,
+    with NumPy's IEEE values (issue 23, item 9)."""
+    for a, b in [([[inf, 1e308]], [[-1.0], [1e308]]), ([[inf, 0.0]], [[0.0], [1.0]]),
+                 ([[nan, 1.0], [1e308, 1e308]], [[1.0, -inf], [1e308, 2.0]])]:
+        x, w = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+        out = x @ w
+        with np.errstate(all="ignore"):
+            assert_same(out.data, np.array(a) @ np.array(b))
+        backward_ones(out)
+        assert x.grad.shape == x.shape and w.grad.shape == w.shape
+
+
+def test_only_plus_minus_times_keep_numpys_warnings() -> None:
+    """The other side of the rule: the bare NumPy operators still warn (as NumPy does)."""
+    for fn in (lambda a: a - a, lambda a: a + (-a), lambda a: a * 0.0):
+        with pytest.warns(RuntimeWarning):
+            fn(Tensor([inf]))
 
 
 @quiet

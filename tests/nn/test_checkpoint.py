@@ -253,6 +253,66 @@ def test_missing_members_are_named(tmp_path):
     assert "'0.weight" not in message
 
 
+# -- a zip directory far larger than the model needs (issue 23, item 10) --------------------------
+def _many_empty_members(path: Path, names: list[str], zip64: bool = False) -> Path:
+    """A valid zip of empty stored members, written byte by byte (fast for 20,000 members);
+    with ``zip64`` the counts live in a Zip64 end record, as a writer puts them past 65,535."""
+    local, central, offset = [], [], 0
+    for name in names:
+        raw = name.encode()
+        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(raw), 0)
+        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0,
+                                   len(raw), 0, 0, 0, 0, 0, offset) + raw)
+        local.append(header + raw)
+        offset += len(header) + len(raw)
+    directory = b"".join(central)
+    n = len(names)
+    tail = b""
+    if zip64:
+        tail = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, n, n, len(directory),
+                           offset)
+        tail += struct.pack("<4sLQL", b"PK\x06\x07", 0, offset + len(directory), 1)
+        n, size, start = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+    else:
+        size, start = len(directory), offset
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, n, n, size, start, 0)
+    path.write_bytes(b"".join(local) + directory + tail + end)
+    return path
+
+
+@pytest.mark.parametrize("zip64", [False, True], ids=["end record", "zip64 end record"])
+def test_an_archive_of_many_empty_members_is_refused_from_its_end_record(tmp_path, zip64):
+    """zipfile parses the whole central directory when it opens a file: 100,000 members cost
+    70 MB and a 2.4 MB message. The member count is read from the end record first."""
+    model = _model()
+    path = _many_empty_members(tmp_path / "many.npz", [f"m{i}.npy" for i in range(20_000)], zip64)
+    assert len(zipfile.ZipFile(path).infolist()) == 20_000      # a valid archive
+    message = _refused(model, path, "refused before its zip directory is read",
+                       "20000 members", "Sequential expects 7 arrays", budget=MiB // 4)
+    assert "\n" not in message and len(message) < 400
+
+
+def test_a_huge_zip_directory_of_few_members_is_refused_from_its_end_record(tmp_path):
+    model = _model()
+    names = [f"{i:04d}{'x' * 4000}.npy" for i in range(300)]    # 300 members, 1.2 MB of names
+    path = _many_empty_members(tmp_path / "long_names.npz", names)
+    message = _refused(model, path, "refused before its zip directory is read", "300 members",
+                       budget=MiB // 4)
+    assert "\n" not in message and len(message) < 400
+
+
+def test_a_few_hundred_unexpected_members_are_counted_not_all_listed(tmp_path):
+    model = _model()
+    path = tmp_path / "extra.npz"
+    model.save(path)
+    with zipfile.ZipFile(path, "a") as zf:
+        for i in range(300):
+            zf.writestr(f"extra{i}.npy", _npy(np.zeros(1)))
+    message = _refused(model, path, "unexpected keys", "'extra0.npy'", "and 280 more")
+    assert "'extra299.npy'" not in message and len(message) < 2000
+    assert len(model.load(path, strict=False).unexpected_keys) == 300   # not strict: loads
+
+
 # -- buffers and parameters must be numeric (item 16) ---------------------------------------------
 @pytest.mark.parametrize("bad", [np.array([{"a": 1}], dtype=object), np.array(["x", "y"]),
                                  np.zeros(2, dtype=complex),

@@ -95,3 +95,22 @@ def test_spirals_xor_semicircle_red_blue():
     assert data.red_blue_label(pts).tolist() == [1, 0, 0, 1]
     G, g = data.make_red_blue(400, grid=True)
     assert G.shape == (400, 2) and g.shape == (400,)
+
+
+# -- messages that name the problem (issue 23, item 14) ---------------------------------------------
+def test_one_hot_of_an_empty_array_asks_for_num_classes():
+    with pytest.raises(ValueError, match="empty array cannot infer the number of classes.*"
+                                         "pass num_classes"):
+        data.one_hot(np.array([], dtype=np.int64))
+    out = data.one_hot(np.array([], dtype=np.int64), num_classes=3)   # as PyTorch: shape (0, 3)
+    assert out.shape == (0, 3)
+
+
+@pytest.mark.parametrize("dataset,error,message", [
+    ({"X": np.zeros((3, 2)), "y": np.zeros(3)}, TypeError, r"got a dict: pass its arrays"),
+    (object(), TypeError, "got object"),
+    (3.0, ValueError, "got a scalar"),
+])
+def test_dataloader_names_what_the_dataset_is(dataset, error, message):
+    with pytest.raises(error, match=message):
+        data.DataLoader(dataset)

@@ -85,3 +85,29 @@ def test_fit_argument_errors():
         nn.fit(model, losses.mse_loss, opt, np.zeros(3), progress=False)
     with pytest.raises(TypeError, match="Optimizer"):
         nn.fit(model, losses.mse_loss, "adam", _regression(), progress=False)
+
+
+# -- messages that name the problem (issue 23, item 14) ---------------------------------------------
+def test_fit_on_no_samples_says_so():
+    model = nn.Sequential(nn.Linear(2, 1))
+    opt = optim.SGD(model.parameters())
+    empty = (np.zeros((0, 2)), np.zeros((0, 1)))
+    with pytest.raises(ValueError, match="train_data has no samples"):
+        nn.fit(model, losses.mse_loss, opt, empty, progress=False)
+    with pytest.raises(ValueError, match="val_data has no samples"):
+        nn.fit(model, losses.mse_loss, opt, _regression(), empty, progress=False)
+    few = nn.data.DataLoader(_regression(), batch_size=1000, drop_last=True)
+    with pytest.raises(ValueError, match="fewer than one batch of 1000"):
+        nn.fit(model, losses.mse_loss, opt, few, progress=False)
+
+
+@pytest.mark.parametrize("loss_fn,hint", [("mse", "nn.losses.mse_loss"),
+                                          ("cross_entropy", "nn.losses.cross_entropy"),
+                                          (3, None)])
+def test_fit_says_what_loss_fn_must_be(loss_fn, hint):
+    model = nn.Sequential(nn.Linear(2, 1))
+    opt = optim.SGD(model.parameters())
+    with pytest.raises(TypeError, match=r"loss_fn must be a function loss_fn\(outputs, "
+                                        r"targets\)") as info:
+        nn.fit(model, loss_fn, opt, _regression(), progress=False)
+    assert hint is None or f"(for {loss_fn!r}: {hint})" in str(info.value)

@@ -248,3 +248,82 @@ def test_float32_weighted_smoothed_losses_and_l2_penalty_stay_float32():
         x.grad = None
         loss.backward()
         assert x.grad.dtype == np.float32
+
+
+# -- soft targets that require grad (issue 23, item 5) --------------------------------------------
+# PyTorch 2.13.0 (CPU), float64, in a separate venv (torch is not a test dependency):
+#   x = torch.tensor(SOFT_X, dtype=torch.float64, requires_grad=True); y likewise, then
+#   F.cross_entropy(x, y, weight=torch.tensor(SOFT_W), label_smoothing=0.1).backward()
+#   F.binary_cross_entropy(p, t, weight=torch.tensor(BCE_W)).backward()
+#   F.binary_cross_entropy_with_logits(z, t, pos_weight=torch.tensor(POS_W), reduction="sum")
+# and the printed loss.item(), y.grad.tolist(), x.grad.tolist() pasted below.
+SOFT_X = np.array([[0.5, -1.2, 2.0], [0.1, 0.3, -0.4]])
+SOFT_Y = np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+SOFT_W = np.array([1.0, 2.0, 0.5])
+TORCH_CE = (1.773281980173972,
+            [[0.7803882617111092, 3.0907765234222184, 0.05269413085555459],
+             [0.46779579173922536, 0.7555915834784507, 0.3463978958696126]],
+            [[-0.012952257085101317, -0.28621325473645165, 0.29916551182155293],
+             [-0.11486865676204122, 0.0865012298106044, 0.02836742695143671]])
+BCE_P, BCE_T, BCE_W = np.array([0.2, 0.7, 0.999, 0.05]), np.array([0.3, 0.9, 0.5, 0.4]), \
+    np.array([1.0, 2.0, 1.0, 0.5])
+TORCH_BCE = (1.3976884130725016,
+             [0.34657359027997264, -0.4236489301936017, -1.7266886946621383, 0.36805487239580503],
+             [-0.15624999999999994, -0.47619047619047633, 124.87487487487475, -0.9210526315789475])
+BCEL_Z, BCEL_T, POS_W = np.array([[0.5, -3.0], [2.0, 0.0]]), np.array([[0.3, 0.9], [0.5, 0.1]]), \
+    np.array([2.0, 0.5])
+TORCH_BCEL = (4.191904960896104,
+              [[-0.025923015819893314, 1.475706324213129], [-1.8730719889570278, -0.34657359027997264]],
+              [[0.20919713056241107, -0.4239157697523383], [0.3211956169668235, 0.42500000000000004]])
+
+SOFT_CASES = [   # name, our loss of (input, target), same formula in autograd.numpy, x0, y0, torch
+    ("cross_entropy_probs",
+     lambda x, y: losses.cross_entropy(x, y, weight=SOFT_W, label_smoothing=0.1),
+     lambda x, y: anp.mean(-anp.sum((y * 0.9 + 0.1 / 3) * SOFT_W * _log_softmax(x), axis=1)),
+     SOFT_X, SOFT_Y, TORCH_CE),
+    ("binary_cross_entropy",
+     lambda x, y: losses.binary_cross_entropy(x, y, weight=BCE_W),
+     lambda x, y: anp.mean(-BCE_W * (y * anp.log(x) + (1 - y) * anp.log(1 - x))),
+     BCE_P, BCE_T, TORCH_BCE),
+    ("binary_cross_entropy_with_logits",
+     lambda x, y: losses.binary_cross_entropy_with_logits(x, y, pos_weight=POS_W, reduction="sum"),
+     lambda x, y: anp.sum(-(POS_W * y * anp.log(1 / (1 + anp.exp(-x)))
+                            + (1 - y) * anp.log(1 - 1 / (1 + anp.exp(-x))))),
+     BCEL_Z, BCEL_T, TORCH_BCEL),
+]
+
+
+@pytest.mark.parametrize("name, ours, ref, x0, y0, torch_numbers", SOFT_CASES,
+                         ids=[c[0] for c in SOFT_CASES])
+def test_a_target_that_requires_grad_gets_pytorchs_gradient(name, ours, ref, x0, y0, torch_numbers):
+    x, y = Tensor(x0, requires_grad=True), Tensor(y0, requires_grad=True)
+    loss = ours(x, y)
+    loss.backward()
+    torch_loss, torch_dy, torch_dx = torch_numbers
+    assert float(loss.data) == pytest.approx(torch_loss, rel=1e-12)
+    np.testing.assert_allclose(y.grad, torch_dy, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(x.grad, torch_dx, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(y.grad, oracle_grad(lambda b: ref(x0, b))(y0), rtol=1e-10)
+    assert gradcheck(lambda b: ours(Tensor(x0), b), Tensor(y0.copy(), requires_grad=True))
+
+
+@pytest.mark.parametrize("name, ours, ref, x0, y0, torch_numbers", SOFT_CASES,
+                         ids=[c[0] for c in SOFT_CASES])
+def test_value_targets_that_require_grad_get_a_gradient(name, ours, ref, x0, y0, torch_numbers):
+    xs, ys = _values(x0), _values(y0)
+    ours(xs, ys).backward()
+    np.testing.assert_allclose(_value_grads(ys), torch_numbers[1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(_value_grads(xs), torch_numbers[2], rtol=1e-10, atol=1e-14)
+
+
+def test_a_target_without_grad_stays_a_constant():
+    x = Tensor(SOFT_X, requires_grad=True)
+    y = Tensor(SOFT_Y)                                  # requires_grad=False
+    losses.cross_entropy(x, y).backward()
+    assert y.grad is None
+    ys = _values(SOFT_Y)
+    for row in ys:
+        for v in row:
+            v.requires_grad = False
+    losses.cross_entropy(_values(SOFT_X), ys).backward()
+    assert all(v.grad == 0.0 for row in ys for v in row)

@@ -272,3 +272,95 @@ def test_clip_grad_norm_scales_all_gradients_together():
     with pytest.raises(RuntimeError, match="non-finite"):
         a.grad = np.array([np.inf, 0.0])
         optim.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
+
+
+# -- hyperparameter validation (issue 23, items 2-4 and 14) -----------------------------------------
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD([p], lr=NAN),
+    lambda p: optim.SGD([p], lr=0.1, momentum=NAN),
+    lambda p: optim.SGD([p], lr=0.1, momentum=0.9, dampening=NAN),
+    lambda p: optim.SGD([p], lr=0.1, weight_decay=NAN),
+    lambda p: optim.Adam([p], betas=(NAN, 0.999)),
+    lambda p: optim.Adam([p], betas=(0.9, NAN)),
+    lambda p: optim.Adam([p], eps=NAN),
+    lambda p: optim.AdamW([p], weight_decay=NAN),
+    lambda p: optim.RMSprop([p], alpha=NAN),
+    lambda p: optim.RMSprop([p], momentum=NAN),
+    lambda p: optim.Adadelta([p], rho=NAN),
+    lambda p: optim.Adagrad([p], lr_decay=NAN),
+    lambda p: optim.Adagrad([p], initial_accumulator_value=NAN),
+])
+def test_nan_hyperparameters_are_refused(make):
+    p = Value(1.0)
+    with pytest.raises(ValueError, match=r"Invalid .*nan"):
+        make(p)
+
+
+def test_numpy_scalar_hyperparameters_are_numbers():
+    """PyTorch accepts np.float32(0.1) as a learning rate; so do we, and float32 stays float32."""
+    t = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([t], lr=np.float32(0.5), momentum=np.float64(0.5), weight_decay=np.int64(0))
+    t.grad = np.ones(2, dtype=np.float32)
+    opt.step()
+    assert t.data.dtype == np.float32
+    np.testing.assert_allclose(t.data, [0.5, 0.5])
+    optim.Adam([Value(1.0)], lr=np.float32(1e-3), betas=np.array([0.9, 0.999]))
+
+
+def test_hyperparameter_messages_name_the_problem():
+    p = Value(1.0)
+    with pytest.raises(TypeError, match=r"betas must be a pair \(beta1, beta2\).*got 0.9"):
+        optim.Adam([p], betas=0.9)
+    with pytest.raises(TypeError, match=r"Invalid weight_decay: expected a number >= 0; got 'x'"):
+        optim.SGD([p], weight_decay="x")
+    with pytest.raises(TypeError, match=r"Invalid learning rate: .*got 'fast' \(str\)"):
+        optim.SGD([p], lr="fast")
+    with pytest.raises(ValueError, match=r"rho value: 1.5; expected a number in \[0, 1\]"):
+        optim.Adadelta([p], rho=1.5)
+    optim.Adadelta([p], rho=1.0)                   # 1 is allowed, as in PyTorch
+
+
+@pytest.mark.parametrize("make, bad, error", [
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), {"lr": "bogus"}, TypeError),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), {"lr": NAN}, ValueError),
+    (lambda ps: optim.Adam(ps, lr=0.1), {"betas": (2.0, -1.0)}, ValueError),
+    (lambda ps: optim.Adam(ps, lr=0.1), {"betas": 0.5}, TypeError),
+    (lambda ps: optim.Adam(ps, lr=0.1), {"nonsense": 1}, ValueError),
+])
+def test_load_state_dict_validates_before_changing_anything(make, bad, error):
+    ps = [Value(1.0), Value(2.0)]
+    opt = make(ps)
+    for p in ps:
+        p.grad = 1.0
+    opt.step()
+    good = opt.state_dict()
+    before_groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    before_state = {k: dict(v) for k, v in good["state"].items()}
+    # a state dict whose state differs too, so a half-done load would show in both places
+    sd = opt.state_dict()
+    sd["param_groups"][0].update(bad)
+    for st in sd["state"].values():
+        st["step"] = 99
+    with pytest.raises(error, match="parameter group 0 of the loaded state dict"):
+        opt.load_state_dict(sd)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == before_groups
+    assert {k: v["step"] for k, v in opt.state_dict()["state"].items()} == \
+        {k: v["step"] for k, v in before_state.items()}
+
+
+def test_duplicate_parameters_warn_as_pytorch():
+    """PyTorch warns ("optimizer contains a parameter group with duplicate parameters") and
+    still updates the parameter once per listing; we do the same, naming the duplicate."""
+    w = Value(1.0, label="w")
+    with pytest.warns(UserWarning, match=r"duplicate parameters: parameter 1 'w'"):
+        opt = optim.SGD([w, w], lr=0.1)
+    w.grad = 1.0
+    opt.step()
+    assert w.data == pytest.approx(0.8)            # twice, as torch.optim.SGD([w, w]) does
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optim.SGD([Value(1.0), Value(1.0)], lr=0.1)   # equal data, distinct parameters: silent

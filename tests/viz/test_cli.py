@@ -295,3 +295,63 @@ def test_functions_and_help_come_from_the_op_table(capsys):
         pass
     help_text = " ".join(capsys.readouterr().out.split())
     assert all(name in help_text for name in unary)
+
+
+# -- constants, pipes and inf on the command line (issue 23, items 11-13) ------------------------
+@pytest.mark.parametrize("expr,value", [("1", 1.0), ("2*3", 6.0), ("9**9**9", math.inf),
+                                        ("tanh(0.5)", math.tanh(0.5))])
+def test_a_constant_expression_is_drawn_without_gradients(tmp_path, capsys, expr, value):
+    out = tmp_path / "c.svg"
+    assert main(["draw", expr, "-o", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert f"{expr} = {value:.6g} (a constant" in printed.out and printed.err == ""
+    svg = out.read_text()
+    ET.fromstring(svg)
+    assert f"data {value:.4g}" in svg and "grad" not in svg
+
+
+@pytest.mark.parametrize("expr", ["2*3", "9**9**9", "1", "exp(2) - 1"])
+def test_a_constant_expression_has_no_trace_and_says_so(capsys, expr):
+    err = _one_line_error(capsys, ["trace", expr])
+    assert "is a constant" in err and "no step to trace" in err and "--set" in err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--set", "x=1e999"], "--set x: 1e999 is too large"),
+    (["--set", "x=-1e999"], "--set x: -1e999 is too large"),
+    (["--set", "x=inf"], "--set x: inf is not a finite number"),
+    (["--set", "x=-Infinity"], "--set x: -Infinity is not a finite number"),
+    (["--set", "x=nan"], "--set x: nan is not a finite number"),
+])
+def test_inf_and_nan_are_refused_in_set_as_in_a_literal(capsys, argv, message):
+    """One rule for numbers typed on the command line: finite. The literal 1e309 is refused,
+    so is --set x=1e999 (which float() reads as inf)."""
+    err = _one_line_error(capsys, ["trace", "x*2", *argv])
+    assert message in err and "every number must be finite" in err
+    literal = _one_line_error(capsys, ["trace", "x*1e309", "--set", "x=1"])
+    assert "1e309 is too large" in literal and "every number must be finite" in literal
+
+
+def test_a_result_may_still_overflow(tmp_path, capsys):
+    assert main(["draw", "x*y", "--set", "x=1e308", "y=10", "-o", str(tmp_path / "g.svg")]) == 0
+    assert "x*y = inf" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_stops_quietly_as_a_unix_tool(tmp_path):
+    """`chainrule trace ... | head -n 2`: no "error: Broken pipe", exit status 141 (128 +
+    SIGPIPE, what the shell reports for any tool cut off by head)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    cli = subprocess.Popen([sys.executable, "-m", "viz.cli", "trace", _sum(400), "--set", "x=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    first = cli.stdout.readline()
+    cli.stdout.close()                                  # the reader goes away, as head does
+    try:
+        err = cli.stderr.read()
+        code = cli.wait(timeout=60)
+    finally:
+        cli.kill() if cli.poll() is None else None
+        cli.stderr.close()
+    assert first.startswith(b"step 0")
+    assert err == b"", err
+    assert code == 141
