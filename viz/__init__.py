@@ -19,7 +19,9 @@ from .animation import Animation, animate
 from .graph import Graph, GradientsNotComputedWarning, draw_graph
 from .compare import ModeComparison, compare_modes
 from .network import NetworkDiagram, draw_network
-from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
+from .backward_trace import BackwardTrace
+from .forward_trace import ForwardTrace
+from .trace import trace_backward, trace_forward
 
 
 

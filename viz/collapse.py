@@ -35,7 +35,8 @@ from autograd_core import topological_order
 from .graph import COLLAPSE_LEVELS, _scope_parameters, _scope_title, node_groups
 from .stepper import Frame, Steps
 from .style import latex_partial, markdown_escape
-from .trace import BackwardStep, BackwardTrace, Contribution, _TraceViews
+from .backward_trace import BackwardStep, BackwardTrace, Contribution
+from .trace_views import _TraceViews
 
 from .collapse_steps import (ELEMENTWISE_ACTIVATIONS, MAX_LISTED, CollapsedStep, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad, Term)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import ACTIVATION_OPS
-from .trace import BackwardStep
+from .backward_trace import BackwardStep
 
 MAX_MATRIX = 8
 """Matrices up to this many rows and columns are printed with their numbers."""

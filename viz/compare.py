@@ -15,7 +15,9 @@ from typing import Any
 
 from .stepper import (PAGE_HINT, RUN_HINT, Stepper, display_outputs, fallback_html, new_id,
                       notebook_outputs, page_html, save_text)
-from .trace import BackwardTrace, ForwardTrace, trace_backward, trace_forward
+from .backward_trace import BackwardTrace
+from .forward_trace import ForwardTrace
+from .trace import trace_backward, trace_forward
 
 
 class ModeComparison:
