@@ -12,8 +12,8 @@ patterns that are almost always a mistake (a backward after ``optimizer.step()``
 """
 from ._state import ModuleCall, enable_grad, is_grad_enabled, name_scope, no_grad, set_grad_enabled
 from .anomaly import AnomalyError, detect_anomaly
-from .check_op import check_op
-from .checks import check_answer, check_derivative, check_gradients
+from .checks.check_op import check_op
+from .checks.answers import check_answer, check_derivative, check_gradients
 from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
@@ -23,7 +23,7 @@ from .guards import MisconceptionWarning, guards_enabled, set_guards
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
-from .report import REPORT_MIME_TYPE, Report
+from .checks.report import REPORT_MIME_TYPE, Report
 from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS

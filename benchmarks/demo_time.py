@@ -3,7 +3,7 @@
     python benchmarks/demo_time.py                       # this checkout, 3 runs
     python benchmarks/demo_time.py --repeats 5 --against /path/to/other/checkout
 
-Each run calls ``viz.demo.run_demo`` into a fresh temporary directory (what ``chainrule demo``
+Each run calls ``viz.cli.demo.run_demo`` into a fresh temporary directory (what ``chainrule demo``
 does, without the argument parsing) and reports the wall-clock seconds of each phase: training,
 the two plots, finding the hardest point, the point graph, the network diagram, the trace, the
 stepper page, the Markdown table, and the total (imports excluded: one warm-up import first).
@@ -34,9 +34,9 @@ def one_run(steps: int) -> dict[str, float]:
     """One ``run_demo`` in this process: {phase: seconds, ..., "total": seconds}."""
     import inspect
 
-    import viz.demo as demo
+    import viz.cli.demo as demo
     import viz.plots  # noqa: F401  (imports are not the demo's job: load them before timing)
-    import viz.trace  # noqa: F401
+    import viz.tracing.trace  # noqa: F401
 
     timings: dict[str, float] = {}
     kwargs = {}

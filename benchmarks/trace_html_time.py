@@ -28,9 +28,9 @@ import alternate  # noqa: E402  (benchmarks/alternate.py)
 
 
 def one_run(terms: int) -> dict[str, float]:
-    import viz.cli
-    import viz.render as render
-    import viz.stepper as stepper
+    import viz.cli.main
+    import viz.drawing.render as render
+    import viz.browser.stepper as stepper
 
     timings: dict[str, float] = {}
 

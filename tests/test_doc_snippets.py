@@ -148,7 +148,7 @@ def test_the_readme_gallery_is_what_its_quoted_commands_print(tmp_path, capsys) 
     """The gallery's graph and trace table come from the very commands the README quotes."""
     import shlex
 
-    from viz.cli import main
+    from viz.cli.main import main
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     draw = re.search(r"^`chainrule (draw [^`]+)`:", readme, re.M).group(1)

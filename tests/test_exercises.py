@@ -27,7 +27,7 @@ pytest.importorskip("ipykernel")
 pytest.importorskip("matplotlib")
 pytest.importorskip("otter")
 
-from autograd_core.report import MISTAKES, REPORT_MIME_TYPE  # noqa: E402
+from autograd_core.checks.report import MISTAKES, REPORT_MIME_TYPE  # noqa: E402
 
 from .course_runs import (NOTEBOOK_DIR, copies, copies_tool, exercises, params,  # noqa: E402
                           solution_run, student_run)

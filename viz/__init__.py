@@ -15,13 +15,13 @@
 import sys
 from typing import Any
 
-from .animation import Animation, animate
-from .graph import Graph, GradientsNotComputedWarning, draw_graph
-from .compare import ModeComparison, compare_modes
-from .network import NetworkDiagram, draw_network
-from .backward_trace import BackwardTrace
-from .forward_trace import ForwardTrace
-from .trace import trace_backward, trace_forward
+from .browser.animation import Animation, animate
+from .drawing.graph import Graph, GradientsNotComputedWarning, draw_graph
+from .tracing.compare import ModeComparison, compare_modes
+from .drawing.network import NetworkDiagram, draw_network
+from .tracing.backward_trace import BackwardTrace
+from .tracing.forward_trace import ForwardTrace
+from .tracing.trace import trace_backward, trace_forward
 
 
 

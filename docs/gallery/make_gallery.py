@@ -14,8 +14,8 @@ from pathlib import Path
 
 from autograd_core import Value
 from viz import trace_backward
-from viz.cli import main as draw_main
-from viz.demo import hardest_point, point_trace, run_demo, train
+from viz.cli.main import main as draw_main
+from viz.cli.demo import hardest_point, point_trace, run_demo, train
 
 HERE = Path(__file__).resolve().parent
 

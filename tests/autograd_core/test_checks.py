@@ -14,7 +14,7 @@ import pytest
 
 from autograd_core import (ALL_OPS, ELEMENTWISE_OPS, Op, Report, Tensor, Value, check_answer,
                            check_derivative, check_gradients, check_op)
-from autograd_core.report import REPORT_MIME_TYPE
+from autograd_core.checks.report import REPORT_MIME_TYPE
 from autograd_core.tensor_ops import SCATTER
 
 rng = np.random.default_rng(3)

@@ -7,16 +7,16 @@ from contextlib import contextmanager
 
 import pytest
 
-import viz.render
+import viz.drawing.render
 
 @pytest.fixture
 def no_dot(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """No ``dot`` anywhere: PATH emptied of it and shutil.which refusing it."""
     real_which = shutil.which
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(viz.render.shutil, "which",
+    monkeypatch.setattr(viz.drawing.render.shutil, "which",
                         lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k))
-    assert viz.render.dot_executable() is None
+    assert viz.drawing.render.dot_executable() is None
 
 
 @contextmanager

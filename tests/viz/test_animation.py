@@ -10,8 +10,8 @@ import re
 import pytest
 
 import viz
-from viz.assets import asset
-from viz.stepper import PAGE_HINT, RUN_HINT
+from viz.browser.assets import asset
+from viz.browser.stepper import PAGE_HINT, RUN_HINT
 
 from .conftest import served
 from .helpers import neuron

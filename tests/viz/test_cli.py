@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from viz.cli import main
-from viz.expression import ExpressionError, build, parse_assignments
+from viz.cli.main import main
+from viz.cli.expression import ExpressionError, build, parse_assignments
 
 
 def test_draw_writes_svg_with_values_and_gradients(tmp_path: Path, capsys) -> None:
@@ -220,12 +220,12 @@ def test_help_still_exits_zero(capsys):
 
 
 def test_write_failures_and_unexpected_errors_are_one_line_exit_1(tmp_path, capsys, monkeypatch):
-    import viz.graph
+    import viz.drawing.graph
 
     def refuse(self, path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(viz.graph.Graph, "save", refuse)
+    monkeypatch.setattr(viz.drawing.graph.Graph, "save", refuse)
     err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "g.svg")],
                           code=1)
     assert "Permission denied" in err and "g.svg" in err
@@ -233,7 +233,7 @@ def test_write_failures_and_unexpected_errors_are_one_line_exit_1(tmp_path, caps
     def broken(self, path):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(viz.graph.Graph, "save", broken)
+    monkeypatch.setattr(viz.drawing.graph.Graph, "save", broken)
     err = _one_line_error(capsys, ["draw", "x", "--set", "x=1", "-o", str(tmp_path / "g.svg")],
                           code=1)
     assert "internal error" in err and "RuntimeError: boom second line" in err
@@ -256,7 +256,7 @@ def test_a_real_process_prints_one_line_and_exits_2(tmp_path, argv):
 
 def test_demo_seeds_the_global_generator(monkeypatch):
     import autograd_core
-    from viz import demo
+    from viz.cli import demo
 
     state = autograd_core.default_generator().bit_generator.state
     try:
@@ -283,7 +283,7 @@ def test_functions_and_help_come_from_the_op_table(capsys):
     """Every one-operand op of the table is callable in an expression, with its parameters
     after the operand, and the help lists them all: nothing is listed by hand."""
     from autograd_core import ELEMENTWISE_OPS
-    from viz.expression import FUNCTIONS, build
+    from viz.cli.expression import FUNCTIONS, build
 
     unary = {op.name for op in ELEMENTWISE_OPS if op.arity == 1} - {"neg"}
     assert set(FUNCTIONS) == unary

@@ -19,10 +19,10 @@ pytest.importorskip("ipykernel")
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
-import viz.notebook_check as nc  # noqa: E402
+import viz.cli.grading.self_check as nc  # noqa: E402
 from autograd_core import check_answer  # noqa: E402
-from autograd_core.report import REPORT_MIME_TYPE  # noqa: E402
-from viz.cli import EXIT_NOT_A_NOTEBOOK, main  # noqa: E402
+from autograd_core.checks.report import REPORT_MIME_TYPE  # noqa: E402
+from viz.cli.main import EXIT_NOT_A_NOTEBOOK, main  # noqa: E402
 
 # one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
 pytestmark = [pytest.mark.xdist_group("cli_check"), pytest.mark.slow]

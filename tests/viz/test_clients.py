@@ -17,7 +17,7 @@ import pytest
 import viz
 from autograd_core import Value
 
-from viz.stepper import PAGE_HINT, RUN_HINT
+from viz.browser.stepper import PAGE_HINT, RUN_HINT
 
 from .helpers import neuron
 
@@ -271,7 +271,7 @@ def test_wide_graph_fits_the_column_with_readable_text(browser) -> None:
         # full size on demand
         page.click(".cr-zoom")
         full = page.eval_on_selector(".cr-view svg", "e => e.getBoundingClientRect().width")
-        assert full == pytest.approx(viz.render.svg_size(trace.stepper().svg)[0], abs=1)
+        assert full == pytest.approx(viz.drawing.render.svg_size(trace.stepper().svg)[0], abs=1)
 
 
 _KEY_LOG = """

@@ -15,7 +15,7 @@ import pytest
 import autograd_core
 import viz
 from autograd_core import no_grad
-from viz import demo
+from viz.cli import demo
 
 # one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
 pytestmark = [pytest.mark.xdist_group("demo")]

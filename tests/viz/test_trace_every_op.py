@@ -52,13 +52,13 @@ def test_every_op_draws_with_local_derivatives(name: str) -> None:
     import re
 
     from autograd_core import topological_order
-    from viz.graph import local_label, node_names
+    from viz.drawing.graph import local_label, node_names
 
     root, _ = tensor_graph(name)
     root.backward()
     order = topological_order(root)
     node = next(n for n in order if n.op is not None and n.op.name == name)
-    label = local_label(node, 0, node_names(order), viz.graph.DEFAULT_NUMBER_FORMAT)
+    label = local_label(node, 0, node_names(order), viz.drawing.graph.DEFAULT_NUMBER_FORMAT)
     assert node.op.derivative_formula(0, [node_names(order)[p] for p in node.parents],
                                       params=node.params) in label
     graph = viz.draw_graph(root, show_local=True)
@@ -119,7 +119,7 @@ def test_index_op_traces_and_draws() -> None:
 
 def test_viz_uses_only_public_engine_names() -> None:
     public = set(autograd_core.__all__)
-    for path in sorted(VIZ.glob("*.py")):
+    for path in sorted(VIZ.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograd_core"):

@@ -8,9 +8,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .stepper import Frame, Steps
-from .graph import is_array_node
-from .style import NumberFormat, format_number, latex_name, latex_partial, markdown_escape
+from ..browser.stepper import Frame, Steps
+from ..drawing.graph import is_array_node
+from ..drawing.style import NumberFormat, format_number, latex_name, latex_partial, markdown_escape
 from .trace_views import _TraceViews, _d, _index_of, _num
 
 

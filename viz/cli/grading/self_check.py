@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from autograd_core import REPORT_MIME_TYPE   # a check report's JSON copy in a cell's output
+from autograd_core import REPORT_MIME_TYPE  # a check report's JSON copy in a cell's output
 
 DEFAULT_TIMEOUT = 300
 """Seconds each cell may run."""

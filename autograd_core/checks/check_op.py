@@ -8,14 +8,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import array_math, scalar_math
-from .checks import SPECIAL_POINTS, _shape_report
+from .. import array_math, scalar_math
+from .answers import SPECIAL_POINTS, _shape_report
 from .diagnose import Alternative, Comparison, diagnose, number
-from .op import Op
+from ..op import Op
 from .report import MISTAKES, Report, is_unanswered, not_answered
 from .slopes import slope
-from .tensor import Tensor
-from .value import Value
+from ..tensor import Tensor
+from ..value import Value
 
 _PLACEHOLDER = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _DEFAULT_SHAPES = (((2, 3),), ((2, 3), (3, 4)), ((2, 3), (2, 3)), ((2, 3), (3,)))

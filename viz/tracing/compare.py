@@ -13,8 +13,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .stepper import (PAGE_HINT, RUN_HINT, Stepper, display_outputs, fallback_html, new_id,
-                      notebook_outputs, page_html, save_text)
+from ..browser.stepper import (PAGE_HINT, RUN_HINT, Stepper, display_outputs, fallback_html,
+                               new_id, notebook_outputs, page_html, save_text)
 from .backward_trace import BackwardTrace
 from .forward_trace import ForwardTrace
 from .trace import trace_backward, trace_forward
@@ -80,7 +80,7 @@ class ModeComparison:
         return save_text(path, self.to_html())
 
     def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """The outputs a notebook shows (see :func:`viz.stepper.notebook_outputs`): the last
+        """The outputs a notebook shows (see :func:`viz.browser.stepper.notebook_outputs`): the last
         step of each mode as PNG, the summary and the steps as text, and the two steppers."""
         steppers, uid = self._steppers(), new_id()
         return notebook_outputs(steppers, self._body(steppers, static=False, script=False),

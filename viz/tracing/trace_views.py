@@ -9,10 +9,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .graph import Graph, node_names
-from .stepper import (PAGE_HINT, TARGET_WORDS, Stepper, Steps, display_outputs, fallback_html,
-                      new_id, notebook_outputs, page_html, render_frames, save_text)
-from .style import NumberFormat, format_number, in_formula, latex_name
+from ..drawing.graph import Graph, node_names
+from ..browser.stepper import (PAGE_HINT, TARGET_WORDS, Stepper, Steps, display_outputs,
+                               fallback_html, new_id, notebook_outputs, page_html, render_frames,
+                               save_text)
+from ..drawing.style import NumberFormat, format_number, in_formula, latex_name
 
 
 def _num(x: Any, fmt: NumberFormat, paren: bool = False) -> str:
@@ -60,7 +61,7 @@ class _TraceViews:
         return render_frames(self.graph.svg(), self._steps())
 
     def stepper(self) -> Stepper:
-        """The trace as a :class:`viz.stepper.Stepper`: the steps, as text too, on the layout
+        """The trace as a :class:`viz.browser.stepper.Stepper`: the steps, as text too, on the layout
         that reads best in a notebook column (:meth:`viz.Graph.for_width`; same node ids)."""
         last = len(self.steps) - 1
         return Stepper(self.graph.for_width().svg(), self._steps(), title=self.title,
@@ -81,7 +82,7 @@ class _TraceViews:
 
     def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """The outputs a notebook shows for this trace (see
-        :func:`viz.stepper.notebook_outputs`): the last step as PNG, the steps as text with
+        :func:`viz.browser.stepper.notebook_outputs`): the last step as PNG, the steps as text with
         how to get the stepper, and the stepper itself as a JavaScript output."""
         stepper, uid = self.stepper(), new_id()
         return notebook_outputs([stepper], stepper.fragment(uid, static=False, script=False),

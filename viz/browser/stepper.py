@@ -23,7 +23,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from . import render as _render
+from ..drawing import render as _render
 from .assets import asset, mount_script, script_json, start_script
 
 SVG_NS = "http://www.w3.org/2000/svg"

@@ -1,6 +1,6 @@
 """The result of a learner check: passed or not, and feedback that names the mistake.
 
-Every check (:func:`~autograd_core.checks.check_derivative`, ``check_op``,
+Every check (:func:`~autograd_core.checks.answers.check_derivative`, ``check_op``,
 ``check_gradients``, ``check_answer``) returns a :class:`Report`; a wrong answer is a report,
 never an exception, so ``assert report.passed`` works in tests and a notebook shows a green or
 red box. The report's MIME bundle carries a JSON copy

@@ -1,4 +1,4 @@
-"""The front-end files that ship with ``viz`` in ``viz/static/``: the stepper's and the
+"""The front-end files that ship with ``viz`` in ``viz/browser/static/``: the stepper's and the
 animation player's JavaScript and CSS, read as package data (``importlib.resources``).
 
 Python hands them data, never code: a view's data travels as JSON (in a
@@ -15,8 +15,8 @@ from typing import Any
 
 @cache
 def asset(name: str) -> str:
-    """The text of ``viz/static/<name>`` (read once per process)."""
-    return files("viz").joinpath("static", name).read_text(encoding="utf-8")
+    """The text of ``viz/browser/static/<name>`` (read once per process)."""
+    return files("viz.browser").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def script_json(data: Any) -> str:

@@ -4,7 +4,7 @@
 The steps are the engine's own pass, recorded once by :func:`viz.trace_backward` through the
 observer of :func:`autograd_core.backward`; this module only groups them. The scalar steps
 whose nodes one module call made (``node.module_call``, at the grain of the boxes
-:func:`viz.graph.node_groups` gives ``draw_graph(collapse=...)``) become one step, placed where
+:func:`viz.drawing.graph.node_groups` gives ``draw_graph(collapse=...)``) become one step, placed where
 the call's first step is; it keeps its scalar steps, in the pass's order and numbering (the
 stepper opens and closes them). They need not be consecutive: the pass is depth-first, so it
 finishes each layer-1 neuron between two steps of the first layer-2 neuron that uses it. Every number a collapsed step prints is one the pass recorded:
@@ -32,16 +32,16 @@ import numpy as np
 
 from autograd_core import topological_order
 
-from .graph import COLLAPSE_LEVELS, _scope_parameters, _scope_title, node_groups
-from .stepper import Frame, Steps
-from .style import latex_partial, markdown_escape
+from ..drawing.graph import COLLAPSE_LEVELS, _scope_parameters, _scope_title, node_groups
+from ..browser.stepper import Frame, Steps
+from ..drawing.style import latex_partial, markdown_escape
 from .backward_trace import BackwardStep, BackwardTrace, Contribution
 from .trace_views import _TraceViews
 
 from .collapse_steps import (ELEMENTWISE_ACTIVATIONS, MAX_LISTED, CollapsedStep, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad, Term)
-from .collapse_text import (Formatter, param_lhs_latex, layer_latex, layer_lines, module_lines, neuron_latex,
-                            neuron_lines, tex_name, tex_number, tex_text)
+from .collapse_text import (Formatter, param_lhs_latex, layer_latex, layer_lines, module_lines,
+                            neuron_latex, neuron_lines, tex_name, tex_number, tex_text)
 
 # ---------------------------------------------------------------------------------------------
 # checks
@@ -398,7 +398,7 @@ def _module_detail(an: _Analysis, scope: Any, run: list[BackwardStep]) -> Module
 # ---------------------------------------------------------------------------------------------
 def _call_at(node: Any, level: int) -> Any:
     """The module call that made ``node``, at the grain ``level``: its innermost call whose
-    module's ``scope_kind`` is at least that coarse (as :func:`viz.graph.node_groups`)."""
+    module's ``scope_kind`` is at least that coarse (as :func:`viz.drawing.graph.node_groups`)."""
     call = node.module_call
     while call is not None:
         if COLLAPSE_LEVELS.get(getattr(call.module, "scope_kind", "module"), 2) >= level:

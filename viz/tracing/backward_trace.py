@@ -15,9 +15,9 @@ import numpy as np
 
 from autograd_core import Edge, is_zero, observe_backward, topological_order
 
-from .stepper import Frame, Steps
-from .style import (NumberFormat, format_number, latex_escape, latex_name,
-                    latex_partial, markdown_escape)
+from ..browser.stepper import Frame, Steps
+from ..drawing.style import (NumberFormat, format_number, latex_escape, latex_name, latex_partial,
+                             markdown_escape)
 from .trace_views import _TraceViews, _copy, _d, _formulas, _index_of, _local_formulas, _num
 
 

@@ -3,9 +3,9 @@
 * :func:`check_derivative`: a derivative ``df`` of a scalar function ``f``, at many points.
 * :func:`check_gradients`: hand-computed gradients of the nodes of a small graph.
 * :func:`check_answer`: any number or array against the right one (and known wrong ones).
-* :func:`~autograd_core.check_op.check_op`: an :class:`~autograd_core.Op`'s derivative rules.
+* :func:`~autograd_core.checks.check_op.check_op`: an :class:`~autograd_core.Op`'s derivative rules.
 
-Each returns a :class:`~autograd_core.report.Report`: a wrong answer is a report, never an
+Each returns a :class:`~autograd_core.checks.report.Report`: a wrong answer is a report, never an
 exception (bad *arguments* to the check still raise ``TypeError``/``ValueError``). The
 feedback always gives the point, the expected and the received number. An answer that is no
 number (text, a dict, a list that contains itself, an integer beyond the float range) is
@@ -19,14 +19,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ._state import no_grad
+from .._state import no_grad
 from .diagnose import Alternative, Comparison, diagnose, number
-from .graph import topological_order
-from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, grouped,
-                    local_formula, record_pass, replay, uses)
+from ..graph import topological_order
+from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, grouped, local_formula,
+                    record_pass, replay, uses)
 from .report import MISTAKES, Report, is_unanswered, not_answered
 from .slopes import Slope, slope
-from .value import Value
+from ..value import Value
 
 VARIABLE = "⟨variable⟩"
 """Stands in a slip's explanation for the variable of the partial derivative being judged."""

@@ -21,9 +21,9 @@ from autograd_core import Dual, TangentStep, observe_forward, topological_order
 from .backward_trace import BackwardTrace, record_backward
 from .collapse import check_scopes, collapse_trace
 from .forward_trace import ForwardStep, ForwardTrace, TangentTerm, _seed
-from .graph import DEFAULT_MAX_NODES, draw_graph
-from .style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
-                    validate_number_format)
+from ..drawing.graph import DEFAULT_MAX_NODES, draw_graph
+from ..drawing.style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
+                             validate_number_format)
 from .trace_views import _copy, _formulas, _local_formulas, _names_for
 
 
@@ -48,7 +48,7 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
     is that drawing (saving it as SVG reuses the layout the stepper shows).
 
     ``collapse="neuron"``, ``"layer"`` or ``"module"`` groups the same recorded steps at the
-    grain of the network and returns a :class:`viz.collapse.CollapsedTrace`: one step per
+    grain of the network and returns a :class:`viz.tracing.collapse.CollapsedTrace`: one step per
     neuron (``δ_j = f'(z_j) · Σ_k w_kj δ_k``, then ``∂L/∂w_ji = δ_j · a_i``, ``∂L/∂b_j = δ_j``),
     per layer (the notes' Jacobian form ``δ^ℓ = G(ℓ) W_{ℓ+1}ᵀ δ^{ℓ+1}``,
     ``∂L/∂W_ℓ = δ^ℓ a^{ℓ-1}ᵀ``, with the matrices when they are small) or per module scope,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .diagnose import number
-from .graph import Edge, backward, topological_order
+from ..graph import Edge, backward, topological_order
 
 MAX_EDGES_FOR_ALTERNATIVES = 80
 """Larger graphs get no slip-by-slip alternatives (each costs one replay of the pass)."""

@@ -124,7 +124,7 @@ def point_trace(model: Any, loss: Any, x0: np.ndarray, y0: float) -> Any:
     """The demo's stepper: backward from ``loss`` one neuron at a time, its graph captioned
     with the point. The model's gradients are this point's (``zero_grad``, then one backward),
     so the network diagram drawn next shows the δ of the same pass the stepper walks."""
-    from .trace import trace_backward
+    from ..tracing.trace import trace_backward
 
     model.zero_grad()
     loss.backward()
@@ -152,7 +152,7 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
     """Train (after ``manual_seed(seed)``), then write the plots, the graph and the stepper
     into ``out_dir``. ``timings``, if given, receives the wall-clock and CPU seconds of each
     phase (``benchmarks/demo_time.py`` reports them)."""
-    from .network import draw_network
+    from ..drawing.network import draw_network
 
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
@@ -164,7 +164,7 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
     print(f"on all {len(X)} training points: loss {final_loss:.4f}, accuracy {final_accuracy:.0%}")
 
     try:
-        from . import plots
+        from .. import plots
         with _phase(timings, "loss curve"):
             fig = plots.plot_history(history, xlabel=f"training step (one minibatch of "
                                      f"{batch_size or len(X)} points each)")

@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterator, NoReturn, Sequence
 from autograd_core import topological_order
 
 from .expression import FUNCTIONS, MAX_LENGTH, MAX_NODES, ExpressionError, build, parse_assignments
-from .graph import DEFAULT_MAX_NODES
-from .notebook_check import DEFAULT_TIMEOUT, KernelUnavailable, NotANotebook
+from ..drawing.graph import DEFAULT_MAX_NODES
+from .grading.self_check import DEFAULT_TIMEOUT, KernelUnavailable, NotANotebook
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1              # also: chainrule check found an exercise not passed or a cell error
@@ -112,7 +112,7 @@ def _within_max_nodes(root: Any, max_nodes: int, draw: Callable[[], Any]) -> Any
 
 
 def _draw(args: argparse.Namespace) -> int:
-    from .graph import draw_graph
+    from ..drawing.graph import draw_graph
 
     out = _output_file(args.output, "-o/--output", "graph.svg", GRAPH_SUFFIXES)
     root = _graph_from_args(args)
@@ -129,7 +129,7 @@ def _draw(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from .trace import trace_backward
+    from ..tracing.trace import trace_backward
 
     html = _output_file(args.html, "--html", "stepper.html") if args.html else None
     root = _graph_from_args(args)
@@ -163,7 +163,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run_one(path: Path, nb: Any, timeout: int, kernel: str) -> Any:
-    from . import notebook_check as nc
+    from .grading import self_check as nc
 
     if sys.stderr.isatty():
         print(f"running {path} ...", file=sys.stderr, flush=True)
@@ -190,7 +190,7 @@ def _run_all(notebooks: list[tuple[Path, Any]], args: argparse.Namespace) -> Ite
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import notebook_check as nc
+    from .grading import self_check as nc
 
     try:
         import ipykernel  # noqa: F401 - the kernel the notebooks run in

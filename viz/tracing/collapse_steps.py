@@ -1,11 +1,11 @@
 """The records of a collapsed backward trace: one neuron, layer or module step and the
-numbers it shows (see :mod:`viz.collapse`)."""
+numbers it shows (see :mod:`viz.tracing.collapse`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .graph import ACTIVATION_OPS
+from ..drawing.graph import ACTIVATION_OPS
 from .backward_trace import BackwardStep
 
 MAX_MATRIX = 8

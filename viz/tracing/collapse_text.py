@@ -1,5 +1,5 @@
 """The text and LaTeX of a collapsed backward step: the neuron recursion, the layer's
-Jacobian form and the generic module step, with the recorded numbers (see :mod:`viz.collapse`)."""
+Jacobian form and the generic module step, with the recorded numbers (see :mod:`viz.tracing.collapse`)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ import numpy as np
 
 from .collapse_steps import (MAX_LISTED, MAX_MATRIX, MAX_SAMPLES, MAX_VECTOR, LayerDetail,
                              ModuleDetail, NeuronDetail, ParamGrad)
-from .style import NumberFormat, clean_text, format_number, latex_escape, latex_partial
+from ..drawing.style import NumberFormat, clean_text, format_number, latex_escape, latex_partial
 
 # ---------------------------------------------------------------------------------------------
 # text

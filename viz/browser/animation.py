@@ -3,12 +3,12 @@
 An :class:`Animation` is a list of frames (matplotlib figures, PNG bytes or SVG text), a
 caption for each, and a still picture for clients that run no JavaScript. It shows
 
-- in a notebook, as the stepper's three outputs (:func:`viz.stepper.notebook_outputs`): the
+- in a notebook, as the stepper's three outputs (:func:`viz.browser.stepper.notebook_outputs`): the
   still as ``image/png`` (every client keeps it: untrusted notebooks, GitHub, nbconvert
   exports, sanitisers), the captions as plain text with the "run this cell, or trust the
   notebook" line, and a JavaScript output that builds the player and hides both;
 - as one self-contained HTML page (:meth:`Animation.save_html`, the stepper's
-  :func:`viz.stepper.page_html` skeleton: no network, frames as ``data:`` URIs) whose static
+  :func:`viz.browser.stepper.page_html` skeleton: no network, frames as ``data:`` URIs) whose static
   form (the still and the captions) is what shows with JavaScript off.
 
 The player has ◀ prev / ▶ play / next ▶, a slider, the counter "frame k of N" (k from 1)
@@ -34,9 +34,9 @@ from html import escape
 from pathlib import Path
 from typing import Any, Callable, Sequence, Union
 
-from . import render as _render
-from .stepper import (PAGE_HINT, RUN_HINT, display_outputs, new_id,
-                      notebook_outputs, page_html, save_text)
+from ..drawing import render as _render
+from .stepper import (PAGE_HINT, RUN_HINT, display_outputs, new_id, notebook_outputs, page_html,
+                      save_text)
 from .assets import asset, script_json, start_script
 
 FrameLike = Union[bytes, str, Any]
@@ -191,7 +191,7 @@ class Animation:
                 self._still = self._grid()
         return self._still
 
-    final_png = still_png        # the name viz.stepper.notebook_outputs asks for
+    final_png = still_png        # the name viz.browser.stepper.notebook_outputs asks for
 
     def _as_png(self, k: int) -> bytes:
         kind, data = self._frames[k]
@@ -294,7 +294,7 @@ class Animation:
                 f"</div>\n<pre>{escape(self.text)}</pre>")
 
     def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """The notebook outputs (see :func:`viz.stepper.notebook_outputs`): the still as PNG,
+        """The notebook outputs (see :func:`viz.browser.stepper.notebook_outputs`): the still as PNG,
         the captions as text with how to get the player, and the player as JavaScript (the
         stepper's mount script, building this player instead of a stepper)."""
         uid = new_id()

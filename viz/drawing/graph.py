@@ -55,7 +55,7 @@ class Graph:
 
     In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
     notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
-    width (see :func:`viz.render.fit_width`), or shown top to bottom when a left-to-right
+    width (see :func:`viz.drawing.render.fit_width`), or shown top to bottom when a left-to-right
     layout could only fit with unreadable text (:meth:`for_width`). ``save("graph.svg")``
     keeps the layout asked for at full size.
     """
@@ -136,7 +136,7 @@ class Graph:
 
     def fitted_svg(self, width: float = NOTEBOOK_WIDTH_PX) -> str:
         """The SVG of :meth:`for_width` sized for an output ``width`` px wide
-        (:func:`viz.render.fitted_size`: scaled down, aspect kept, never enlarged, never below
+        (:func:`viz.drawing.render.fitted_size`: scaled down, aspect kept, never enlarged, never below
         readable text), labelled with :meth:`alt_text` for screen readers."""
         svg = self.for_width(width).svg()
         return sized_svg(svg, *fitted_size(svg, width), self.alt_text())

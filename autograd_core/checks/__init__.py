@@ -1,0 +1,19 @@
+"""The learner checks: judging a learner's answer against the engine, with feedback that names
+the mistake (a local derivative left out, one path of two, the input where the rule needs the
+output, a missing transpose, ...).
+
+- :func:`check_answer`, :func:`check_derivative`, :func:`check_gradients` (``answers.py``) and
+  :func:`check_op` (``check_op.py``) judge an answer and return a :class:`Report`
+  (``report.py``: the green or red box a notebook shows, and its JSON);
+- ``diagnose.py`` recognises the mistake behind a wrong number, ``paths.py`` replays a pass with
+  one local derivative swapped to recognise a slip, ``slopes.py`` samples derivatives
+  numerically.
+
+They use the engine (the rest of ``autograd_core``); the engine never imports them.
+"""
+from .answers import check_answer, check_derivative, check_gradients
+from .check_op import check_op
+from .report import REPORT_MIME_TYPE, Report
+
+__all__ = ["check_answer", "check_derivative", "check_gradients", "check_op", "Report",
+           "REPORT_MIME_TYPE"]

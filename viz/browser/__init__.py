@@ -1,0 +1,1 @@
+"""The browser side: the HTML stepper and the animation player, and their front-end files (static/*.js, *.css)."""

@@ -1,0 +1,1 @@
+"""Drawing: computation graphs and network diagrams as DOT/SVG/PNG, their styles and the Graphviz renderer."""
