@@ -49,7 +49,8 @@ def _flat_outputs(out: Any) -> list[Any]:
         return [out]
     if isinstance(out, Value):
         return [out]
-    raise TypeError(f"the function must return a Value, a Tensor or a list of Values; got {type(out).__name__}")
+    raise TypeError(f"the function must return a Value, a Tensor or a list of Values; "
+                    f"got {type(out).__name__}")
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:

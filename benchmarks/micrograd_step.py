@@ -217,7 +217,8 @@ def load_checkout(path: str) -> type:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=21, help="timed rounds (one step per engine each)")
     parser.add_argument("--also", metavar="CHECKOUT", help="another checkout's engine, timed as a fourth")
     args = parser.parse_args()

@@ -195,7 +195,8 @@ def graph_memory_growth(X: np.ndarray, Y: np.ndarray, warmup: int = 500,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300, help="timed steps per configuration")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--keep-freed-memory", action="store_true",

@@ -287,7 +287,8 @@ def test_observe_backward_records_one_pass_from_zero_and_changes_nothing():
 
     x = Value(2.0, label="x")
     y = x * x + x                                # dy/dx = 2x + 1 = 5
-    y.backward(); y.backward()                   # x.grad = 10: two passes
+    y.backward()
+    y.backward()                                 # x.grad = 10: two passes
     before = [(n, n.grad) for n in topological_order(y)]
     edges, totals = observe_backward(y)
     assert all(n.grad is g for n, g in before)

@@ -157,7 +157,8 @@ def test_batchnorm_matches_the_lecture_notes_closed_form_gradient():
     for i in range(n):
         for j in range(K):
             expected[i, j] = sum(gZ[i, k] * G[i] / (K * sigma[i]) *
-                                 ((K if j == k else 0) - 1 - (Z[i, k] - mu[i]) * (Z[i, j] - mu[i]) / sigma[i] ** 2)
+                                 ((K if j == k else 0) - 1
+                                  - (Z[i, k] - mu[i]) * (Z[i, j] - mu[i]) / sigma[i] ** 2)
                                  for k in range(K))
     np.testing.assert_allclose(z.grad, expected.T, rtol=1e-9, atol=1e-12)
     zbar = (Z - mu[:, None]) / sigma[:, None]

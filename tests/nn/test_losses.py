@@ -28,8 +28,8 @@ def _log_softmax(s):
     return s - m - anp.log(anp.sum(anp.exp(s - m), axis=1, keepdims=True))
 
 
-def _reduce(l, reduction):
-    return anp.mean(l) if reduction == "mean" else anp.sum(l)
+def _reduce(losses, reduction):
+    return anp.mean(losses) if reduction == "mean" else anp.sum(losses)
 
 
 # (name, our call, reference formula in autograd.numpy, input array)
@@ -41,10 +41,12 @@ CASES = [
     ("bce_weight", lambda x, r: losses.binary_cross_entropy(x, Y01, weight=np.arange(1, N + 1), reduction=r),
      lambda x, r: _reduce(-np.arange(1, N + 1) * (Y01 * anp.log(x) + (1 - Y01) * anp.log(1 - x)), r), P01),
     ("bce_logits", lambda x, r: losses.binary_cross_entropy_with_logits(x, Y01, reduction=r),
-     lambda x, r: _reduce(-(Y01 * anp.log(1 / (1 + anp.exp(-x))) + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
+     lambda x, r: _reduce(-(Y01 * anp.log(1 / (1 + anp.exp(-x)))
+                            + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
     ("bce_logits_pos_weight",
      lambda x, r: losses.binary_cross_entropy_with_logits(x, Y01, pos_weight=np.array(3.0), reduction=r),
-     lambda x, r: _reduce(-(3.0 * Y01 * anp.log(1 / (1 + anp.exp(-x))) + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
+     lambda x, r: _reduce(-(3.0 * Y01 * anp.log(1 / (1 + anp.exp(-x)))
+                            + (1 - Y01) * anp.log(1 - 1 / (1 + anp.exp(-x)))), r), X1),
     ("hinge", lambda x, r: losses.hinge_loss(x, YPM, reduction=r),
      lambda x, r: _reduce(anp.maximum(0.0, 1 - YPM * x), r), X1 * 0.7),
     ("cross_entropy", lambda x, r: losses.cross_entropy(x, LABELS, reduction=r),

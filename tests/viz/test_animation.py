@@ -145,7 +145,9 @@ def test_page_is_self_contained_with_the_still_in_its_static_form(anim) -> None:
 
 def test_save_html_writes_the_page(anim, tmp_path) -> None:
     path = anim.save_html(tmp_path / "a.html")
-    same = lambda html: re.sub(r"cr-[0-9a-f]{12}", "cr-ID", html)   # every render: its own id
+    def same(html: str) -> str:                 # every render: its own id
+        return re.sub(r"cr-[0-9a-f]{12}", "cr-ID", html)
+
     assert same(path.read_text(encoding="utf-8")) == same(anim.to_html())
 
 

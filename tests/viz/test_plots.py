@@ -34,7 +34,7 @@ def test_import_viz_does_not_import_matplotlib():
 ])
 def test_plot_history(history):
     fig = plots.plot_history(history)
-    labels = [l.get_label() for ax in fig.axes for l in ax.get_lines()]
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
     assert "loss" in labels and "accuracy" in labels
     with pytest.raises(TypeError):
         plots.plot_history(3)

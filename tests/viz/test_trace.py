@@ -80,8 +80,10 @@ def test_one_symbol_one_meaning():
 def test_trace_after_several_backwards_changes_nothing_and_says_so():
     x1, x2 = Value(2.0, label="x"), Value(2.0, label="x")
     y1, y2 = x1 * x1, x2 * x2
-    y1.backward(); y1.backward()
-    y2.backward(); y2.backward()
+    y1.backward()
+    y1.backward()
+    y2.backward()
+    y2.backward()
     first_text = viz.trace_backward(y2).to_text()
     t = viz.trace_backward(y2)
     assert x2.grad == x1.grad == 8.0                           # untouched by both traces

@@ -113,7 +113,8 @@ def test_neuron_step_reads_true_for_a_dead_relu_and_an_accumulating_weight():
     layer = nn.Layer(1, 1, activation="relu")
     unit = layer.neurons[0]
     unit.w[0].data, unit.b.data = 1.0, -0.5
-    loss = layer([Value(2.0, label="u", requires_grad=False)]) + layer([Value(0.1, label="v", requires_grad=False)])
+    loss = (layer([Value(2.0, label="u", requires_grad=False)])
+            + layer([Value(0.1, label="v", requires_grad=False)]))
     loss.label = "loss"
     loss.backward()
     t = viz.trace_backward(loss, collapse="neuron")
@@ -266,7 +267,7 @@ def test_latex_has_the_recursion_with_numbers():
     latex = t.to_latex()
     assert latex.startswith("\\begin{aligned}") and latex.endswith("\\end{aligned}")
     d = [s for s in t.steps if s.name == "L2.n1"][0].detail
-    assert rf"\delta_{{\mathrm{{L2.n1}}}} &= f'(z_{{\mathrm{{L2.n1}}}})" in latex
+    assert r"\delta_{\mathrm{L2.n1}} &= f'(z_{\mathrm{L2.n1}})" in latex
     assert format(d.delta, ".4g") in latex
     layer = viz.trace_backward(scalar_mlp()[1], collapse="layer").to_latex()
     assert r"\operatorname{diag}" in layer and r"^\top" in layer

@@ -1,1 +1,2 @@
-"""The browser side: the HTML stepper and the animation player, and their front-end files (static/*.js, *.css)."""
+"""The browser side: the HTML stepper and the animation player, and their front-end files
+(``static/*.js``, ``static/*.css``)."""

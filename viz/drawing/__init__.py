@@ -1,1 +1,2 @@
-"""Drawing: computation graphs and network diagrams as DOT/SVG/PNG, their styles and the Graphviz renderer."""
+"""Drawing: computation graphs and network diagrams as DOT, SVG and PNG, their styles, and the
+Graphviz renderer."""

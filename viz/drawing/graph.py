@@ -483,7 +483,8 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     if show_grad and _third_field is None and _grads is None and grads_not_computed(order, root):
         guards.warn_once("draw_before_backward", "every gradient in this graph is 0: backward "
                          "has not run yet. Call root.backward() before drawing (a trace, "
-                         "viz.trace_backward(root), draws its own pass), or pass show_grad=False. Silence with "
+                         "viz.trace_backward(root), draws its own pass), or pass show_grad=False. "
+                         "Silence with "
                          "autograd_core.set_guards(False).", GradientsNotComputedWarning)
 
     dot = graphviz.Digraph(name="chainrule")

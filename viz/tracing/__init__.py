@@ -1,1 +1,2 @@
-"""Tracing the chain rule: backward and forward passes recorded step by step, collapsed by neuron/layer/module, and forward vs reverse mode."""
+"""Tracing the chain rule: backward and forward passes recorded step by step, collapsed by
+neuron, layer or module, and forward against reverse mode."""

@@ -7,7 +7,8 @@ whose nodes one module call made (``node.module_call``, at the grain of the boxe
 :func:`viz.drawing.graph.node_groups` gives ``draw_graph(collapse=...)``) become one step, placed where
 the call's first step is; it keeps its scalar steps, in the pass's order and numbering (the
 stepper opens and closes them). They need not be consecutive: the pass is depth-first, so it
-finishes each layer-1 neuron between two steps of the first layer-2 neuron that uses it. Every number a collapsed step prints is one the pass recorded:
+finishes each layer-1 neuron between two steps of the first layer-2 neuron that uses it.
+Every number a collapsed step prints is one the pass recorded:
 an upstream gradient, a local derivative, a contribution, a gradient after the pass; a sum is
 printed with its terms, and the total printed is the engine's sum, not a second computation.
 

@@ -196,7 +196,9 @@ def layer_lines(f: Formatter, L: str, d: LayerDetail) -> list[str]:
         W_lhs, b_lhs = ((f"contribution to {d.W_name}.grad", f"contribution to {d.b_name}.grad")
                         if reused else (f"∂{L}/∂{d.W_name}", f"∂{L}/∂{d.b_name}"))
         if d.dW is not None:
-            lines += ["  " + x for x in f.block(f"a({d.A_prev_name})" if not d.A_prev_name.startswith(("a(", "(")) else d.A_prev_name, d.A_prev)]
+            prev = (d.A_prev_name if d.A_prev_name.startswith(("a(", "("))
+                    else f"a({d.A_prev_name})")
+            lines += ["  " + x for x in f.block(prev, d.A_prev)]
             lines += ["  " + x for x in f.block(
                 f"{W_lhs} = δ({d.name})·{d.A_prev_name}ᵀ   ({n_out}×1 · 1×{n_in} = "
                 f"{n_out}×{n_in})", d.dW, big)]
@@ -242,7 +244,8 @@ def module_lines(f: Formatter, L: str, name: str, d: ModuleDetail) -> list[str]:
     lines = [f"module {name}: the gradient arriving at its output, its parameters' gradients, "
              f"the gradient it sends back"]
     for oname, g in d.outputs:
-        lines.append(f"  in:  ∂{L}/∂{oname} = {f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)}"
+        shown = f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)
+        lines.append(f"  in:  ∂{L}/∂{oname} = {shown}"
                      f"   ({_shape(g)})")
     for g in d.params[:MAX_LISTED]:
         value = g.product
@@ -252,7 +255,8 @@ def module_lines(f: Formatter, L: str, name: str, d: ModuleDetail) -> list[str]:
         lines.append(f"  ... and {len(d.params) - MAX_LISTED} more parameter gradients "
                      f"(collapse='neuron' or 'layer' shows them all)")
     for iname, g in d.inputs[:MAX_LISTED]:
-        lines.append(f"  out: {iname}.grad += {f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)}"
+        shown = f.n(g) if np.size(g) <= MAX_VECTOR else format_number(g, f.fmt)
+        lines.append(f"  out: {iname}.grad += {shown}"
                      f"   ({_shape(g)})")
     if len(d.inputs) > MAX_LISTED:
         lines.append(f"  ... and {len(d.inputs) - MAX_LISTED} more contributions to its inputs")
