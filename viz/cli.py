@@ -170,7 +170,7 @@ def _in_workers(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]],
 
     context = multiprocessing.get_context("fork")
     done: dict[int, tuple[str, Any]] = {}
-    running: dict[Any, tuple[int, Any, Any]] = {}          # sentinel -> index, process, pipe
+    running: dict[Any, tuple[int, Any]] = {}          # pipe -> index, process
     waiting = list(enumerate(tasks))
     following = 0
     try:
@@ -182,22 +182,22 @@ def _in_workers(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]],
                                           daemon=True)
                 process.start()
                 send.close()
-                running[process.sentinel] = (index, process, receive)
-            for sentinel in wait(list(running)):
-                index, process, receive = running.pop(sentinel)
+                running[receive] = (index, process)
+            for receive in wait(list(running)):       # a result, or the end of the pipe
+                index, process = running.pop(receive)
                 try:
-                    done[index] = receive.recv() if receive.poll() else ("died", None)
-                except (EOFError, OSError):
+                    done[index] = receive.recv()
+                except (EOFError, OSError):           # died before sending anything
                     done[index] = ("died", None)
+                receive.close()
                 process.join()
                 if done[index][0] == "died":
                     done[index] = ("died", process.exitcode)
-                receive.close()
             while following in done:
                 yield done.pop(following)
                 following += 1
     finally:
-        for _, process, _ in running.values():
+        for _, process in running.values():
             process.kill()
 
 

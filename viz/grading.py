@@ -117,11 +117,11 @@ def load_key(path: Path) -> Key:
             raise NotAKey(f"{path}: not a chainrule key file (made by chainrule check "
                           f"--make-key)")
         try:
-            notebook = nbformat.from_dict(data["notebook"])
+            notebook = nbformat.reads(json.dumps(data["notebook"]), as_version=4)
             exercises = [KeyExercise(**e) for e in data["exercises"]]
             return Key(str(path), notebook, exercises, list(data.get("files", [])),
                        data.get("probes"))
-        except (KeyError, TypeError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - any damage means "not a key"
             raise NotAKey(f"{path}: a damaged chainrule key file ({error})") from None
     notebook = nc.read_notebook(path)
     return parse_key(path, notebook)

@@ -56,6 +56,8 @@ def encode(x: Any, depth: int = 0) -> Any:
         return x
     if x is Ellipsis:
         return {"__ellipsis__": 1}
+    if isinstance(x, np.generic) and x.dtype.kind in NUMERIC_KINDS and x.dtype.kind != "c":
+        return {"__npscalar__": encode(x.item(), depth + 1), "dtype": x.dtype.str}
     if isinstance(x, int) and not isinstance(x, bool):
         return x if abs(x) < 2 ** 63 else _float(float(x))
     if isinstance(x, float):
@@ -66,8 +68,6 @@ def encode(x: Any, depth: int = 0) -> Any:
         flat = [_float(float(v)) if x.dtype.kind == "f" else (bool(v) if x.dtype.kind == "b"
                                                               else int(v)) for v in x.ravel()]
         return {"__ndarray__": flat, "dtype": x.dtype.str, "shape": list(x.shape)}
-    if isinstance(x, np.generic) and x.dtype.kind in NUMERIC_KINDS and x.dtype.kind != "c":
-        return {"__npscalar__": encode(x.item(), depth + 1), "dtype": x.dtype.str}
     for name, space in _namespaces().items():
         if x is space:
             return {"__ns__": name}
