@@ -398,19 +398,27 @@ def _student_notebook(submission: Any, key: Key, nonce: str) -> tuple[Any, dict[
     """The notebook run in the student's kernel: the submission's code cells with their
     outputs cleared, its copies of the teacher's check cells removed, and a capture cell per
     exercise whose answer cell it has (after that exercise's check cell, or its answer cell
-    when the check cell was deleted)."""
+    when the check cell was deleted). Cells are matched by id; when an exercise's ids are all
+    gone, its check cell is found by its unchanged code and the answer cell is the code cell
+    before it."""
     import nbformat
 
-    checks = {i for e in key.exercises for i in e.check_cells}
     cells = [c for c in nc.clear_outputs(submission).cells if c.get("cell_type") == "code"]
     ids = [c.get("id") for c in cells]
+    teacher = {c.get("id"): c.get("source", "").strip() for c in key.notebook.cells}
+    skipped: set[int] = set()
     insert: dict[int, list[Any]] = {}
     captures: dict[str, Any] = {}
     for exercise in key.exercises:
         answers = [ids.index(i) for i in exercise.answer_cells if i in ids]
+        checks = [ids.index(i) for i in exercise.check_cells if i in ids]
+        if not answers:       # ids lost (an editor that renews them): the check cell by its
+            sources = {teacher[i] for i in exercise.check_cells} - {""}     # code, the answer
+            checks = [k for k, c in enumerate(cells) if c.get("source", "").strip() in sources]
+            answers = [checks[0] - 1] if checks and checks[0] > 0 else []   # cell before it
+        skipped.update(checks)
         if not answers:
             continue                               # missing
-        after = [ids.index(i) for i in exercise.check_cells if i in ids] or answers
         probes = (key.probes or {}).get(exercise.name, {})
         cell = _code("_chainrule_capture = {}\n"
                      f"exec(compile({_WIRE_SOURCE!r}, '<chainrule grading>', 'exec'), "
@@ -418,11 +426,11 @@ def _student_notebook(submission: Any, key: Key, nonce: str) -> tuple[Any, dict[
                      f"_chainrule_capture['capture'](globals(), {exercise.name!r}, "
                      f"{exercise.answers!r}, {_literal(probes)}, {nonce!r})\n"
                      "del _chainrule_capture")
-        insert.setdefault(max(after), []).append(cell)
+        insert.setdefault(max(checks or answers), []).append(cell)
         captures[exercise.name] = cell
     run = []
     for i, cell in enumerate(cells):
-        if cell.get("id") not in checks:
+        if i not in skipped:
             run.append(cell)
         run.extend(insert.get(i, []))
     return nbformat.v4.new_notebook(cells=run, metadata=key.notebook.metadata), captures

@@ -1,7 +1,14 @@
 """``chainrule check``: run learners' notebooks in fresh kernels and collect their exercise reports.
 
+This module is the **self-check** (feedback for a learner, not a grade: a notebook's own code
+can fake what it displays) and the pieces the forgery-safe grade of :mod:`viz.grading`
+(``chainrule check --key``) shares with it: reading notebooks, running one in a kernel, the
+result tables.
+
 Each notebook is executed top to bottom in a new kernel (nbclient, errors allowed, a time
-limit per cell), in its own directory, as Jupyter's "Restart & Run All" would. Every check
+limit per cell), its stored outputs cleared first, in a throw-away copy of its folder without
+Python files or other notebooks (:func:`isolated_folder`), as Jupyter's "Restart & Run All"
+would; the kernel's stdout and stderr go to ``/dev/null``. Every check
 report a cell displays carries a JSON copy under :data:`REPORT_MIME_TYPE`::
 
     {"exercise": str | None, "passed": bool, "answered": bool, "mistake": str | None,

@@ -65,8 +65,11 @@ def batch(forge, tmp_path_factory) -> dict:
     """Every forgery and the two controls, graded in one run; ``{folder: result}`` plus the
     run's streams."""
     root = tmp_path_factory.mktemp("class")
+    renewed = forge.with_answers(forge.right)
+    for number, cell in enumerate(renewed.cells):      # as an editor that renews cell ids
+        cell["id"] = f"renewed-{number}"
     submissions = dict(forgeries.forgeries(forge), right=forge.with_answers(forge.right),
-                       wrong=forge.wrong())
+                       wrong=forge.wrong(), right_with_new_ids=renewed)
     for name, nb in submissions.items():
         (root / name).mkdir()
         nbformat.write(nb, root / name / "submission.ipynb")
@@ -95,6 +98,10 @@ def test_the_right_answers_pass_and_the_wrong_ones_fail(batch) -> None:
     wrong = batch["results"]["wrong"]
     assert statuses(wrong) == ["FAILED"] * 3 and wrong["passed"] is False
     assert [e["mistake"] for e in wrong["exercises"]][:2] == ["dropped_local", "one_path"]
+
+
+def test_cells_whose_ids_were_renewed_are_found_by_the_check_cells_code(batch) -> None:
+    assert statuses(batch["results"]["right_with_new_ids"]) == ["passed"] * 3
 
 
 def test_every_submission_is_reported_and_the_run_fails(batch) -> None:
