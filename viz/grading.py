@@ -373,7 +373,7 @@ def grade(path: Path, submission: Any, key: Key, *, timeout: int = nc.DEFAULT_TI
         if payload is not None and size <= budget:
             budget -= size
             records[exercise.name] = payload
-    judge = _judge_notebook(key, records)
+    judge, injected = _judge_notebook(key, records)
     with nc.isolated_folder(None, [Path(f) for f in key.files]) as workdir:
         _, stopped = nc.execute(judge, workdir, timeout=timeout, kernel_name=kernel_name)
     verdicts = _verdicts(key, judge)
@@ -383,6 +383,9 @@ def grade(path: Path, submission: Any, key: Key, *, timeout: int = nc.DEFAULT_TI
                                   "its answer cell is not in the submission",
                                   "its answer cell is not in the submission (deleted, or "
                                   "replaced by a new cell)", None)
+        elif not _ran(injected[exercise.name]):          # never judge the teacher's answers
+            verdict = nc.Exercise(verdict.name, 0, "FAILED", "the grader could not put the "
+                                  "answers in place", "", None)
         elif exercise.name not in records and verdict.status != "not answered":
             verdict = nc.Exercise(verdict.name, 0, "FAILED", "the answers could not be read "
                                   "(the notebook stopped, or its answers are too large)",
@@ -392,6 +395,12 @@ def grade(path: Path, submission: Any, key: Key, *, timeout: int = nc.DEFAULT_TI
         result.errors.append(nc.CellError(0, "grader", f"the teacher's checks did not run to "
                                           f"the end ({stopped.ename}: {stopped.evalue})", ""))
     return result
+
+
+def _ran(cell: Any) -> bool:
+    """Whether a cell the grader added ran, without an error."""
+    return cell.get("execution_count") is not None and not any(
+        o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
 def _student_notebook(submission: Any, key: Key, nonce: str) -> tuple[Any, dict[str, Any]]:
@@ -436,19 +445,23 @@ def _student_notebook(submission: Any, key: Key, nonce: str) -> tuple[Any, dict[
     return nbformat.v4.new_notebook(cells=run, metadata=key.notebook.metadata), captures
 
 
-def _judge_notebook(key: Key, records: dict[str, Any]) -> Any:
+def _judge_notebook(key: Key, records: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The teacher's notebook with each exercise's answers replaced, right after its answer
-    cells, by the student's captured answers (``None``: missing, answered with ``...``)."""
+    cells, by the student's captured answers (``None``: missing, answered with ``...``); and
+    the cell that does it, per exercise."""
     import nbformat
 
     cells, where = _teacher_cells(key)
 
     def injector(exercise: KeyExercise) -> Any:
-        return _code(f"_chainrule_wire.inject(globals(), "
+        cell = _code(f"_chainrule_wire.inject(globals(), "
                      f"{_literal(records.get(exercise.name))}, {exercise.answers!r})")
+        injected[exercise.name] = cell
+        return cell
 
+    injected: dict[str, Any] = {}
     return nbformat.v4.new_notebook(cells=_after_answers(key, cells, where, injector),
-                                    metadata=key.notebook.metadata)
+                                    metadata=key.notebook.metadata), injected
 
 
 def match_key(nb: Any, keys: list[Key]) -> Key | None:

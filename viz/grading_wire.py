@@ -253,16 +253,26 @@ def replay(teacher: Callable[..., Any], calls: dict[str, Any]) -> Callable[..., 
 def inject(namespace: dict, record: dict | None, answers: dict) -> None:
     """Rebind each answer name in the judge's ``namespace`` (where the teacher's answer cell
     just ran) to the student's answer from ``record`` (``None``: the exercise is missing,
-    every answer becomes ``...``)."""
-    captured = (record or {}).get("answers", {})
+    every answer becomes ``...``). First every answer name loses the teacher's solution, so
+    that nothing the student sends (however malformed) leaves a solution in place; an answer
+    that cannot be decoded becomes an :class:`Unsupported`."""
+    teacher = {name: namespace.get(name) for name in answers}
     for name in answers:
-        got = captured.get(name)
-        if not isinstance(got, dict) or got.get("undefined"):
-            namespace[name] = _unanswered(namespace.get(name))
-        elif "calls" in got:
-            namespace[name] = replay(namespace.get(name, _nothing), dict(got["calls"]))
-        else:
-            namespace[name] = decode(got.get("value"))
+        namespace[name] = _unanswered(teacher[name])
+    captured = (record or {}).get("answers", {}) if isinstance(record, dict) else {}
+    for name in answers:
+        got = captured.get(name) if isinstance(captured, dict) else None
+        try:
+            if not isinstance(got, dict) or got.get("undefined"):
+                continue
+            if "calls" in got:
+                calls = got["calls"]
+                namespace[name] = replay(teacher[name] if callable(teacher[name]) else _nothing,
+                                         dict(calls) if isinstance(calls, dict) else {})
+            else:
+                namespace[name] = decode(got.get("value"))
+        except Exception as error:  # noqa: BLE001 - a malformed answer is a wrong one
+            namespace[name] = Unsupported(f"answer the grader cannot read ({type(error).__name__})")
 
 
 def _nothing(*args: Any, **kwargs: Any) -> Any:

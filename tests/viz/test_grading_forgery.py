@@ -278,3 +278,21 @@ def test_a_function_answer_is_replayed_from_its_recorded_results_only() -> None:
 def test_collected_texts_lose_control_characters() -> None:
     error = nc.CellError(1, "E\x1b[8m", "a\x1b[31mb\rc\x00", "s\u202e")
     assert (error.ename, error.evalue, error.source) == ("E", "abc", "s")
+
+
+def test_injecting_never_leaves_the_teachers_answer_in_place() -> None:
+    def df(x):
+        return 2 * x
+
+    answers = {"x": "data", "df": "function"}
+    malformed = {"answers": {"x": {"value": {"__ndarray__": [1], "dtype": "no such dtype"}},
+                             "df": {"calls": 5}}}
+    namespace = {"x": 3.0, "df": df}
+    grading_wire.inject(namespace, malformed, answers)
+    assert isinstance(namespace["x"], grading_wire.Unsupported)
+    with pytest.raises(grading_wire.NotProbed):
+        namespace["df"](1.0)
+    for record in (None, {"answers": "nonsense"}, {"answers": {"x": {"undefined": True}}}):
+        namespace = {"x": 3.0, "df": df}
+        grading_wire.inject(namespace, record, answers)
+        assert namespace["x"] is Ellipsis and namespace["df"](1.0) is None
