@@ -212,9 +212,14 @@ def _worker(send: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> N
         send.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
 
 
-def _died(path: Path, code: int | None) -> Any:
+def _died(path: Path, code: int | None, error: str | None = None) -> Any:
+    """The result of a notebook whose grading ended without one: its worker died (exit
+    ``code``), or grading it raised ``error``."""
     from . import notebook_check as nc
 
+    if error is not None:
+        return nc.NotebookResult(str(path), errors=[nc.CellError(
+            0, "GradingError", f"grading this notebook failed ({error}); no result", "")])
     how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
     return nc.NotebookResult(str(path), errors=[nc.CellError(
         0, "WorkerDied", f"the process grading this notebook died ({how}; the notebook "
@@ -232,8 +237,8 @@ def _run_all(notebooks: list[tuple[Path, Any, Any]], args: argparse.Namespace) -
             yield _died(path, value)
         elif isinstance(value, KernelUnavailable):
             raise UsageError(str(value))
-        else:
-            raise value
+        else:                                  # this notebook's grading failed, not the run
+            yield _died(path, None, f"{type(value).__name__}: {value}")
 
 
 def _keys(args: argparse.Namespace) -> list[Any]:

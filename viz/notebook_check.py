@@ -317,9 +317,11 @@ def execute(nb: Any, workdir: Path, *, timeout: int = DEFAULT_TIMEOUT,
     except NoSuchKernel:
         raise KernelUnavailable(f"no Jupyter kernel named {kernel_name!r} (see 'jupyter "
                                 f"kernelspec list', or pass --kernel NAME)") from None
-    except (CellTimeoutError, DeadKernelError) as error:
+    except Exception as error:  # noqa: BLE001 - the kernel's fault is this notebook's error
         what = ("the kernel died while running this cell (out of memory? os._exit?)"
-                if isinstance(error, DeadKernelError) else f"the kernel did not answer ({error})")
+                if isinstance(error, DeadKernelError) else f"the kernel did not answer ({error})"
+                if isinstance(error, CellTimeoutError) else
+                f"running stopped here ({type(error).__name__}: {_shorten(str(error), 200)})")
         cell = current["cell"]
         source = _first_line(nb.cells[cell - 1].get("source", "")) \
             if 0 < cell <= len(nb.cells) else ""
