@@ -291,7 +291,7 @@ def _check(args: argparse.Namespace) -> int:
     unmatched = [str(path) for path, _, key in graded if keys and key is None]
     if unmatched:
         raise grading.NotAKey(f"no --key has the exercises of: {', '.join(unmatched)} "
-                              f"(its cells share no id with any teacher's copy given)")
+                              f"(it shares no cell id or check cell with any teacher's copy given)")
     results = []
     for result in _run_all(graded, args):
         results.append(result)

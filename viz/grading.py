@@ -55,7 +55,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-
 from . import grading_wire as wire
 from . import notebook_check as nc
 
@@ -465,7 +464,17 @@ def _judge_notebook(key: Key, records: dict[str, Any]) -> tuple[Any, dict[str, A
 
 
 def match_key(nb: Any, keys: list[Key]) -> Key | None:
-    """The key whose exercises' cell ids the notebook shares most (``None``: none)."""
+    """The key a submission is graded against: the only one; or the one whose exercises'
+    cell ids it shares most, then whose check cells' code it holds most (``None``: none)."""
+    if len(keys) == 1:
+        return keys[0]
     ids = {c.get("id") for c in nb.cells}
-    best = max(keys, key=lambda k: len(k.cell_ids & ids))
-    return best if best.cell_ids & ids else None
+    sources = {c.get("source", "").strip() for c in nb.cells} - {""}
+
+    def score(key: Key) -> tuple[int, int]:
+        checks = {i for e in key.exercises for i in e.check_cells}
+        code = {c.get("source", "").strip() for c in key.notebook.cells if c.get("id") in checks}
+        return len(key.cell_ids & ids), len(code & sources)
+
+    best = max(keys, key=score)
+    return best if any(score(best)) else None

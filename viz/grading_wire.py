@@ -32,9 +32,7 @@ MAX_DEPTH = 20                       # nesting of lists/dicts/tuples in one answ
 # -- encoding ----------------------------------------------------------------------------------
 def _namespaces() -> dict[str, Any]:
     """The math namespaces an op's rule is called with (``m``), by name."""
-    import autograd_core.array_math as array_math
-    import autograd_core.scalar_math as scalar_math
-    from autograd_core import Tensor, Value
+    from autograd_core import Tensor, Value, array_math, scalar_math
 
     return {"scalar_math": scalar_math, "array_math": array_math,
             "value_graph": Value._graph_math, "tensor_graph": Tensor._graph_math}

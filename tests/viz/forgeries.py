@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
 from autograd_core.report import REPORT_MIME_TYPE
