@@ -7,7 +7,8 @@ step-by-step HTML stepper.
 Every failure ends with one line on stderr and no traceback: bad arguments, expressions and
 output paths exit with status 2 (checked before any work is done), a failure to write a file
 with status 1. ``chainrule check`` exits with 1 when an exercise failed, and refuses a file that
-is not a notebook with status 3, before running anything.
+is not a notebook, or a ``--key`` that is not a teacher's copy, with status 3, before running
+anything (``--key``: a grade safe against forgery, :mod:`viz.grading`).
 """
 from __future__ import annotations
 
