@@ -199,7 +199,10 @@ def capture(namespace: dict, exercise: str, answers: dict, probes: dict, nonce: 
             out[name] = {"calls": {key: _call(namespace[name], *map(decode, probe))
                                    for key, probe in calls.items()}}
         else:
-            out[name] = {"value": encode(namespace[name])}
+            try:
+                out[name] = {"value": encode(namespace[name])}
+            except Exception as error:  # noqa: BLE001 - e.g. an int too large for a float
+                out[name] = {"value": {"__unsupported__": f"{type(error).__name__}"}}
     emit(CAPTURE_MIME, {"nonce": nonce, "exercise": exercise, "answers": out})
 
 
