@@ -68,8 +68,11 @@ def batch(forge, tmp_path_factory) -> dict:
     renewed = forge.with_answers(forge.right)
     for number, cell in enumerate(renewed.cells):      # as an editor that renews cell ids
         cell["id"] = f"renewed-{number}"
+    broken = forge.with_answers(forge.right)
+    broken.cells.insert(1, nbformat.v4.new_code_cell("undefined_name + 1"))
     submissions = dict(forgeries.forgeries(forge), right=forge.with_answers(forge.right),
-                       wrong=forge.wrong(), right_with_new_ids=renewed)
+                       wrong=forge.wrong(), right_with_new_ids=renewed,
+                       right_with_a_broken_cell=broken)
     for name, nb in submissions.items():
         (root / name).mkdir()
         nbformat.write(nb, root / name / "submission.ipynb")
@@ -102,6 +105,13 @@ def test_the_right_answers_pass_and_the_wrong_ones_fail(batch) -> None:
 
 def test_cells_whose_ids_were_renewed_are_found_by_the_check_cells_code(batch) -> None:
     assert statuses(batch["results"]["right_with_new_ids"]) == ["passed"] * 3
+
+
+def test_a_cell_error_is_reported_with_the_submissions_cell_number(batch) -> None:
+    result = batch["results"]["right_with_a_broken_cell"]
+    assert statuses(result) == ["passed"] * 3 and result["passed"] is False
+    assert [(e["cell"], e["ename"], e["source"]) for e in result["errors"]] == [
+        (2, "NameError", "undefined_name + 1")]
 
 
 def test_every_submission_is_reported_and_the_run_fails(batch) -> None:
@@ -179,12 +189,13 @@ def write(path: Path, *sources: str) -> Path:
 
 
 def test_self_check_clears_stored_outputs(tmp_path: Path) -> None:
-    nb = new_notebook(cells=[new_code_cell(IMPORT), new_code_cell(
-        "", outputs=forgeries.stored_reports(["d/dx"]))])
+    nb = new_notebook(cells=[new_code_cell(IMPORT), new_code_cell(forgeries.STDOUT),
+                             new_code_cell("", outputs=forgeries.stored_reports(["d/dx"]))])
     nbformat.write(nb, tmp_path / "stored.ipynb")
     run = chainrule("check", str(tmp_path / "stored.ipynb"), "--json")
-    result = json.loads(run.stdout)["notebooks"][0]
+    result = json.loads(run.stdout)["notebooks"][0]      # fd 1 of the kernel: not ours
     assert run.returncode == 1 and result["exercises"] == []
+    assert "noise on stderr" not in run.stderr
 
 
 def test_self_check_isolation_planted_module_ansi_and_a_killed_worker(tmp_path: Path) -> None:
