@@ -191,6 +191,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("a kernel was started")
     monkeypatch.setattr(nc, "run_notebook", refuse)
+    monkeypatch.setattr(nc, "execute", refuse)
 
 
 @pytest.mark.parametrize("name, content, says", [
@@ -291,3 +292,14 @@ def test_an_error_counts_unless_the_cell_is_tagged_raises_exception() -> None:
     assert not real.passed
     assert [(e.cell, e.ename, e.evalue) for e in real.errors] == [
         (1, "RuntimeError", "backward twice")]
+
+
+@pytest.mark.parametrize("argv, what", [
+    (["--make-key", "key.txt"], "must end in .json"),
+    (["--make-key", "key.json", "--key", "x.ipynb"], "exactly one teacher's notebook"),
+])
+def test_make_key_usage_errors(tmp_path: Path, no_kernel, argv, what) -> None:
+    notebook = write(tmp_path / "teacher.ipynb", IMPORT)
+    code, _, err = run(str(notebook), *[str(tmp_path / a) if a.endswith((".json", ".txt"))
+                                         else a for a in argv])
+    assert code == 2 and what in err

@@ -8,8 +8,10 @@ Every failure ends with one line on stderr and no traceback: bad arguments, expr
 output paths exit with status 2 (checked before any work is done), a failure to write a file
 with status 1. A constant expression is drawn (without gradients); its trace is refused
 (status 2): backward has no step. When stdout's reader goes away (``| head``) the command
-stops quietly with status 141, as a Unix tool stopped by SIGPIPE. ``chainrule check`` exits with 1 when an exercise failed, and refuses a file that
-is not a notebook with status 3, before running anything.
+stops quietly with status 141, as a Unix tool stopped by SIGPIPE. ``chainrule check`` exits
+with 1 when an exercise failed, and refuses a file that is not a notebook, or a ``--key`` that
+is not a teacher's copy, with status 3, before running anything (``--key``: a grade safe
+against forgery, :mod:`viz.cli.grading.teacher`).
 """
 from __future__ import annotations
 
@@ -162,35 +164,122 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(path: Path, nb: Any, timeout: int, kernel: str) -> Any:
+def _run_one(path: Path, nb: Any, timeout: int, kernel: str, key: Any = None) -> Any:
+    from .grading import self_check as nc
+    from .grading import teacher as grading
+
+    if key is not None:
+        return grading.grade(path, nb, key, timeout=timeout, kernel_name=kernel)
+    return nc.run_notebook(path, nb, timeout=timeout, kernel_name=kernel)
+
+
+def _in_workers(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]],
+                jobs: int) -> Iterator[tuple[str, Any]]:
+    """Run each ``(function, args)`` in a worker process of its own, up to ``jobs`` at once;
+    yield ``("ok", result)``, ``("error", exception)`` or ``("died", exit code)`` per task,
+    in the order given. A worker that dies (killed by the notebook it runs, or by the OOM
+    killer) loses its own task only."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    done: dict[int, tuple[str, Any]] = {}
+    running: dict[Any, tuple[int, Any]] = {}          # pipe -> index, process
+    waiting = list(enumerate(tasks))
+    following = 0
+    try:
+        while following < len(tasks):
+            while waiting and len(running) < jobs:
+                index, (function, args) = waiting.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(send, function, args),
+                                          daemon=True)
+                process.start()
+                send.close()
+                running[receive] = (index, process)
+            for receive in wait(list(running)):       # a result, or the end of the pipe
+                index, process = running.pop(receive)
+                try:
+                    done[index] = receive.recv()
+                except (EOFError, OSError):           # died before sending anything
+                    done[index] = ("died", None)
+                receive.close()
+                process.join()
+                if done[index][0] == "died":
+                    done[index] = ("died", process.exitcode)
+            while following in done:
+                yield done.pop(following)
+                following += 1
+    finally:
+        for _, process in running.values():
+            process.kill()
+
+
+def _worker(send: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        outcome: tuple[str, Any] = ("ok", function(*args))
+    except Exception as error:  # noqa: BLE001 - sent to the parent, which reports it
+        outcome = ("error", error)
+    try:
+        send.send(outcome)
+    except Exception as error:  # noqa: BLE001 - e.g. an exception that does not pickle
+        send.send(("error", RuntimeError(f"{type(error).__name__}: {error}")))
+
+
+def _died(path: Path, code: int | None, error: str | None = None) -> Any:
+    """The result of a notebook whose grading ended without one: its worker died (exit
+    ``code``), or grading it raised ``error``."""
     from .grading import self_check as nc
 
-    if sys.stderr.isatty():
-        print(f"running {path} ...", file=sys.stderr, flush=True)
-    try:
-        return nc.run_notebook(path, nb, timeout=timeout, kernel_name=kernel)
-    except KernelUnavailable as err:
-        raise UsageError(str(err)) from None
+    if error is not None:
+        return nc.NotebookResult(str(path), errors=[nc.CellError(
+            0, "GradingError", f"grading this notebook failed ({error}); no result", "")])
+    how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return nc.NotebookResult(str(path), errors=[nc.CellError(
+        0, "WorkerDied", f"the process grading this notebook died ({how}; the notebook "
+        f"killed it, or it ran out of memory); no result", "")])
 
 
-def _run_all(notebooks: list[tuple[Path, Any]], args: argparse.Namespace) -> Iterator[Any]:
-    """Each notebook's result, in the order given; with ``--jobs N`` up to N kernels run at
-    once, each notebook in a worker process of its own."""
-    if args.jobs == 1 or len(notebooks) == 1:
-        for path, nb in notebooks:
-            yield _run_one(path, nb, args.timeout, args.kernel)
-        return
-    from concurrent.futures import ProcessPoolExecutor
+def _run_all(notebooks: list[tuple[Path, Any, Any]], args: argparse.Namespace) -> Iterator[Any]:
+    """Each notebook's result, in the order given: each in a worker process of its own,
+    with ``--jobs N`` up to N at once."""
+    tasks = [(_run_one, (path, nb, args.timeout, args.kernel, key)) for path, nb, key in notebooks]
+    for (path, _, _), (kind, value) in zip(notebooks, _in_workers(tasks, args.jobs)):
+        if kind == "ok":
+            yield value
+        elif kind == "died":
+            yield _died(path, value)
+        elif isinstance(value, KernelUnavailable):
+            raise UsageError(str(value))
+        else:                                  # this notebook's grading failed, not the run
+            yield _died(path, None, f"{type(value).__name__}: {value}")
 
-    with ProcessPoolExecutor(max_workers=min(args.jobs, len(notebooks))) as pool:
-        futures = [pool.submit(_run_one, path, nb, args.timeout, args.kernel)
-                   for path, nb in notebooks]
-        for future in futures:
-            yield future.result()
+
+def _keys(args: argparse.Namespace) -> list[Any]:
+    """The ``--key`` teacher's copies, each run once (in a worker) to note its probes."""
+    from .grading import teacher as grading
+
+    keys = [grading.load_key(Path(text)) for text in args.key or []]
+    ready = []
+    for key, (kind, value) in zip(keys, _in_workers(
+            [(_record, (key, args.timeout, args.kernel)) for key in keys], args.jobs)):
+        if kind == "died":
+            raise grading.NotAKey(f"{key.path}: the teacher's notebook killed its grader")
+        if kind == "error":
+            raise UsageError(str(value)) if isinstance(value, KernelUnavailable) else value
+        ready.append(value)
+    return ready
+
+
+def _record(key: Any, timeout: int, kernel: str) -> Any:
+    from .grading import teacher as grading
+
+    return grading.record_probes(key, timeout=timeout, kernel_name=kernel)
 
 
 def _check(args: argparse.Namespace) -> int:
     from .grading import self_check as nc
+    from .grading import teacher as grading
 
     try:
         import ipykernel  # noqa: F401 - the kernel the notebooks run in
@@ -199,6 +288,8 @@ def _check(args: argparse.Namespace) -> int:
     except ImportError as missing:
         raise UsageError(f"chainrule check needs nbclient, nbformat and ipykernel ({missing}); "
                          f"pip install 'chainrule[check]'") from None
+    if args.make_key is not None:
+        return _make_key(args)
     paths, refused = nc.find_notebooks(args.notebooks)
     notebooks = []
     for path in paths:                      # every file is read before any kernel starts
@@ -209,8 +300,14 @@ def _check(args: argparse.Namespace) -> int:
     if refused:
         head = "" if len(refused) == 1 else f"{len(refused)} files are not notebooks: "
         raise NotANotebook(head + " | ".join(refused) + " (nothing was run)")
+    keys = _keys(args)
+    graded = [(path, nb, grading.match_key(nb, keys) if keys else None) for path, nb in notebooks]
+    unmatched = [str(path) for path, _, key in graded if keys and key is None]
+    if unmatched:
+        raise grading.NotAKey(f"no --key has the exercises of: {', '.join(unmatched)} "
+                              f"(it shares no cell id or check cell with any teacher's copy given)")
     results = []
-    for result in _run_all(notebooks, args):
+    for result in _run_all(graded, args):
         results.append(result)
         if not args.json:
             print(nc.format_result(result) + "\n", flush=True)
@@ -223,21 +320,53 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if passed else EXIT_FAILURE
 
 
+def _make_key(args: argparse.Namespace) -> int:
+    """``--make-key FILE TEACHER.ipynb``: the teacher's copy and its probes, in one file."""
+    if len(args.notebooks) != 1 or args.key:
+        raise UsageError("--make-key FILE takes exactly one teacher's notebook (and no --key)")
+    out = _output_file(args.make_key, "--make-key", "key.json")
+    if out.suffix.lower() != ".json":
+        raise UsageError(f"--make-key {args.make_key}: the key file's name must end in .json")
+    args.key = args.notebooks
+    key = _keys(args)[0]
+    out.write_text(json.dumps(key.to_json(), ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {out}: {len(key.exercises)} exercises "
+          f"({', '.join(e.title or e.name for e in key.exercises)})")
+    return 0
+
+
 CHECK_HELP = """\
-Run each notebook top to bottom in a fresh kernel, in the notebook's own directory (as
-"Restart & Run All"), then read back the reports of the chainrule checks its cells displayed
-(check_answer, check_derivative, check_gradients, ...). Prints a table per notebook
-(exercise, passed / FAILED / not answered, the feedback's first line), the cells that
-raised and the misconception guards that fired (warnings: they fail nothing); for several
-notebooks, one summary line each at the end. A directory is searched
-for *.ipynb (recursively).
+Two uses.
 
-A notebook passes when it shows at least one exercise, all passed and no cell raised (cells
-tagged raises-exception may raise). An exercise checked twice counts its last report.
+Self-check (a learner's feedback, not a grade): chainrule check NOTEBOOK runs each notebook
+top to bottom in a fresh kernel (stored outputs cleared, in a throw-away copy of its folder
+without its Python files or other notebooks), then reads back the reports its chainrule
+checks displayed (check_answer, check_derivative, check_gradients, ...). The notebook's own
+code can fake these reports: this is not a grade.
 
-exit status: 0 every notebook passed; 1 an exercise failed or was not answered, a cell
-raised or timed out, or a notebook showed no exercise; 2 bad arguments; 3 a file is not a
-notebook (nothing is run).
+Grade (safe against forgery from inside the notebook): chainrule check SUBMISSION ... --key
+TEACHER.ipynb. The teacher's copy (the solution notebook in otter assign format, or a key
+file from --make-key) defines the exercises, the answers and the checks. The submission's
+cells run (outputs cleared, its copies of the check cells left out) in a kernel of its own;
+its answers come out as data (a function answer as its results on the inputs the teacher's
+checks use); then the teacher's notebook runs in a second fresh kernel with those answers in
+place, and the reports of the teacher's check cells there are the grade. An exercise whose
+answer cell the submission lacks is "missing". With several --key, each submission is graded
+against the key whose cells it shares.
+
+Prints a table per notebook (exercise, passed / FAILED / not answered / missing, the
+feedback's first line), the cells that raised and the misconception guards that fired
+(warnings: they fail nothing); for several notebooks, one summary line each at the end. A
+directory is searched for *.ipynb (recursively). Each notebook runs in a worker process of
+its own: one that dies fails that notebook only.
+
+A notebook passes when it has at least one exercise, all passed and no cell raised (cells
+tagged raises-exception may raise). Self-check: an exercise checked twice counts its last
+report.
+
+exit status: 0 every notebook passed; 1 an exercise failed, was not answered or is missing,
+a cell raised or timed out, or a notebook showed no exercise; 2 bad arguments;
+3 a file is not a notebook, or a --key is not a usable teacher's copy (nothing is run).
 
 The notebooks' code runs with your permissions: grade untrusted submissions in a container.
 """
@@ -290,8 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check", help="run learners' notebooks and grade their exercises",
         description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage="chainrule check NOTEBOOK [NOTEBOOK ...] [--json] [--timeout S] [--kernel NAME] "
-              "[--jobs N]")
+        usage="chainrule check NOTEBOOK [NOTEBOOK ...] [--key TEACHER] [--json] [--timeout S] "
+              "[--kernel NAME] [--jobs N]\n       chainrule check TEACHER.ipynb --make-key "
+              "KEY.json")
     check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
                        help="a .ipynb file, or a directory of them")
     check.add_argument("--json", action="store_true",
@@ -304,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=_int_at_least(1), default=1, metavar="N",
                        help="notebooks run at once, each in its own kernel (default 1); the "
                             "tables still come in the order given")
+    check.add_argument("--key", action="append", metavar="TEACHER",
+                       help="grade against this teacher's copy (solution notebook in otter "
+                            "assign format, or a --make-key file); may be repeated")
+    check.add_argument("--make-key", metavar="KEY.json",
+                       help="run the one teacher's notebook given and write its key (the "
+                            "notebook, its exercises and the inputs its checks use) to this "
+                            "file, for --key")
     check.set_defaults(func=_check)
     return parser
 

@@ -1,7 +1,14 @@
 """``chainrule check``: run learners' notebooks in fresh kernels and collect their exercise reports.
 
+This module is the **self-check** (feedback for a learner, not a grade: a notebook's own code
+can fake what it displays) and the pieces the forgery-safe grade of :mod:`viz.cli.grading.teacher`
+(``chainrule check --key``) shares with it: reading notebooks, running one in a kernel, the
+result tables.
+
 Each notebook is executed top to bottom in a new kernel (nbclient, errors allowed, a time
-limit per cell), in its own directory, as Jupyter's "Restart & Run All" would. Every check
+limit per cell), its stored outputs cleared first, in a throw-away copy of its folder without
+Python files or other notebooks (:func:`isolated_folder`), as Jupyter's "Restart & Run All"
+would; the kernel's stdout and stderr go to ``/dev/null``. Every check
 report a cell displays carries a JSON copy under :data:`REPORT_MIME_TYPE`::
 
     {"exercise": str | None, "passed": bool, "answered": bool, "mistake": str | None,
@@ -20,11 +27,12 @@ container or a throw-away account.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from autograd_core import REPORT_MIME_TYPE  # a check report's JSON copy in a cell's output
 
@@ -42,11 +50,16 @@ class Exercise:
 
     name: str                      # the exercise's name, or "cell N" for an unnamed check
     cell: int                      # 1-based index of the cell that displayed it
-    status: str                    # "passed", "FAILED" or "not answered"
+    status: str                    # "passed", "FAILED", "not answered" or "missing"
     summary: str                   # the feedback's first line
     feedback: str
     mistake: str | None
     checks: int = 1                # how many times the notebook checked it
+
+    def __post_init__(self) -> None:         # a notebook's texts never reach a terminal raw
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
 
     @property
     def passed(self) -> bool:
@@ -62,6 +75,11 @@ class CellError:
     evalue: str
     source: str                    # the cell's first line of code, to find it
 
+    def __post_init__(self) -> None:         # a notebook's texts never reach a terminal raw
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
+
 
 @dataclass
 class GuardWarning:
@@ -69,6 +87,11 @@ class GuardWarning:
 
     cell: int                      # 1-based index among all cells
     message: str
+
+    def __post_init__(self) -> None:         # a notebook's texts never reach a terminal raw
+        for name, value in vars(self).items():
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
 
 
 _GUARD_LINE = re.compile(r"^.*?:\d+: MisconceptionWarning: (.+)$", re.MULTILINE)
@@ -81,6 +104,7 @@ class NotebookResult:
     exercises: list[Exercise] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     warnings: list[GuardWarning] = field(default_factory=list)
+    key: str | None = None         # the teacher's copy it was graded against (None: self-check)
 
     @property
     def passed(self) -> bool:
@@ -95,8 +119,10 @@ class NotebookResult:
             text = f"{sum(e.passed for e in self.exercises)}/{n} exercises passed"
             failed = sum(e.status == "FAILED" for e in self.exercises)
             unanswered = sum(e.status == "not answered" for e in self.exercises)
+            missing = sum(e.status == "missing" for e in self.exercises)
             text += f", {failed} failed" if failed else ""
             text += f", {unanswered} not answered" if unanswered else ""
+            text += f", {missing} missing" if missing else ""
         if self.errors:
             text += f", {len(self.errors)} cell error{'s' if len(self.errors) > 1 else ''}"
         if self.warnings:
@@ -105,7 +131,7 @@ class NotebookResult:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "passed": self.passed,
+        return {"path": self.path, "passed": self.passed, "key": self.key,
                 "exercises": [{**asdict(e), "passed": e.passed} for e in self.exercises],
                 "errors": [asdict(e) for e in self.errors],
                 "warnings": [asdict(w) for w in self.warnings]}
@@ -156,6 +182,11 @@ def read_notebook(path: Path) -> Any:
     except json.JSONDecodeError as error:
         raise NotANotebook(f"{path}: not JSON ({error.msg} at line {error.lineno}, column "
                            f"{error.colno}); a Jupyter notebook (.ipynb) is a JSON file") from None
+    except RecursionError:
+        raise NotANotebook(f"{path}: JSON nested too deeply to be a notebook") from None
+    except ValueError as error:         # e.g. an integer beyond Python's 4,300-digit limit
+        raise NotANotebook(f"{path}: JSON that Python cannot read ({_shorten(str(error), 100)})"
+                           f"; not a notebook") from None
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int) or \
             not isinstance(data.get("cells", data.get("worksheets")), list):
         what = "an object" if isinstance(data, dict) else f"a JSON {type(data).__name__}"
@@ -165,7 +196,7 @@ def read_notebook(path: Path) -> Any:
         return nbformat.reads(text, as_version=4)
     except Exception as error:  # noqa: BLE001 - any reader failure means "not a notebook"
         raise NotANotebook(f"{path}: not a notebook nbformat can read ({type(error).__name__}: "
-                           f"{error})") from None
+                           f"{_shorten(str(error), 200)})") from None
 
 
 # -- collecting results ------------------------------------------------------------------------
@@ -226,6 +257,17 @@ def _exercise(report: Any, cell: int) -> Exercise:
                     report.get("mistake") if isinstance(report.get("mistake"), str) else None)
 
 
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f"
+                      r"\u2028-\u202e\u2066-\u2069]")
+"""ANSI escape sequences, other control characters and bidirectional overrides."""
+
+
+def clean(text: Any) -> str:
+    """``text`` without control characters: a notebook's texts (exercise names, feedback,
+    error messages) cannot hide, recolour or rewrite lines of the grader's table."""
+    return _CONTROL.sub("", str(text)).replace("\t", " ")
+
+
 def _first_line(text: Any) -> str:
     if isinstance(text, list):                         # nbformat allows a list of lines
         text = "".join(text)
@@ -240,12 +282,13 @@ class KernelUnavailable(RuntimeError):
     """The kernel could not be started (no such kernel, or ipykernel missing)."""
 
 
-def run_notebook(path: Path, nb: Any, *, timeout: int = DEFAULT_TIMEOUT,
-                 kernel_name: str = "python3") -> NotebookResult:
-    """Execute ``nb`` in a fresh kernel started in the notebook's directory and collect its
-    results. A cell still running after ``timeout`` seconds is interrupted and reported as a
-    ``Timeout`` error; the cells after it still run. A dying kernel is that cell's error (the
-    cells after it are not run)."""
+def execute(nb: Any, workdir: Path, *, timeout: int = DEFAULT_TIMEOUT,
+            kernel_name: str = "python3") -> tuple[set[int], CellError | None]:
+    """Run ``nb`` (in place) top to bottom in a fresh kernel started in ``workdir``. A cell
+    still running after ``timeout`` seconds is interrupted; its 1-based index is in the
+    returned set, and the cells after it still run. A dying kernel ends the run: the
+    returned :class:`CellError` names the cell. The kernel's own stdout and stderr (and
+    those of anything it starts) go to ``/dev/null``, never to the grader's output."""
     import subprocess
 
     import nbclient
@@ -266,26 +309,101 @@ def run_notebook(path: Path, nb: Any, *, timeout: int = DEFAULT_TIMEOUT,
         nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
         interrupt_on_timeout=True,
         error_on_timeout={"ename": _TIMEOUT_MARK, "evalue": "", "traceback": []},
-        resources={"metadata": {"path": str(path.resolve().parent)}},
+        resources={"metadata": {"path": str(workdir)}},
         on_cell_start=on_cell_start, on_cell_error=on_cell_error)
-    stopped: CellError | None = None
     try:
-        # the kernel's own log (ipykernel's transport notice) is not the learner's output
-        client.execute(stderr=subprocess.DEVNULL)
+        client.execute(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     except NoSuchKernel:
         raise KernelUnavailable(f"no Jupyter kernel named {kernel_name!r} (see 'jupyter "
                                 f"kernelspec list', or pass --kernel NAME)") from None
-    except (CellTimeoutError, DeadKernelError) as error:
+    except Exception as error:  # noqa: BLE001 - the kernel's fault is this notebook's error
         what = ("the kernel died while running this cell (out of memory? os._exit?)"
-                if isinstance(error, DeadKernelError) else f"the kernel did not answer ({error})")
-        stopped = CellError(current["cell"], type(error).__name__,
-                            f"{what}; the cells after it were not run", "")
+                if isinstance(error, DeadKernelError) else f"the kernel did not answer ({error})"
+                if isinstance(error, CellTimeoutError) else
+                f"running stopped here ({type(error).__name__}: {_shorten(str(error), 200)})")
+        cell = current["cell"]
+        source = _first_line(nb.cells[cell - 1].get("source", "")) \
+            if 0 < cell <= len(nb.cells) else ""
+        return timed_out, CellError(cell, type(error).__name__,
+                                    f"{what}; the cells after it were not run", source)
+    return timed_out, None
+
+
+def clear_outputs(nb: Any) -> Any:
+    """``nb`` with every stored output and execution count removed (in place): only what
+    the run produces is read."""
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    return nb
+
+
+def run_notebook(path: Path, nb: Any, *, timeout: int = DEFAULT_TIMEOUT,
+                 kernel_name: str = "python3") -> NotebookResult:
+    """A learner's self-check: clear ``nb``'s stored outputs, execute it in a fresh kernel
+    in a throw-away copy of its folder (:func:`isolated_folder`) and collect the reports its
+    cells displayed. Feedback, not a grade: see :mod:`viz.cli.grading.teacher` for that. A cell still
+    running after ``timeout`` seconds is interrupted and reported as a ``Timeout`` error;
+    the cells after it still run. A dying kernel is that cell's error (the cells after it
+    are not run)."""
+    clear_outputs(nb)
+    with isolated_folder(path) as workdir:
+        timed_out, stopped = execute(nb, workdir, timeout=timeout, kernel_name=kernel_name)
     result = collect(str(path), nb, timed_out, timeout)
     if stopped is not None:
-        if 0 < stopped.cell <= len(nb.cells):
-            stopped.source = _first_line(nb.cells[stopped.cell - 1].get("source", ""))
         result.errors.append(stopped)
     return result
+
+
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth", ".ipynb")
+"""Never copied into a notebook's throw-away folder: importable code, and other notebooks."""
+
+
+@contextlib.contextmanager
+def isolated_folder(path: Path, files: Iterable[Path] = ()) -> Iterator[Path]:
+    """A fresh temporary folder to run the notebook at ``path`` in, removed afterwards.
+
+    It holds the data files of the notebook's folder (and of its sub-folders), but no
+    Python file, package or other notebook: a submission that plants ``autograd_core.py``
+    or ``numpy.py`` beside itself, or beside a classmate's notebook, imports nothing of it;
+    and ``files`` (paths), copied in by name (a teacher's declared data files)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="chainrule-check-") as tmp:
+        root = Path(tmp) / "run"
+        root.mkdir()
+        if path is not None:
+            _copy_data(path.resolve().parent, root, depth=0)
+        for extra in files:
+            if extra.is_file():
+                shutil.copyfile(extra, root / extra.name)
+        yield root
+
+
+def _copy_data(source: Path, target: Path, depth: int) -> None:
+    import shutil
+
+    if depth > 3:
+        return
+    try:
+        entries = sorted(source.iterdir())
+    except OSError:
+        return
+    if depth > 0 and any(e.suffix.lower() in CODE_SUFFIXES or e.name == "__init__.py"
+                         for e in entries):
+        return                                 # a folder holding code is a package: skipped
+    for entry in entries[:1000]:
+        if entry.name.startswith(".") or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            (target / entry.name).mkdir(exist_ok=True)
+            _copy_data(entry, target / entry.name, depth + 1)
+        elif entry.is_file() and entry.suffix.lower() not in CODE_SUFFIXES and \
+                entry.stat().st_size <= 50_000_000:
+            shutil.copyfile(entry, target / entry.name)
 
 
 _TIMEOUT_MARK = "chainrule-check-timeout"
@@ -294,7 +412,9 @@ _TIMEOUT_MARK = "chainrule-check-timeout"
 # -- printing ------------------------------------------------------------------------------
 def format_result(result: NotebookResult) -> str:
     """A notebook's table: exercise, result, the feedback's first line; then its cell errors."""
-    lines = [result.path]
+    lines = [clean(result.path)]
+    if result.key:
+        lines.append(f"  graded against the teacher's key {clean(result.key)}")
     if result.exercises:
         rows = [("exercise", "result", "feedback")] + [
             (e.name, e.status, e.summary + (f"  (checked {e.checks} times; the last counts)"
@@ -319,7 +439,7 @@ def format_summary(results: Iterable[NotebookResult]) -> str:
     results = list(results)
     width = max(len(r.path) for r in results)
     lines = [f"summary: {sum(r.passed for r in results)}/{len(results)} notebooks passed"]
-    lines += [f"  {'passed' if r.passed else 'FAILED':<6}  {r.path:<{width}}  {r.counts()}"
+    lines += [f"  {'passed' if r.passed else 'FAILED':<6}  {clean(r.path):<{width}}  {r.counts()}"
               for r in results]
     return "\n".join(lines)
 
