@@ -29,6 +29,13 @@ from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
 from .value import Value
 
+from . import array_math, scalar_math  # noqa: E402
+
+MATH_NAMESPACES = {"scalar_math": scalar_math, "array_math": array_math,
+                   "value_graph": Value._graph_math, "tensor_graph": Tensor._graph_math}
+"""The math namespaces an op's rules are called with as ``m``, by name: floats, NumPy arrays,
+and (``create_graph=True``) Value and Tensor graph nodes, where ``m.exp`` records an op."""
+
 ALL_OPS = TENSOR_ELEMENTWISE_OPS + TENSOR_OPS
 """Every op of the tables: the elementwise ones (``Value``, ``Tensor``, ``Dual``), then the
 tensor-only ones."""
@@ -41,6 +48,7 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "observe_forward", "TangentStep",
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
-           "default_generator", "check_derivative", "check_gradients", "check_answer", "check_op",
+           "default_generator", "MATH_NAMESPACES", "check_derivative", "check_gradients",
+           "check_answer", "check_op",
            "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

@@ -19,7 +19,37 @@ from nbformat.v4 import new_code_cell, new_output
 from autograd_core.checks.report import REPORT_MIME_TYPE
 
 ROOT = Path(__file__).resolve().parents[2]
-TEACHER = ROOT / "notebooks" / "01_chain_rule.ipynb"
+COURSE_NOTEBOOK = ROOT / "notebooks" / "01_chain_rule.ipynb"
+
+
+def exercises_only(source: Path) -> Path:
+    """The teacher's copy the forgeries are graded against: ``source`` with its assignment
+    config, its setup cells (imports, the running example's numbers) and its three exercises,
+    cell for cell (the same ids, answers, wrong answers and check cells), without the lesson
+    in between. A grading run then costs two short kernels per submission instead of two runs
+    of the whole lesson; what is graded, and how, is the same."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells)
+                 if c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION"))
+    last = max(i for i, c in enumerate(nb.cells)
+               if c.cell_type == "raw" and c.source.startswith("# END QUESTION"))
+    setup = [c for c in nb.cells[:first] if c.cell_type == "raw" or "import " in c.source
+             or c.source.startswith("x0, w0, b0, y0 =")]
+    nb.cells = setup + nb.cells[first:last + 1]
+    folder = Path(tempfile.mkdtemp(prefix="chainrule-forge-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / source.name
+    nbformat.write(nb, path)
+    return path
+
+
+TEACHER = exercises_only(COURSE_NOTEBOOK)
 
 
 def titles(teacher: Any) -> list[str]:

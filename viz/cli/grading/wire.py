@@ -32,10 +32,9 @@ MAX_DEPTH = 20                       # nesting of lists/dicts/tuples in one answ
 # -- encoding ----------------------------------------------------------------------------------
 def _namespaces() -> dict[str, Any]:
     """The math namespaces an op's rule is called with (``m``), by name."""
-    from autograd_core import Tensor, Value, array_math, scalar_math
+    from autograd_core import MATH_NAMESPACES
 
-    return {"scalar_math": scalar_math, "array_math": array_math,
-            "value_graph": Value._graph_math, "tensor_graph": Tensor._graph_math}
+    return MATH_NAMESPACES
 
 
 def _float(x: float) -> Any:
