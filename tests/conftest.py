@@ -39,3 +39,10 @@ def fresh_guards() -> Iterator[None]:
     yield
     guards.set_guards(True)
     guards.reset()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests marked slow first (a stable sort: their order is kept): under pytest-xdist
+    (``--dist loadgroup``) the long groups then start at once on every worker and the many short
+    tests fill in around them, instead of one long group starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -56,7 +56,7 @@ def student_copy(out: Path) -> Path:
     return student
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def forge(tmp_path_factory) -> forgeries.Forge:
     student = student_copy(tmp_path_factory.mktemp("handout"))
     teacher = nbformat.read(forgeries.TEACHER, as_version=4)
@@ -64,7 +64,7 @@ def forge(tmp_path_factory) -> forgeries.Forge:
     return forgeries.Forge(nbformat.read(student, as_version=4), teacher, key.exercises)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def batch(forge, tmp_path_factory) -> dict:
     """Every forgery and the two controls, graded in one run; ``{folder: result}`` plus the
     run's streams."""
@@ -228,7 +228,7 @@ def test_self_check_isolation_planted_module_ansi_and_a_killed_worker(tmp_path: 
 @pytest.mark.parametrize("text, what", [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ('{"nbformat": 4, "cells": [], "x": ' + "9" * 5000 + "}", "cannot read"),
-])
+], ids=["deep_nesting", "huge_integer"])   # short ids: the test id reaches the environment
 def test_malformed_json_is_not_a_notebook(tmp_path: Path, text: str, what: str) -> None:
     path = tmp_path / "bad.ipynb"
     path.write_text(text)
