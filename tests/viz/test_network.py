@@ -513,3 +513,19 @@ def test_demo_writes_the_network_diagram(tmp_path) -> None:
     svg = (tmp_path / "network.svg").read_text()
     assert len(units(svg)) == 2 + 16 + 16 + 1
     assert len(edges(svg)) == 2 * 16 + 16 * 16 + 16
+
+
+def test_highlight_draws_the_named_edges_dashed_on_top_and_refuses_unknown_names():
+    """Notes 004's red edge w²₃,₂ is L2.n3.w2: highlighted, it is dashed dark red and drawn last
+    (on top); the picture keeps its PNG for untrusted notebooks; a wrong name is refused."""
+    import nn
+    net = nn.MLP(2, [3, 3, 1], activation="tanh", seed=0)
+    diagram = viz.draw_network(net, inputs=[0.5, -1.0], highlight="L2.n3.w2")
+    edge_lines = [line for line in diagram.source.splitlines() if "cr-net-edge" in line]
+    marked = [line for line in edge_lines if "cr-highlight" in line]
+    assert len(marked) == 1 and "L2.n3.w2" in marked[0] and "dashed" in marked[0]
+    assert "#7f1d1d" in marked[0] and edge_lines[-1] == marked[0]          # drawn on top
+    assert sum("dashed" in line for line in edge_lines) == 1
+    assert "image/png" in diagram._repr_mimebundle_()[0]
+    with pytest.raises(ValueError, match="L2.n9.w2"):
+        viz.draw_network(net, highlight=["L2.n9.w2"])

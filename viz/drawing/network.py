@@ -48,6 +48,8 @@ badly: at 2e9 the digits net's PNG was 2.9 MB, one notebook output)."""
 NAME_PT, VALUE_PT, SMALL_PT = 10.0, 9.0, 10.0
 MIN_WIDTH_PT, MAX_WIDTH_PT = 0.3, 3.5
 """Edge widths (points): 0 and the model's largest ``|w|`` map to these, linearly."""
+HIGHLIGHT_COLOR, HIGHLIGHT_WIDTH_PT = "#7f1d1d", 1.8
+"""A highlighted edge (``draw_network(highlight=...)``): dashed dark red, at least this wide."""
 MIN_GAP_PT, MAX_GAP_PT = 1.6 * 72, 5 * 72
 """The horizontal gap between two columns (points)."""
 PAD_PT = 18.0
@@ -317,7 +319,8 @@ def _shown_indices(n: int, limit: int | None) -> tuple[list[int], int]:
 def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
                  input_names: Sequence[str] | None = None,
                  max_units_per_layer: int | None = None, number_format: NumberFormat = ".3g",
-                 legend: bool = True, title: str | None = None) -> NetworkDiagram:
+                 legend: bool = True, title: str | None = None,
+                 highlight: str | Sequence[str] = ()) -> NetworkDiagram:
     """Draw ``model`` as the classic network diagram and return it (a :class:`NetworkDiagram`,
     which displays inline in Jupyter like :func:`draw_graph`'s graphs).
 
@@ -352,6 +355,9 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
         number_format: format spec or callable for the numbers (``".3g"``).
         legend: add a legend below the network (edge colours, widths, what a and δ are).
         title: a caption under the diagram.
+        highlight: weight names (``"L2.n3.w2"``) whose edges are drawn dashed in dark red, on
+            top of the others, to point at them (notes 004's red edge ``w²₃,₂``); a name the
+            diagram does not draw is a ``ValueError``.
 
     Names are the library's parameter labels. Scalar models: neuron ``L2.n7`` (its
     ``label``), weight ``L2.n7.w3`` (from unit 3 of the column before into ``L2.n7``).
@@ -512,7 +518,9 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
         for j in shown[c][0]:
             for i in shown[c - 1][0]:
                 edges.append((abs(float(values[j, i])), c, j, i))
-    edges.sort(key=lambda e: e[0] if math.isfinite(e[0]) else -1.0)   # the strongest on top
+    marked = {highlight} if isinstance(highlight, str) else set(highlight)
+    edges.sort(key=lambda e: (layers[e[1] - 1].weight_label(e[2], e[3]) in marked,   # marked,
+                              e[0] if math.isfinite(e[0]) else -1.0))   # then the strongest on top
     zero_present = False
     for magnitude, c, j, i in edges:
         layer = layers[c - 1]
@@ -528,15 +536,23 @@ def draw_network(model: Any, *, inputs: Any = None, show: str = "weight",
                                MIN_ALPHA + (1 - MIN_ALPHA) * ratio)
             kind = "cr-pos" if value > 0 else "cr-neg"
         label = layer.weight_label(j, i)
+        width = edge_width(ratio)
+        if label in marked:
+            color, style, width = HIGHLIGHT_COLOR, "dashed", max(width, HIGHLIGHT_WIDTH_PT)
+            kind += " cr-highlight"
         eid = f"cr-w{c}_{j + 1}_{i + 1}"
         edge_ids[label] = eid
         grad = layer.weight_grad[j, i] if layer.weight_grad is not None else None
         tooltip = f"{label} = {fmt(layer.weight[j, i])}" + (
             f", ∂L/∂w = {fmt(grad)}" if has_grads and grad is not None else "")
         dot.edge(columns_all[c - 1][i], columns_all[c][j], id=eid, color=color,
-                 penwidth=f"{edge_width(ratio):.3f}", tooltip=dot_escape(tooltip), style=style,
+                 penwidth=f"{width:.3f}", tooltip=dot_escape(tooltip), style=style,
                  **{"class": f"cr-net-edge {kind}"})
 
+    unknown = sorted(marked - set(edge_ids))
+    if unknown:
+        raise ValueError(f"highlight names weights this diagram does not draw: {', '.join(unknown)} "
+                         f"(its weights are named like {next(iter(edge_ids), 'L1.n1.w1')})")
     total_edges = sum(layer.weight.size for layer in layers)
     if legend:
         strongest = _strongest(layers, edge_values)
