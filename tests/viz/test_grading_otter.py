@@ -58,6 +58,15 @@ def submission(student: Path, teacher: Path, choices: list[str]) -> object:
     return copy.deepcopy(nb)
 
 
+def teacher_of(stem: str) -> Path:
+    """The teacher's copy: notebook 01's exercises only (as the forgery tests use: the same
+    cells and checks, without the lesson between them), 06 as it is (check_op)."""
+    if stem == "01_chain_rule":
+        from tests.viz import forgeries
+        return forgeries.TEACHER
+    return ROOT / "notebooks" / f"{stem}.ipynb"
+
+
 CASES = {"01_chain_rule": [["right", "right", "right"], ["wrong", "right", "unanswered"]],
          "06_activations": [["right", "wrong", "right"]]}
 
@@ -69,7 +78,7 @@ def verdicts(tmp_path_factory) -> dict:
     tool = copies_tool()
     runs: list[tuple[Path, Path, Path]] = []                     # submission, teacher, zip
     for stem, cases in CASES.items():
-        teacher = ROOT / "notebooks" / f"{stem}.ipynb"
+        teacher = teacher_of(stem)
         student, _ = tool.make_copies(teacher, out / "copies")
         autograder = tool.make_autograder(teacher, out)
         for i, choices in enumerate(cases):
@@ -77,7 +86,7 @@ def verdicts(tmp_path_factory) -> dict:
             path.parent.mkdir(parents=True)
             nbformat.write(submission(student, teacher, choices), path)
             runs.append((path, teacher, autograder))
-    keys = [arg for stem in CASES for arg in ("--key", str(ROOT / "notebooks" / f"{stem}.ipynb"))]
+    keys = [arg for stem in CASES for arg in ("--key", str(teacher_of(stem)))]
     checked = subprocess.run([sys.executable, "-m", "viz.cli", "check", str(out / "class"),
                               *keys, "--json", "--jobs", "2"], capture_output=True, text=True,
                              env=ENV, cwd=ROOT, timeout=900)
