@@ -336,3 +336,16 @@ def test_the_stepper_says_when_a_gradient_is_a_partial_sum():
     key = f"{t.graph.ids[a]}:grad"
     assert frames[1].texts[key] == "grad so far 1"
     assert frames[2].texts[key] == "grad 5"
+
+
+def test_forward_mode_writes_local_derivatives_per_slot_not_as_totals():
+    """y = x*x in dual mode: ẏ = (local of slot 1)·ẋ + (local of slot 2)·ẋ; writing both as
+    ∂y/∂x (the total, 4) would make the line false."""
+    x = Value(2.0, label="x")
+    y = x * x
+    y.label = "y"
+    t = viz.trace_forward(y, wrt=x)
+    text = t.to_text()
+    assert "dy = ∂(x * x)/∂(1st operand)·dx + ∂(x * x)/∂(2nd operand)·dx = 2·1 + 2·1 = 4" in text
+    assert "∂y/∂x" not in text
+    assert r"\frac{\partial y}{\partial x}" not in t.to_latex()

@@ -7,7 +7,6 @@ a contribution ``∂L/∂node · local``, and the running sum ``x.grad = ...``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,8 @@ from autograd_core import Edge, is_zero, observe_backward, topological_order
 from ..browser.stepper import Frame, Steps
 from ..drawing.style import (NumberFormat, format_number, latex_escape, latex_name, latex_partial,
                              markdown_escape)
-from .trace_views import _TraceViews, _copy, _d, _formulas, _index_of, _local_formulas, _num
+from .trace_views import (ORDINALS, _TraceViews, _copy, _d, _formulas, _index_of, _local_formulas,
+                          _num, local_symbol, local_symbol_latex)
 
 
 @dataclass(frozen=True)
@@ -68,22 +68,6 @@ class BackwardStep:
     contributions: tuple[Contribution, ...]
 
 
-
-
-ORDINALS = ("1st", "2nd")
-
-
-def local_symbol(formula: str, index: int) -> str:
-    """The local derivative of a node with respect to one operand slot, written with the
-    node's own formula: ``∂(x * x)/∂(1st operand)``. It differs from a total ``∂y/∂x`` by
-    naming the slot, so ``y = x * x`` has two locals (one per slot) and one total."""
-    wrapped = formula if re.fullmatch(r"\w+\([^()]*\)", formula) else f"({formula})"
-    return f"∂{wrapped}/∂({ORDINALS[index]} operand)"
-
-
-def local_symbol_latex(formula_latex: str, index: int) -> str:
-    r""":func:`local_symbol` in LaTeX: ``\frac{\partial (x \cdot x)}{\partial (\text{1st operand})}``."""
-    return latex_partial(f"({formula_latex})", rf"(\text{{{ORDINALS[index]} operand}})")
 
 
 def accumulator_line(name: str, c: Contribution, L: str, fmt: NumberFormat) -> str:

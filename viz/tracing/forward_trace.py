@@ -10,8 +10,8 @@ import numpy as np
 
 from ..browser.stepper import Frame, Steps
 from ..drawing.graph import is_array_node
-from ..drawing.style import NumberFormat, format_number, latex_name, latex_partial, markdown_escape
-from .trace_views import _TraceViews, _d, _index_of, _num
+from ..drawing.style import NumberFormat, format_number, latex_name, markdown_escape
+from .trace_views import _TraceViews, _index_of, _num, local_symbol, local_symbol_latex
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class TangentTerm:
     local: Any
     tangent: Any
     product: Any
+    index: int = 0
+    """The operand slot (0 or 1): the local derivative is that slot's, ∂(x * x)/∂(1st operand)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class ForwardTrace(_TraceViews):
             if step.kind == "leaf":
                 lines.append(f"  d{step.name} = {_num(step.tangent, fmt)}   (seed tangent)")
             else:
-                sym = " + ".join(f"{_d(step.name, t.parent_name)}·d{t.parent_name}"
+                operands = step.formula.partition(" = ")[2]
+                sym = " + ".join(f"{local_symbol(operands, t.index)}·d{t.parent_name}"
                                  for t in step.terms) or "0"
                 num = " + ".join(f"{_num(t.local, fmt, True)}·{_num(t.tangent, fmt, True)}"
                                  for t in step.terms) or "0"
@@ -112,7 +115,8 @@ class ForwardTrace(_TraceViews):
                 if s.kind == "leaf" or not s.terms:
                     lines.append(rf"\dot{{{n}}} &= {_num(s.tangent, fmt)}")
                 else:
-                    sym = " + ".join(rf"{latex_partial(n, latex_name(t.parent_name))}\,"
+                    operands = s.formula_latex.partition(" = ")[2]
+                    sym = " + ".join(rf"{local_symbol_latex(operands, t.index)}\,"
                                      rf"\dot{{{latex_name(t.parent_name)}}}" for t in s.terms)
                     num = " + ".join(rf"{_num(t.local, fmt, True)} \cdot {_num(t.tangent, fmt, True)}"
                                      for t in s.terms)

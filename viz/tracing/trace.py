@@ -130,7 +130,7 @@ def trace_forward(root: Any, wrt: Any = None, tangents: Mapping[Any, Any] | None
             step = seen[-1]
             t = step.result.tangent
             terms = tuple(TangentTerm(names[p], _local_formulas(node, k, names)[0], local,
-                                      operand.tangent, local * operand.tangent)
+                                      operand.tangent, local * operand.tangent, k)
                           for k, (p, operand, local) in enumerate(zip(node.parents, step.operands,
                                                                       step.locals))
                           if p.requires_grad)

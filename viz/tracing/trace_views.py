@@ -4,6 +4,7 @@ names and formulas they write.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,7 +14,7 @@ from ..drawing.graph import Graph, node_names
 from ..browser.stepper import (PAGE_HINT, TARGET_WORDS, Stepper, Steps, display_outputs,
                                fallback_html, new_id, notebook_outputs, page_html, render_frames,
                                save_text)
-from ..drawing.style import NumberFormat, format_number, in_formula, latex_name
+from ..drawing.style import NumberFormat, format_number, in_formula, latex_name, latex_partial
 
 
 def _num(x: Any, fmt: NumberFormat, paren: bool = False) -> str:
@@ -129,3 +130,19 @@ def _index_of(vid: str | None, oid: str | None) -> int | None:
     if oid and oid.startswith("o"):
         return int(oid[1:])
     return None
+
+
+ORDINALS = ("1st", "2nd")
+
+
+def local_symbol(formula: str, index: int) -> str:
+    """The local derivative of a node with respect to one operand slot, written with the
+    node's own formula: ``∂(x * x)/∂(1st operand)``. It differs from a total ``∂y/∂x`` by
+    naming the slot, so ``y = x * x`` has two locals (one per slot) and one total."""
+    wrapped = formula if re.fullmatch(r"\w+\([^()]*\)", formula) else f"({formula})"
+    return f"∂{wrapped}/∂({ORDINALS[index]} operand)"
+
+
+def local_symbol_latex(formula_latex: str, index: int) -> str:
+    r""":func:`local_symbol` in LaTeX: ``\frac{\partial (x \cdot x)}{\partial (\text{1st operand})}``."""
+    return latex_partial(f"({formula_latex})", rf"(\text{{{ORDINALS[index]} operand}})")
