@@ -24,6 +24,8 @@ from .diagnose import Alternative, Comparison, diagnose, number
 from ..graph import topological_order
 from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, grouped, local_formula,
                     record_pass, replay, uses)
+from .learner_checks import check_learner_gradients
+from .learner_engine import is_learner_node
 from .report import MISTAKES, Report, is_unanswered, not_answered
 from .slopes import Slope, slope
 from ..value import Value
@@ -477,16 +479,32 @@ def slips(recorded: RecordedPass, targets: Sequence[Any],
 
 
 # -- check_gradients ------------------------------------------------------------------------
-def check_gradients(root: Any, answers: Mapping[Any, Any], *, exercise: str | None = None,
-                    rtol: float = 1e-6, atol: float = 1e-9) -> Report:
-    """Check hand-computed gradients ``∂root/∂node`` of the nodes of a small graph.
+def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
+                    exercise: str | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+                    ops: Mapping[str, Callable[..., Any]] | None = None) -> Report:
+    """Check hand-computed gradients ``∂root/∂node`` of the nodes of a small graph, or the
+    gradients a learner's own engine computes.
 
     ``answers`` maps nodes (or their labels) to numbers (or arrays for a Tensor graph). The
     truth is the engine's backward, run on the side: every ``.grad`` is left as it was. The
     report names the first wrong node in backward order, and for each wrong node whether its
     own step is wrong (its local derivative, a path left out, a gradient overwritten instead
     of accumulated) or it only inherited a wrong gradient from upstream.
+
+    ``root`` may also be a node of the learner's own micrograd-style engine (``data``,
+    ``grad``, ``_prev``, ``_op``, ``_backward``), with no ``answers``: then the learner's own
+    backward pass is run, watched (every ``grad`` is put back), and compared with chainrule's
+    engine on the same graph (:func:`~autograd_core.checks.learner_checks.check_learner_gradients`;
+    ``ops`` maps an op string chainrule does not know to the same op on its Values).
     """
+    if is_learner_node(root):
+        if answers is not None:
+            raise TypeError("check_gradients on your own engine's node checks your engine's "
+                            "backward pass: call it without answers")
+        return check_learner_gradients(root, exercise=exercise, ops=ops)
+    if answers is None:
+        raise TypeError("check_gradients needs answers, a dict {node or label: gradient} "
+                        "(only a node of your own engine is checked without them)")
     if not hasattr(root, "_bound") or not hasattr(root, "grad"):
         raise TypeError(f"check_gradients needs the graph's output node (a Value or Tensor); "
                         f"got {type(root).__name__}")

@@ -33,6 +33,9 @@ MISTAKES = {
     "overwrite": "a gradient overwritten instead of accumulated",
     "kink": "right except at a kink",
     "inherited": "wrong only because an upstream gradient is wrong",
+    "forward": "a forward value is wrong",
+    "order": "the nodes visited in the wrong order (the topological sort)",
+    "not_called": "a node's _backward never ran",
     "known": "a known mistake",
     "wrong": "wrong",
 }

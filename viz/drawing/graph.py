@@ -19,6 +19,7 @@ import graphviz
 import numpy as np
 
 from autograd_core import MisconceptionWarning, guards, topological_order
+from autograd_core.checks.learner_engine import engine_truth, is_learner_node, learner_names, mirror
 
 from . import render as _render
 from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
@@ -414,11 +415,14 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
                max_nodes: int = DEFAULT_MAX_NODES, *,
                number_format: NumberFormat = DEFAULT_NUMBER_FORMAT, legend: bool = True,
                title: str | None = None, _third_field: Any = None,
-               _grads: Mapping[Any, Any] | None = None) -> Graph:
+               _grads: Mapping[Any, Any] | None = None, _grad_note: str | None = None) -> Graph:
     """Draw the computation graph that ends in ``root`` and return it as a :class:`Graph`.
 
     Args:
         root: the output node (a ``Value`` or ``Tensor``); everything it depends on is drawn.
+            A node of a learner's own micrograd-style engine (``data``, ``grad``, ``_prev``,
+            ``_op``, optional ``label``) is drawn too, with the numbers it holds (see
+            :mod:`autograd_core.checks.learner_engine`).
         rankdir: Graphviz direction: ``"LR"`` (left to right), ``"TB"``, ``"RL"``, ``"BT"``.
         show_grad: show each value's ``.grad`` (warns if backward has not run yet).
         show_local: write ∂out/∂operand (formula = value) on every operand edge.
@@ -433,11 +437,24 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
 
     (Private: ``_third_field``, ``node -> str`` replacing the grad line, with which
     forward-mode traces show tangents; ``_grads``, the gradients to show instead of each
-    ``.grad``, with which a trace shows its own pass.)
+    ``.grad``, with which a trace shows its own pass; ``_grad_note``, the legend's line for
+    what "grad" means when ``_third_field`` replaces it.)
     """
+    if is_learner_node(root):
+        # a learner's own micrograd-style Value: drawn as its mirror on the engine, showing
+        # the learner's numbers (data, and each node's .grad as it holds it now)
+        mirrored = mirror(root)
+        grads = _grads if _grads is not None else \
+            {mirrored.engine[id(n)]: float(n.grad) for n in mirrored.order}
+        third, note = _third_field, None
+        if third is None and show_grad:
+            third, note = learner_grad_field(mirrored, grads, validate_number_format(number_format))
+        return draw_graph(mirrored.root, rankdir, show_grad, show_local, collapse, hide_constants,
+                          max_nodes, number_format=number_format, legend=legend, title=title,
+                          _third_field=third, _grads=grads, _grad_note=note)
     if not hasattr(root, "parents") or not hasattr(root, "data"):
-        raise TypeError(f"draw_graph expects a graph node (Value or Tensor), got "
-                        f"{type(root).__name__}")
+        raise TypeError(f"draw_graph expects a graph node (Value or Tensor, or a micrograd-style "
+                        f"node with data, grad, _prev and _op), got {type(root).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}; got {rankdir!r}")
     if collapse is not None and collapse not in COLLAPSE_LEVELS:
@@ -571,7 +588,7 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
 
     _order_siblings(dot, group_scopes, groups, order, ids)
     if legend:
-        grad_note = None
+        grad_note = _grad_note
         if show_grad and _third_field is None:
             L = in_formula(names[root])
             grad_note = (f"grad = ∂{L}/∂(value); a neuron box shows ∂{L}/∂a of its output a "
@@ -587,8 +604,29 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
             _quietly, draw_graph, root, rankdir="TB", show_grad=show_grad, show_local=show_local,
             collapse=collapse, hide_constants=hide_constants, max_nodes=max_nodes,
             number_format=number_format, legend=legend, title=title, _third_field=_third_field,
-            _grads=_grads)
+            _grads=_grads, _grad_note=_grad_note)
     return graph
+
+
+def learner_grad_field(mirrored: Any, grads: Mapping[Any, Any], number_format: NumberFormat
+                       ) -> tuple[Callable[[Any], str], str | None]:
+    """The grad line of a learner's graph: the learner's number, marked ✗ where it differs from
+    chainrule's ∂L/∂(value) on the same graph (none are marked before the learner's backward
+    has run, when every grad is 0), and the legend's line saying so."""
+    if all(float(g) == 0.0 for g in grads.values()):
+        return (lambda n: "grad " + format_number(grads.get(n, 0.0), number_format)), \
+            "grad: your .grad (0 everywhere: your backward has not run)"
+    truth, _ = engine_truth(mirrored)
+    engine_of = {mirrored.engine[id(n)]: truth[id(n)] for n in mirrored.order}
+    wrong = {n for n, g in grads.items() if not np.isclose(float(g), engine_of[n], rtol=1e-6,
+                                                             atol=1e-9)}
+
+    def field(node: Any) -> str:
+        text = "grad " + format_number(grads.get(node, 0.0), number_format)
+        return text + " ✗" if node in wrong else text
+    L = in_formula(learner_names(mirrored.order)[id(mirrored.order[-1])])
+    return field, (f"grad: your .grad; ✗ where it is not ∂{L}/∂(value)" if wrong else
+                   f"grad: your .grad, = ∂{L}/∂(value) everywhere")
 
 
 def _natural_key(text: str) -> list[Any]:

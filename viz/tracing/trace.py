@@ -18,8 +18,11 @@ from typing import Any, Mapping
 
 from autograd_core import Dual, TangentStep, observe_forward, topological_order
 
+from autograd_core.checks.learner_engine import is_learner_node
+
 from .backward_trace import BackwardTrace, record_backward
 from .collapse import check_scopes, collapse_trace
+from .learner_trace import trace_learner_backward
 from .forward_trace import ForwardStep, ForwardTrace, TangentTerm, _seed
 from ..drawing.graph import DEFAULT_MAX_NODES, draw_graph
 from ..drawing.style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number, latex_name,
@@ -54,10 +57,21 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
     ``∂L/∂W_ℓ = δ^ℓ a^{ℓ-1}ᵀ``, with the matrices when they are small) or per module scope,
     each step holding the scalar steps inside it. Nodes made outside any module (the loss)
     stay ordinary steps. A graph with no module scopes raises ``ValueError``.
+
+    ``root`` may be a node of a learner's own micrograd-style engine (``data``, ``grad``,
+    ``_prev``, ``_op``, ``_backward``): then the trace is of *their* pass, each ``_backward()``
+    call beside the chain rule's addition, departures marked ✗
+    (:func:`viz.tracing.learner_trace.trace_learner_backward`).
     """
+    if is_learner_node(root):
+        if collapse is not None or gradient is not None:
+            raise ValueError("a trace of your own engine's pass takes neither collapse= nor "
+                             "gradient= (your backward() seeds the root's grad itself)")
+        return trace_learner_backward(root, rankdir=rankdir, show_local=show_local,
+                                      number_format=number_format, title=title)
     if not hasattr(root, "parents") or not hasattr(root, "grad"):
-        raise TypeError(f"trace_backward expects a graph node (Value or Tensor), got "
-                        f"{type(root).__name__}")
+        raise TypeError(f"trace_backward expects a graph node (Value or Tensor, or a "
+                        f"micrograd-style node), got {type(root).__name__}")
     if collapse is not None and collapse not in ("neuron", "layer", "module"):
         raise ValueError(f"collapse must be None, 'neuron', 'layer' or 'module'; got {collapse!r}")
     number_format = validate_number_format(number_format)
