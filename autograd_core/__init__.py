@@ -14,6 +14,7 @@ from ._state import ModuleCall, enable_grad, is_grad_enabled, name_scope, no_gra
 from .anomaly import AnomalyError, detect_anomaly
 from .checks.check_op import check_op
 from .checks.answers import check_answer, check_derivative, check_gradients
+from .checks.learner_checks import check_engine, check_topological_sort
 from .dual import Dual, TangentStep, observe_forward
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .gradcheck import GradcheckError, gradcheck
@@ -49,6 +50,6 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "MATH_NAMESPACES", "check_derivative", "check_gradients",
-           "check_answer", "check_op",
+           "check_answer", "check_op", "check_engine", "check_topological_sort",
            "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

@@ -43,10 +43,12 @@ MIN_IN_ALL = 20
 
 
 def report_of(cell: "nbformat.NotebookNode") -> dict | None:
-    """The check report a cell displayed, or None."""
+    """The exercise check report a cell displayed, or None (a report with no exercise name,
+    shown as an example in the text, is not an exercise's)."""
     found = [o["data"][REPORT_MIME_TYPE] for o in cell.get("outputs", [])
              if o.get("output_type") in ("execute_result", "display_data")
-             and REPORT_MIME_TYPE in o.get("data", {})]
+             and REPORT_MIME_TYPE in o.get("data", {})
+             and o["data"][REPORT_MIME_TYPE].get("exercise")]
     assert len(found) <= 1, "one check per check cell"
     return found[0] if found else None
 
@@ -83,7 +85,7 @@ def test_every_answer_cell_has_wrong_answers(path: Path) -> None:
     """Each exercise carries at least one constructed wrong answer, each naming a known mistake
     class, and its answer lines are marked for otter."""
     for cell in source_exercises(path):
-        assert "# SOLUTION" in cell.source
+        assert "# SOLUTION" in cell.source or "# BEGIN SOLUTION" in cell.source
         wrong = cell.metadata.get("chainrule", {}).get("wrong_answers", [])
         assert wrong, f"no wrong answers for:\n{cell.source}"
         for w in wrong:

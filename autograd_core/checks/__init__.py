@@ -5,6 +5,9 @@ output, a missing transpose, ...).
 - :func:`check_answer`, :func:`check_derivative`, :func:`check_gradients` (``answers.py``) and
   :func:`check_op` (``check_op.py``) judge an answer and return a :class:`Report`
   (``report.py``: the green or red box a notebook shows, and its JSON);
+- :func:`check_engine` and :func:`check_topological_sort` (``learner_checks.py``) judge a
+  learner's own micrograd-style engine, read through ``learner_engine.py`` (the protocol, the
+  mirror on chainrule's engine, the watched pass);
 - ``diagnose.py`` recognises the mistake behind a wrong number, ``paths.py`` replays a pass with
   one local derivative swapped to recognise a slip, ``slopes.py`` samples derivatives
   numerically.
@@ -13,7 +16,9 @@ They use the engine (the rest of ``autograd_core``); the engine never imports th
 """
 from .answers import check_answer, check_derivative, check_gradients
 from .check_op import check_op
+from .learner_checks import check_engine, check_topological_sort
 from .report import REPORT_MIME_TYPE, Report
 
-__all__ = ["check_answer", "check_derivative", "check_gradients", "check_op", "Report",
+__all__ = ["check_answer", "check_derivative", "check_gradients", "check_op", "check_engine",
+           "check_topological_sort", "Report",
            "REPORT_MIME_TYPE"]

@@ -61,7 +61,7 @@ def check_learner_gradients(root: Any, *, exercise: str | None = None,
         first = findings[0]
         node, mistake, why = first.node, first.mistake, first.why
     else:       # every step adds what the chain rule says, yet a total differs: the seed
-        node, mistake = mirrored.order[-1], "wrong"
+        node, mistake = mirrored.order[-1], "seed"
         why = (f"{name_of(node, names)}.grad starts the pass at {recorded.grads[id(node)]:g}; "
                "backward() must start it at 1 (∂L/∂L = 1)")
     summary = (f"{what}: {name_of(node, names)} is where they first depart from chainrule's "

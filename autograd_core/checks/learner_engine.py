@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from .. import scalar_math
 from ..graph import Node, observe_backward
 from ..value import Value
 
@@ -476,8 +477,11 @@ def judge_pass(mirrored: Mirror, recorded: LearnerPass, names: Mapping[int, str]
             want = local * call.upstream
             if _close(added, want):
                 continue
-            findings.append(_wrong_addition(node, operand, names, call.upstream, local, before,
-                                            added, want, sum(s is operand for s in slots)))
+            finding = _wrong_addition(node, operand, names, call.upstream, local, before,
+                                      added, want, sum(s is operand for s in slots))
+            if finding.mistake == "wrong":
+                finding = _slip(mirrored, node, operand, names, call.upstream, added) or finding
+            findings.append(finding)
             break
     if recorded.error is not None:
         findings.append(Finding(mirrored.order[-1], "raised", f"backward() raised "
@@ -488,6 +492,38 @@ def judge_pass(mirrored: Mirror, recorded: LearnerPass, names: Mapping[int, str]
                                     "never ran: the topological order left it out, so nothing "
                                     "passed its gradient on to its operands"))
     return findings
+
+
+def _slip(mirrored: Mirror, node: Any, operand: Any, names: Mapping[int, str], upstream: float,
+          added: float) -> Finding | None:
+    """A wrong addition that a classic slip explains: the two operands' local derivatives
+    swapped (``a.grad += a.data * out.grad`` for ``*``), or a rule that needs the op's output
+    given its input (``1 - x²`` for tanh's ``1 - t²``)."""
+    engine_node = mirrored.engine[id(node)]
+    op = engine_node.op
+    if op is None or op.derivatives is None:
+        return None
+    slots = mirrored.operands[id(node)]
+    data = [float(o.data) for o in slots]
+    name, op_name = name_of(node, names), name_of(operand, names)
+    try:
+        rules = [rule(scalar_math, float(node.data), *data, **engine_node.params)
+                 for rule in op.derivatives]
+        if len(slots) == 2 and slots[0] is not slots[1]:
+            k = 0 if slots[0] is operand else 1
+            if not _close(rules[0], rules[1]) and _close(added, rules[1 - k] * upstream):
+                return Finding(node, "swapped_locals", f"{name}._backward() gave {op_name} the "
+                               f"local derivative of the other operand: for {node._op!r} each "
+                               "operand has its own (for *, each gets the *other's* value)")
+        if len(slots) == 1:
+            as_input = op.derivatives[0](scalar_math, data[0], data[0], **engine_node.params)
+            if not _close(as_input, rules[0]) and _close(added, as_input * upstream):
+                return Finding(node, "swapped_output", f"{name}._backward() used the input "
+                               f"{op_name}.data where the local derivative of {node._op!r} "
+                               f"is written with the output {name}.data")
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return None
 
 
 def _wrong_addition(node: Any, operand: Any, names: Mapping[int, str], upstream: float,
@@ -507,7 +543,7 @@ def _wrong_addition(node: Any, operand: Any, names: Mapping[int, str], upstream:
                        f"and lost the {before:g} it already held: use += (a node used twice "
                        "gets a gradient from each use, and they add)")
     if added == 0 and want != 0:
-        return Finding(node, "wrong", f"{name}._backward() added nothing to {op_name}.grad: "
+        return Finding(node, "no_backward", f"{name}._backward() added nothing to {op_name}.grad: "
                        f"is the op's _backward assigned to its output (out._backward = "
                        "_backward), and does it add to every operand?")
     if not _close(local, 1.0) and _close(added, upstream):

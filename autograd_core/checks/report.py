@@ -36,6 +36,9 @@ MISTAKES = {
     "forward": "a forward value is wrong",
     "order": "the nodes visited in the wrong order (the topological sort)",
     "not_called": "a node's _backward never ran",
+    "swapped_locals": "the two operands' local derivatives swapped",
+    "seed": "the pass not started from ∂L/∂L = 1",
+    "no_backward": "a node's _backward passes nothing on",
     "known": "a known mistake",
     "wrong": "wrong",
 }

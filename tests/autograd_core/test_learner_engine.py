@@ -26,11 +26,13 @@ EXPECTED = {
     "overwrite": ("overwrite", "+=", "b = a + a"),
     "dropped_local": ("dropped_local", "without the local derivative", "d = a*b + c"),
     "order": ("order", "reverse topological order", "d = a*b + c"),
-    "no_visited": ("order", "ran a second time", "y = e + e*c"),
+    # without a visited set, a node reached twice runs twice; which of its two runs shows first
+    # depends on the set order of _prev (too early, or a second time): both are named "order"
+    "no_visited": ("order", ("ran a second time", "reverse topological order"), "y = e + e*c"),
     "sign": ("sign", "the sign is wrong", "o = tanh"),
     "forward": ("forward", "forward pass of this op is wrong", "o = tanh"),
-    "no_seed": ("wrong", "must start it at 1", "d = a*b + c"),
-    "unset_backward": ("wrong", "added nothing", "o = tanh"),
+    "no_seed": ("seed", "must start it at 1", "d = a*b + c"),
+    "unset_backward": ("no_backward", "added nothing", "o = tanh"),
 }
 
 
@@ -62,7 +64,8 @@ def test_each_bug_is_named_where_it_first_shows(bug: str) -> None:
     assert report.mistake == mistake, report.feedback
     assert MISTAKES[mistake] in report.summary
     assert report.summary.startswith(where), report.summary
-    assert phrase in report.feedback, report.feedback
+    phrases = (phrase,) if isinstance(phrase, str) else phrase
+    assert any(p in report.feedback for p in phrases), report.feedback
 
 
 @pytest.mark.parametrize("name", sorted(EXPRESSIONS))

@@ -100,17 +100,18 @@ class LearnerTrace(_TraceViews):
     def _step_lines(self, step: LearnerStep) -> list[str]:
         n = self._n
         if step.kind == "seed":
-            lines = [f"seed: {step.name}.grad = {n(step.upstream)}"]
+            lines = [f"seed: {in_formula(step.name)}.grad = {n(step.upstream)}"]
             if step.finding is not None:
                 lines.append(f"{_WRONG} {step.finding.why}")
             return lines
-        lines = [f"{step.name}._backward()   ({step.name} = {step.formula}, "
-                 f"{step.name}.grad = {n(step.upstream)})"]
+        node = in_formula(step.name)
+        lines = [f"{node}._backward()   ({step.name} = {step.formula}, "
+                 f"{node}.grad = {n(step.upstream)})"]
         for c in step.changes:
             added = c.after - c.before
             mark = _OK if c.right else _WRONG
-            lines.append(f"  {c.name}.grad: {n(c.before)} → {n(c.after)}  (added {n(added)}; "
-                         f"chain rule: {step.name}.grad · {c.symbol} = "
+            lines.append(f"  {in_formula(c.name)}.grad: {n(c.before)} → {n(c.after)}  (added "
+                         f"{n(added)}; chain rule: {node}.grad · {c.symbol} = "
                          f"{n(step.upstream)} · {_num(c.local, self.number_format, True)} = "
                          f"{n(c.chain_rule)}) {mark}")
         if step.finding is not None:
