@@ -9,7 +9,7 @@ import re
 import pytest
 
 import viz
-from autograd_core.checks.learner_engine import learner_order
+from autograd_core.checks.learner_probe import order_of as learner_order
 from viz.tracing.learner_trace import LearnerTrace
 
 from ..autograd_core.learner_values import make_value_class
@@ -77,6 +77,7 @@ def test_the_trace_shows_each_backward_call_beside_the_chain_rule() -> None:
     assert "a.grad: -2 → 6  (added 8; chain rule: e.grad · ∂(a * b)/∂(1st operand) = -2 · (-3) = 6) ✗" in text
     assert "✗ e._backward() set a.grad to 6 and lost the -2 it already held" in text
     assert [f.mistake for f in trace.findings] == ["overwrite"]
+    assert trace.findings[0].node == trace.live.index(nodes["e"])
     # looking changes nothing: every grad is as it was, and a second trace says the same
     assert all(node.grad == 0.0 for node in learner_order(L))
     assert viz.trace_backward(L).to_text() == text
@@ -86,13 +87,14 @@ def test_the_trace_of_a_right_engine_has_no_finding_and_totals_that_match() -> N
     L, nodes = lecture_graph()
     trace = viz.trace_backward(L)
     assert trace.findings == [] and "✗" not in trace.to_text()
-    assert trace.grads[id(nodes["a"])] == 4.0 and trace.grads[id(nodes["f"])] == -4.0
+    assert trace.grad_of(nodes["a"]) == 4.0 and trace.grad_of(nodes["f"]) == -4.0
 
 
 def test_the_trace_of_a_wrong_order_names_the_node_that_ran_too_early() -> None:
     L, nodes = lecture_graph("order")
     trace = viz.trace_backward(L)
-    assert trace.findings[0].mistake == "order" and trace.findings[0].node is nodes["d"]
+    assert trace.findings[0].mistake == "order"
+    assert trace.findings[0].node == trace.live.index(nodes["d"])
     assert "ran when d.grad was 0" in trace.to_text()
 
 
@@ -105,7 +107,7 @@ def test_trace_options_that_do_not_apply_are_refused() -> None:
 def test_the_stepper_walks_the_learners_pass(browser) -> None:
     L, nodes = lecture_graph("overwrite")
     trace = viz.trace_backward(L)
-    a_id = trace.graph.ids[trace._engine[id(nodes["a"])]]
+    a_id = trace.graph.ids[trace.engine_node(nodes["a"])]
     with served(browser, trace.to_html()) as (page, others):
         assert page.text_content(f"[data-cr='{a_id}:grad']") == "grad 0"
         for step in range(1, len(trace.steps)):

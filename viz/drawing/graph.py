@@ -19,7 +19,7 @@ import graphviz
 import numpy as np
 
 from autograd_core import MisconceptionWarning, guards, topological_order
-from autograd_core.checks.learner_engine import engine_truth, is_learner_node, learner_names, mirror
+from autograd_core.checks.learner_engine import engine_truth, is_learner_node, learner_names, read_live
 
 from . import render as _render
 from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
@@ -443,9 +443,10 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     if is_learner_node(root):
         # a learner's own micrograd-style Value: drawn as its mirror on the engine, showing
         # the learner's numbers (data, and each node's .grad as it holds it now)
-        mirrored = mirror(root)
+        live = read_live(root, run_pass=False)
+        mirrored = live.mirrored
         grads = _grads if _grads is not None else \
-            {mirrored.engine[id(n)]: float(n.grad) for n in mirrored.order}
+            {mirrored.engine[i]: float(n.grad) for i, n in enumerate(live.order)}
         third, note = _third_field, None
         if third is None and show_grad:
             third, note = learner_grad_field(mirrored, grads, validate_number_format(number_format))
@@ -617,14 +618,14 @@ def learner_grad_field(mirrored: Any, grads: Mapping[Any, Any], number_format: N
         return (lambda n: "grad " + format_number(grads.get(n, 0.0), number_format)), \
             "grad: your .grad (0 everywhere: your backward has not run)"
     truth, _ = engine_truth(mirrored)
-    engine_of = {mirrored.engine[id(n)]: truth[id(n)] for n in mirrored.order}
+    engine_of = dict(zip(mirrored.engine, truth))
     wrong = {n for n, g in grads.items() if not np.isclose(float(g), engine_of[n], rtol=1e-6,
                                                              atol=1e-9)}
 
     def field(node: Any) -> str:
         text = "grad " + format_number(grads.get(node, 0.0), number_format)
         return text + " ✗" if node in wrong else text
-    L = in_formula(learner_names(mirrored.order)[id(mirrored.order[-1])])
+    L = in_formula(learner_names(mirrored.nodes)[-1])
     return field, (f"grad: your .grad; ✗ where it is not ∂{L}/∂(value)" if wrong else
                    f"grad: your .grad, = ∂{L}/∂(value) everywhere")
 

@@ -3,19 +3,19 @@ set beside what the chain rule adds.
 
 :func:`trace_learner_backward` (which :func:`viz.trace_backward` calls for a node of a learner's
 micrograd-style engine) runs the learner's pass watched
-(:func:`autograd_core.checks.learner_engine.record_learner_pass`: every ``grad`` is put back
-afterwards) and records, per ``node._backward()`` call, what it did to each operand's ``grad``
-and what the chain rule adds, ``node.grad · ∂node/∂operand`` (from chainrule's engine on the
-same graph). A step that departs is marked ✗ with the reason; the text, the frames and the
-stepper are those of every trace.
+(:func:`autograd_core.checks.learner_probe.record_pass`: every ``grad`` is put back afterwards)
+and records, per ``node._backward()`` call, what it did to each operand's ``grad`` and what the
+chain rule adds, ``node.grad · (local derivative)``, from chainrule's engine on the same graph.
+A step that departs is marked ✗ with the reason; the text, the frames and the stepper are
+those of every trace.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from autograd_core.checks.learner_engine import (Finding, engine_truth, judge_pass,
-                                                 learner_names, mirror, record_learner_pass)
+from autograd_core.checks.learner_engine import (Finding, LiveRead, engine_truth, judge_pass,
+                                                 read_live)
 
 from ..browser.stepper import Frame, Steps
 from ..drawing.graph import draw_graph, learner_grad_field
@@ -32,7 +32,7 @@ class OperandChange:
     what the chain rule adds: ``upstream · local``, the local derivative written ``symbol``
     (per operand slot, ``∂(a * b)/∂(1st operand)``, summed when the operand fills both)."""
 
-    operand: Any
+    operand: int
     name: str
     symbol: str
     before: float
@@ -48,12 +48,12 @@ class OperandChange:
 @dataclass(frozen=True)
 class LearnerStep:
     """One step of the learner's pass: ``kind`` is ``"seed"`` (the root's starting ``grad``)
-    or ``"call"`` (one ``node._backward()``); ``finding`` says what is wrong there, if
-    anything."""
+    or ``"call"`` (one ``node._backward()``, ``node`` the node's number); ``finding`` says
+    what is wrong there, if anything."""
 
     index: int
     kind: str
-    node: Any
+    node: int
     name: str
     upstream: float
     changes: tuple[OperandChange, ...]
@@ -69,49 +69,54 @@ class LearnerTrace(_TraceViews):
     """The steps of a learner's own backward pass (see :func:`trace_learner_backward`).
 
     ``findings`` lists everything that departs from the chain rule, in the order the pass ran
-    (empty when the learner's engine is right); ``grads`` maps each learner node to the
-    ``grad`` their pass left in it (``grads[id(node)]``).
+    (empty when the learner's engine is right); :meth:`grad_of` gives the ``grad`` the pass
+    left in a learner's node.
     """
 
-    def __init__(self, root: Any, steps: list[LearnerStep], findings: list[Finding],
-                 grads: dict[int, float], names: dict[int, str], graph: Callable[[], Any],
-                 engine_ids: Mapping[int, Any], number_format: NumberFormat) -> None:
-        self.root = root
+    def __init__(self, live: LiveRead, steps: list[LearnerStep], findings: list[Finding],
+                 graph: Callable[[], Any], number_format: NumberFormat) -> None:
+        self.live = live
+        self.root = live.order[-1]
         self.steps = steps
         self.findings = findings
-        self.grads = grads
-        self.names = names
+        self.names = live.names
         self._graph = graph
-        self._engine = engine_ids
         self.number_format = number_format
-        L = in_formula(names[id(root)])
-        self.title = f"your backward pass from {L}: each _backward() beside the chain rule"
+        self.title = (f"your backward pass from {in_formula(self.names[-1])}: each _backward() "
+                      "beside the chain rule")
 
     def __len__(self) -> int:
         return len(self.steps)
 
     def __repr__(self) -> str:
         verdict = "right" if not self.findings else f"{len(self.findings)} finding(s)"
-        return f"<LearnerTrace of {self.names[id(self.root)]}: {len(self.steps)} steps, {verdict}>"
+        return f"<LearnerTrace of {self.names[-1]}: {len(self.steps)} steps, {verdict}>"
+
+    def grad_of(self, node: Any) -> float:
+        """The ``grad`` the learner's pass left in ``node`` (one of their objects)."""
+        return self.live.recorded["grads"][self.live.index(node)]
+
+    def engine_node(self, node: Any) -> Any:
+        """The node of the drawing that stands for the learner's ``node``."""
+        return self.live.mirrored.engine[self.live.index(node)]
 
     def _n(self, x: float) -> str:
         return format_number(x, self.number_format)
 
     def _step_lines(self, step: LearnerStep) -> list[str]:
         n = self._n
+        node = in_formula(step.name)
         if step.kind == "seed":
-            lines = [f"seed: {in_formula(step.name)}.grad = {n(step.upstream)}"]
+            lines = [f"seed: {node}.grad = {n(step.upstream)}"]
             if step.finding is not None:
                 lines.append(f"{_WRONG} {step.finding.why}")
             return lines
-        node = in_formula(step.name)
         lines = [f"{node}._backward()   ({step.name} = {step.formula}, "
                  f"{node}.grad = {n(step.upstream)})"]
         for c in step.changes:
-            added = c.after - c.before
             mark = _OK if c.right else _WRONG
             lines.append(f"  {in_formula(c.name)}.grad: {n(c.before)} → {n(c.after)}  (added "
-                         f"{n(added)}; chain rule: {node}.grad · {c.symbol} = "
+                         f"{n(c.after - c.before)}; chain rule: {node}.grad · {c.symbol} = "
                          f"{n(step.upstream)} · {_num(c.local, self.number_format, True)} = "
                          f"{n(c.chain_rule)}) {mark}")
         if step.finding is not None:
@@ -129,32 +134,28 @@ class LearnerTrace(_TraceViews):
 
     def _steps(self) -> Steps:
         n, ids, op_ids = self._n, self.graph.ids, self.graph.op_ids
-        base: dict[str, str] = {}
-        for node_id, engine_node in self._engine.items():
-            vid = ids.get(engine_node)
-            if vid:
-                base[f"{vid}:grad"] = "grad 0"
+        engine = self.live.mirrored.engine
+        base = {f"{ids[node]}:grad": "grad 0" for node in engine if node in ids}
         frames: list[Frame] = []
         for k, step in enumerate(self.steps):
-            engine_node = self._engine[id(step.node)]
-            vid = ids.get(engine_node)
-            oid = op_ids.get(engine_node)
+            node = engine[step.node]
+            vid, oid = ids.get(node), op_ids.get(node)
             mark = f" {_WRONG}" if step.finding is not None else ""
             if step.kind == "seed":
-                frames.append(Frame(title=f"step {k}: seed {step.name}.grad{mark}",
+                frames.append(Frame(title=f"step {k}: seed {in_formula(step.name)}.grad{mark}",
                                     equation="\n".join(self._step_lines(step)),
                                     active=[vid] if vid else [],
                                     texts={f"{vid}:grad": f"grad {n(step.upstream)}{mark}"}))
                 continue
             i = _index_of(vid, oid)
-            frame = Frame(title=f"step {k}: {step.name}._backward(){mark}",
+            frame = Frame(title=f"step {k}: {in_formula(step.name)}._backward(){mark}",
                           equation="\n".join(self._step_lines(step)),
                           active=[x for x in (vid, oid, f"e{i}" if i is not None else None) if x])
             for c in step.changes:
-                operand = self._engine[id(c.operand)]
+                operand = engine[c.operand]
                 pid = ids.get(operand)
                 if i is not None:
-                    frame.edges.extend(f"e{i}_{slot}" for slot, p in enumerate(engine_node.parents)
+                    frame.edges.extend(f"e{i}_{slot}" for slot, p in enumerate(node.parents)
                                        if p is operand)
                 if pid:
                     frame.targets.append(pid)
@@ -170,53 +171,51 @@ def trace_learner_backward(root: Any, *, rankdir: str = "LR", show_local: bool =
     """Trace a learner's own backward pass from ``root``, a node of their micrograd-style
     engine: one step per ``_backward()`` call that has operands (a leaf's does nothing), in
     the order their ``backward()`` made them, each beside the chain rule's addition
-    ``node.grad · ∂node/∂operand``. Every ``grad`` is as it was afterwards.
+    ``node.grad · (local derivative)``. Every ``grad`` is as it was afterwards.
 
     ``ops`` maps an op string chainrule does not know to the same op on chainrule's Values;
-    ``use_own_backward`` as in
-    :func:`~autograd_core.checks.learner_engine.record_learner_pass`.
+    ``use_own_backward`` as in :func:`~autograd_core.checks.learner_probe.record_pass`.
     """
-    mirrored = mirror(root, ops)
-    names = learner_names(mirrored.order)
-    recorded = record_learner_pass(root, mirrored, use_own_backward)
+    fmt = validate_number_format(number_format)
+    live = read_live(root, ops, use_own_backward)
+    mirrored, recorded, names = live.mirrored, live.recorded, live.names
     findings = judge_pass(mirrored, recorded, names)
     _, locals_ = engine_truth(mirrored)
-    fmt = validate_number_format(number_format)
-    by_call = {id(f.node): f for f in findings}
-    steps: list[LearnerStep] = []
-    first = recorded.calls[0] if recorded.calls else None
-    seed = first.upstream if first is not None and first.node is root else recorded.grads[id(root)]
+    by_node = {f.node: f for f in findings}
+    last = len(names) - 1
+    calls = recorded["calls"]
+    seed = calls[0]["upstream"] if calls and calls[0]["node"] == last else recorded["grads"][last]
     seed_finding = None if _close(seed, 1.0) else Finding(
-        root, "wrong", f"{names[id(root)]}.grad must start the pass at 1 (∂L/∂L = 1)")
-    steps.append(LearnerStep(0, "seed", root, names[id(root)], seed, (), seed_finding))
+        last, "seed", f"{in_formula(names[last])}.grad must start the pass at 1 (∂L/∂L = 1)")
+    steps: list[LearnerStep] = [LearnerStep(0, "seed", last, names[last], seed, (), seed_finding)]
     told: set[int] = set()
-    for call in recorded.calls:
-        if not call.operands:
+    for call in calls:
+        if not call["operands"]:
             continue
-        engine_node = mirrored.engine[id(call.node)]
-        operand_names = [in_formula(names[id(o)]) for o in mirrored.operands[id(call.node)]]
-        formula = engine_node.op.formula(operand_names, params=engine_node.params)
+        i = call["node"]
+        node = mirrored.engine[i]
+        formula = node.op.formula([in_formula(names[k]) for k in mirrored.operands[i]],
+                                  params=node.params)
         changes = []
-        for o, before, after in zip(call.operands, call.before, call.after):
-            local = locals_.get(id(call.node), {}).get(id(o), 0.0)
-            slots = [k for k, p in enumerate(mirrored.operands[id(call.node)]) if p is o]
-            symbol = " + ".join(local_symbol(formula, k) for k in slots)
-            changes.append(OperandChange(o, names[id(o)], symbol, before, after, local,
-                                         local * call.upstream))
-        finding = by_call.get(id(call.node)) if id(call.node) not in told else None
+        for k, before, after in zip(call["operands"], call["before"], call["after"]):
+            local = locals_.get(i, {}).get(k, 0.0)
+            slots = [s for s, p in enumerate(mirrored.operands[i]) if p == k]
+            symbol = " + ".join(local_symbol(formula, s) for s in slots)
+            changes.append(OperandChange(k, names[k], symbol, before, after, local,
+                                         local * call["upstream"]))
+        finding = by_node.get(i) if i not in told else None
         if finding is not None:
-            told.add(id(call.node))
+            told.add(i)
         if finding is None and not all(c.right for c in changes):
-            finding = Finding(call.node, "wrong", "this call adds something other than the "
-                              "chain rule's product")
-        steps.append(LearnerStep(len(steps), "call", call.node, names[id(call.node)],
-                                 call.upstream, tuple(changes), finding, formula))
-    engine = {id(n): mirrored.engine[id(n)] for n in mirrored.order}
-    final = {mirrored.engine[id(n)]: recorded.grads[id(n)] for n in mirrored.order}
+            finding = Finding(i, "wrong", "this call adds something other than the chain "
+                              "rule's product")
+        steps.append(LearnerStep(len(steps), "call", i, names[i], call["upstream"],
+                                 tuple(changes), finding, formula))
+    final = dict(zip(mirrored.engine, recorded["grads"]))
 
     def drawing() -> Any:        # the same mirror, so the frames' node ids are its ids
         field, note = learner_grad_field(mirrored, final, fmt)
         return draw_graph(mirrored.root, rankdir=rankdir, show_local=show_local,
                           number_format=fmt, title=title, _grads=final, _third_field=field,
                           _grad_note=note)
-    return LearnerTrace(root, steps, findings, recorded.grads, names, drawing, engine, fmt)
+    return LearnerTrace(live, steps, findings, drawing, fmt)

@@ -55,6 +55,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from autograd_core.checks import learner_probe
+
 from . import wire
 from . import self_check as nc
 
@@ -62,6 +64,8 @@ KEY_FORMAT = "chainrule-key/1"
 SOLUTION_LINE = re.compile(r"#\s*SOLUTION\s*$")
 MAX_CAPTURE = 20_000_000           # characters of one submission's captured answers
 _WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
+_PROBE_SOURCE = Path(learner_probe.__file__).read_text(encoding="utf-8")
+"""Sent with the wire into the student's kernel: it records a student's own engine as data."""
 
 
 class NotAKey(nc.NotANotebook):
@@ -162,6 +166,7 @@ def parse_key(path: Path, nb: Any) -> Key:
             current.answers.update(answer_names(source))
         else:
             current.check_cells.append(cell["id"])
+            current.answers.update(checked_engines(source))
     exercises = [e for e in exercises if e.answer_cells and e.check_cells]
     if not exercises:
         raise NotAKey(f"{path}: not a teacher's copy: no exercise with an answer cell and a "
@@ -203,6 +208,28 @@ def answer_names(source: str) -> dict[str, str]:
                 for node in ast.walk(target):
                     if isinstance(node, ast.Name):
                         names[node.id] = "data"
+    return names
+
+
+ENGINE_CHECKS = {"check_engine": "engine", "check_topological_sort": "sort"}
+"""Checks of a learner's own engine: their first argument (a class, a sort function) is an
+answer recorded as data in the student's kernel
+(:mod:`autograd_core.checks.learner_probe`)."""
+
+
+def checked_engines(source: str) -> dict[str, str]:
+    """The names a check cell hands to :data:`ENGINE_CHECKS` as their first argument:
+    ``check_engine(Value, ...)`` makes ``Value`` an "engine" answer."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ENGINE_CHECKS and node.args \
+                and isinstance(node.args[0], ast.Name):
+            names[node.args[0].id] = ENGINE_CHECKS[node.func.id]
     return names
 
 
@@ -429,6 +456,8 @@ def _student_notebook(submission: Any, key: Key, nonce: str) -> tuple[Any, dict[
             continue                               # missing
         probes = (key.probes or {}).get(exercise.name, {})
         cell = _code("_chainrule_capture = {}\n"
+                     f"exec(compile({_PROBE_SOURCE!r}, '<chainrule probe>', 'exec'), "
+                     "_chainrule_capture)\n"
                      f"exec(compile({_WIRE_SOURCE!r}, '<chainrule grading>', 'exec'), "
                      "_chainrule_capture)\n"
                      f"_chainrule_capture['capture'](globals(), {exercise.name!r}, "

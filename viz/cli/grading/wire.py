@@ -193,6 +193,12 @@ def capture(namespace: dict, exercise: str, answers: dict, probes: dict, nonce: 
     for name, kind in answers.items():
         if name not in namespace:
             out[name] = {"undefined": True}
+        elif kind in ("engine", "sort"):
+            record = _probe("engine_record" if kind == "engine" else "sort_record")
+            try:
+                out[name] = {kind: encode(record(namespace[name]))}
+            except Exception as error:  # noqa: BLE001 - not a class or a function at all
+                out[name] = {"value": {"__unsupported__": f"{type(error).__name__}"}}
         elif kind == "function" and callable(namespace[name]):
             calls = probes.get(name, {})
             out[name] = {"calls": {key: _call(namespace[name], *map(decode, probe))
@@ -205,7 +211,37 @@ def capture(namespace: dict, exercise: str, answers: dict, probes: dict, nonce: 
     emit(CAPTURE_MIME, {"nonce": nonce, "exercise": exercise, "answers": out})
 
 
+def _probe(name: str) -> Callable[..., Any]:
+    """A recorder of :mod:`autograd_core.checks.learner_probe`: sent into the kernel beside
+    this module (the same namespace), or imported when this module is imported."""
+    found = globals().get(name)
+    if found is None:
+        from autograd_core.checks import learner_probe
+
+        found = getattr(learner_probe, name)
+    return found
+
+
 # -- judge's kernel: the student's answers as teacher-side objects --------------------------------
+RECORD_ATTRIBUTE = "_chainrule_record"     # autograd_core.checks.learner_checks reads it
+
+
+def recorded(teacher: Any, record: Any) -> Any:
+    """The teacher's class (or function) for the cells that follow, carrying the student's
+    recorded engine (or sort), which ``check_engine`` (``check_topological_sort``) judges."""
+    import functools
+
+    if isinstance(teacher, type):
+        return type(teacher.__name__, (teacher,), {RECORD_ATTRIBUTE: record,
+                                                   "__module__": teacher.__module__})
+
+    @functools.wraps(teacher if callable(teacher) else _nothing)
+    def carried(*args: Any, **kwargs: Any) -> Any:
+        return teacher(*args, **kwargs) if callable(teacher) else None
+
+    setattr(carried, RECORD_ATTRIBUTE, record)
+    return carried
+
 class NotProbed(RuntimeError):
     """The judge called a function answer on arguments the teacher's run never used."""
 
@@ -258,13 +294,19 @@ def inject(namespace: dict, record: dict | None, answers: dict) -> None:
     that nothing the student sends (however malformed) leaves a solution in place; an answer
     that cannot be decoded becomes an :class:`Unsupported`."""
     teacher = {name: namespace.get(name) for name in answers}
-    for name in answers:
-        namespace[name] = _unanswered(teacher[name])
+    for name, kind in answers.items():
+        namespace[name] = recorded(teacher[name], {"unanswered": True}) \
+            if kind in ("engine", "sort") else _unanswered(teacher[name])
     captured = (record or {}).get("answers", {}) if isinstance(record, dict) else {}
     for name in answers:
         got = captured.get(name) if isinstance(captured, dict) else None
         try:
             if not isinstance(got, dict) or got.get("undefined"):
+                continue
+            kind = answers[name]
+            if kind in ("engine", "sort"):
+                if kind in got:
+                    namespace[name] = recorded(teacher[name], decode(got[kind]))
                 continue
             if "calls" in got:
                 calls = got["calls"]
