@@ -5,6 +5,9 @@ output, a missing transpose, ...).
 - :func:`check_answer`, :func:`check_derivative`, :func:`check_gradients` (``answers.py``) and
   :func:`check_op` (``check_op.py``) judge an answer and return a :class:`Report`
   (``report.py``: the green or red box a notebook shows, and its JSON);
+- ``stages.py`` decides how much of a wrong answer's report an exercise shows (the kind of
+  mistake, then a hint, the expected value only on request) and gives :func:`hint` and
+  :func:`reveal`;
 - ``diagnose.py`` recognises the mistake behind a wrong number, ``paths.py`` replays a pass with
   one local derivative swapped to recognise a slip, ``slopes.py`` samples derivatives
   numerically.
@@ -13,7 +16,8 @@ They use the engine (the rest of ``autograd_core``); the engine never imports th
 """
 from .answers import check_answer, check_derivative, check_gradients
 from .check_op import check_op
-from .report import REPORT_MIME_TYPE, Report
+from .report import REPORT_MIME_TYPE, Report, ReportView
+from .stages import hint, reveal
 
-__all__ = ["check_answer", "check_derivative", "check_gradients", "check_op", "Report",
-           "REPORT_MIME_TYPE"]
+__all__ = ["check_answer", "check_derivative", "check_gradients", "check_op", "hint", "reveal",
+           "Report", "ReportView", "REPORT_MIME_TYPE"]
