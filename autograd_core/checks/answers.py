@@ -46,7 +46,9 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
 
     ``mistakes`` maps an explanation to the wrong answer a known mistake gives (computed in
     the notebook, e.g. ``{"no bias correction: m̂ = m / (1 - β₁ᵗ) was skipped": m}``); an
-    answer equal to one is reported with that explanation. Besides those, the report names
+    answer equal to one is reported with that explanation. An explanation may also be a pair
+    ``(explanation, hint)``: the hint (the fix, e.g. ``"m̂ = m / (1 - β₁ᵗ)"``) shows from
+    stage 2 on (see :mod:`~autograd_core.checks.stages`). Besides those, the report names
     a wrong shape, a transpose, a wrong sign, a constant factor and nan/inf.
     ``answer`` and ``expected`` may also be dicts (or tuples) of parts, checked part by part;
     then ``mistakes`` is keyed by part first: ``{"db": {explanation: wrong_value}}`` (parts of
@@ -71,8 +73,9 @@ def _check_answer(answer: Any, expected: Any, exercise: str | None,
         got = learner_array(answer, name)
     except NotANumber as refused:
         return refused.report(exercise)
-    known = [Alternative("known", why, _as_array(value, "a known mistake"))
-             for why, value in (mistakes or {}).items()]
+    known = [Alternative("known", explanation, _as_array(value, "a known mistake"), hint)
+             for (explanation, hint), value in ((_explained(k), v)
+                                                for k, v in (mistakes or {}).items())]
     if got.shape != want.shape:
         return _shape_report(got, want, known, name, exercise)
     where = _index_names(want.shape)
@@ -122,13 +125,23 @@ def _check_parts(answer: Any, expected: Mapping[str, Any] | tuple, exercise: str
                   hints=first.hints, reveals=reveals)
 
 
+def _explained(key: Any) -> tuple[str, str]:
+    """A known mistake's ``explanation`` (or ``(explanation, hint)``) as both."""
+    if isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key):
+        return key[0], key[1]
+    if not isinstance(key, str):
+        raise TypeError(f"a known mistake is named by its explanation (a string) or a pair "
+                        f"(explanation, hint); got {type(key).__name__}")
+    return key, ""
+
+
 def _shape_report(got: np.ndarray, want: np.ndarray, known: list[Alternative], name: str,
                   exercise: str | None) -> Report:
     at = f"expected shape {want.shape}, got shape {got.shape}"
     for k in known:
         if k.values.shape == got.shape and np.allclose(got, k.values, rtol=1e-6, atol=1e-9):
             return Report(False, f"{name} is wrong: {MISTAKES['known']}", [k.explanation, at],
-                          "known", exercise)
+                          "known", exercise, hints=[k.hint] if k.hint else [])
     if want.ndim == 2 and got.shape == want.T.shape and np.allclose(got, want.T, rtol=1e-6,
                                                                      atol=1e-9):
         return Report(False, f"{name} is wrong: {MISTAKES['transpose']}",
