@@ -272,3 +272,4 @@ def test_a_known_mistake_can_keep_its_fix_for_the_hint() -> None:
     assert shaped.mistake == "known" and "hint: divide by 1 - β₁ᵗ" in str(shaped)
     with pytest.raises(TypeError, match="explanation"):
         check_answer(1.0, 2.0, mistakes={3: 1.0})
+

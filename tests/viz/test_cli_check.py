@@ -186,6 +186,13 @@ def test_the_self_check_keeps_the_expected_value_out_of_a_wrong_answers_feedback
     assert not re.search(r"expected -?\d|(?<!-)\b6\b", wrong["feedback"]), wrong["feedback"]
 
 
+def test_the_grader_sets_the_variable_the_checks_read() -> None:
+    from autograd_core.checks import stages
+    from viz.cli.grading import teacher
+
+    assert teacher.FULL_FEEDBACK == stages.FEEDBACK_VARIABLE
+
+
 def test_a_cell_over_the_time_limit_is_interrupted_and_reported(tmp_path: Path) -> None:
     report = {"exercise": "after", "passed": True, "answered": True, "mistake": None,
               "feedback": "fine"}

@@ -57,12 +57,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from autograd_core.checks.stages import FEEDBACK_VARIABLE
-
 from . import wire
 from . import self_check as nc
 
 KEY_FORMAT = "chainrule-key/1"
+FULL_FEEDBACK = "CHAINRULE_FEEDBACK"
+"""Set to ``full`` in the judge's kernel: every report there shows all its feedback, the
+expected value included (``autograd_core.checks.stages``, documented in the README)."""
 SOLUTION_LINE = re.compile(r"#\s*SOLUTION\s*$")
 MAX_CAPTURE = 20_000_000           # characters of one submission's captured answers
 _WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
@@ -465,7 +466,7 @@ def _judge_notebook(key: Key, records: dict[str, Any]) -> tuple[Any, dict[str, A
     injected: dict[str, Any] = {}
     run = _after_answers(key, cells, where, injector)
     # the grade's feedback is the full report, the expected value included
-    run.insert(1, _code(f"__import__('os').environ[{FEEDBACK_VARIABLE!r}] = 'full'"))
+    run.insert(1, _code(f"__import__('os').environ[{FULL_FEEDBACK!r}] = 'full'"))
     return nbformat.v4.new_notebook(cells=run, metadata=key.notebook.metadata), injected
 
 
