@@ -166,7 +166,9 @@ class Report:
             shown += [f"hint: {h}" for h in self.hint_lines]
         if stage >= FULL:
             return shown + list(self.reveals)
-        name = f'"{short_name(self.exercise)}"' if self.exercise else ""
+        short = short_name(self.exercise) if self.exercise else ""
+        name = "" if not short else f'"{short}"' if '"' not in short and "\\" not in short \
+            else repr(short)
         if stage == MISTAKE:
             return shown + [f"stuck? hint({name}) gives a hint, reveal({name}) the expected "
                             "value"]

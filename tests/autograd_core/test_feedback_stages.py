@@ -273,3 +273,9 @@ def test_a_known_mistake_can_keep_its_fix_for_the_hint() -> None:
     with pytest.raises(TypeError, match="explanation"):
         check_answer(1.0, 2.0, mistakes={3: 1.0})
 
+
+
+def test_the_way_to_see_more_names_the_exercise_as_python_reads_it() -> None:
+    report = check_answer(0.5, 1.5, exercise='the "tricky" one')
+    assert "stuck? hint('the \"tricky\" one') gives a hint" in str(report)
+    assert "expected 1.5" in str(reveal('the "tricky" one'))
