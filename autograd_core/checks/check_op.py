@@ -187,8 +187,8 @@ def _judge_rule(op: Op, k: int, rule: Any, rows: list[tuple[Any, ...]], params: 
     if swap.correct().all():
         return "swapped_output", f"{title}: {MISTAKES['swapped_output']}", [
             f"the rule uses the input {op.inputs[k]} where the derivative needs the output "
-            f"out (for tanh: 1 - out*out, not 1 - {op.inputs[k]}*{op.inputs[k]}); with the "
-            "two swapped it is right everywhere", *found.lines[1:]], [], found.reveals
+            "out; with the two swapped it is right everywhere", *found.lines[1:]], [
+            f"for tanh: 1 - out*out, not 1 - {op.inputs[k]}*{op.inputs[k]}"], found.reveals
     return (found.mistake, f"{title}: {MISTAKES[found.mistake]}", found.lines, found.hints,
             found.reveals)
 
