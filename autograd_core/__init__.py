@@ -24,7 +24,8 @@ from .guards import MisconceptionWarning, guards_enabled, set_guards
 from .numbers import REAL_NUMBER_TYPES, is_zero
 from .op import Op, constant_result
 from .ops import ELEMENTWISE_OPS, TENSOR_ELEMENTWISE_OPS
-from .checks.report import REPORT_MIME_TYPE, Report
+from .checks.report import REPORT_MIME_TYPE, Report, ReportView
+from .checks.stages import hint, reveal
 from .rng import default_generator, initial_seed, manual_seed, seed
 from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
@@ -50,6 +51,7 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "is_zero", "REAL_NUMBER_TYPES", "ELEMENTWISE_OPS", "TENSOR_ELEMENTWISE_OPS",
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "MATH_NAMESPACES", "check_derivative", "check_gradients",
-           "check_answer", "check_op", "check_engine", "check_topological_sort",
+           "check_answer", "check_op", "check_engine", "check_topological_sort", "hint", "reveal",
+           "ReportView",
            "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

@@ -7,7 +7,9 @@
 
 Each returns a :class:`~autograd_core.checks.report.Report`: a wrong answer is a report, never an
 exception (bad *arguments* to the check still raise ``TypeError``/``ValueError``). The
-feedback always gives the point, the expected and the received number. An answer that is no
+feedback names the mistake, the point and the received number; the expected number is in its
+last tier (see :mod:`~autograd_core.checks.report`), shown at once unless ``exercise=`` names
+an exercise (then :mod:`~autograd_core.checks.stages` shows it in stages). An answer that is no
 number (text, a dict, a list that contains itself, an integer beyond the float range) is
 reported as "not a number" (or "too large"); text such as ``"42"`` is never graded right.
 """
@@ -27,6 +29,7 @@ from .paths import (MAX_EDGES_FOR_ALTERNATIVES, RecordedPass, expression, groupe
 from .learner_checks import check_learner_gradients
 from .learner_engine import is_learner_node
 from .report import MISTAKES, Report, is_unanswered, not_answered
+from .stages import fingerprint, staged
 from .slopes import Slope, slope
 from ..value import Value
 
@@ -45,12 +48,24 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
 
     ``mistakes`` maps an explanation to the wrong answer a known mistake gives (computed in
     the notebook, e.g. ``{"no bias correction: m̂ = m / (1 - β₁ᵗ) was skipped": m}``); an
-    answer equal to one is reported with that explanation. Besides those, the report names
+    answer equal to one is reported with that explanation. An explanation may also be a pair
+    ``(explanation, hint)``: the hint (the fix, e.g. ``"m̂ = m / (1 - β₁ᵗ)"``) shows from
+    stage 2 on (see :mod:`~autograd_core.checks.stages`). Besides those, the report names
     a wrong shape, a transpose, a wrong sign, a constant factor and nan/inf.
     ``answer`` and ``expected`` may also be dicts (or tuples) of parts, checked part by part;
     then ``mistakes`` is keyed by part first: ``{"db": {explanation: wrong_value}}`` (parts of
     a tuple are called ``"part 1"``, ``"part 2"``, ...).
+    With ``exercise=`` a wrong answer's report is staged (:func:`~autograd_core.checks.stages.staged`):
+    the expected value shows only on :meth:`Report.reveal`.
     """
+    report = _check_answer(answer, expected, exercise, mistakes, name, rtol, atol)
+    report.fingerprint = fingerprint(answer)
+    return staged(report)
+
+
+def _check_answer(answer: Any, expected: Any, exercise: str | None,
+                  mistakes: Mapping[str, Any] | None, name: str, rtol: float,
+                  atol: float) -> Report:
     if isinstance(expected, Mapping) or isinstance(expected, tuple):
         return _check_parts(answer, expected, exercise, mistakes, name, rtol, atol)
     if _contains_placeholder(answer):
@@ -60,8 +75,9 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
         got = learner_array(answer, name)
     except NotANumber as refused:
         return refused.report(exercise)
-    known = [Alternative("known", why, _as_array(value, "a known mistake"))
-             for why, value in (mistakes or {}).items()]
+    known = [Alternative("known", explanation, _as_array(value, "a known mistake"), hint)
+             for (explanation, hint), value in ((_explained(k), v)
+                                                for k, v in (mistakes or {}).items())]
     if got.shape != want.shape:
         return _shape_report(got, want, known, name, exercise)
     where = _index_names(want.shape)
@@ -69,11 +85,12 @@ def check_answer(answer: Any, expected: Any, *, exercise: str | None = None,
     if want.ndim == 2 and want.shape[0] == want.shape[1]:
         alternatives.append(Alternative("transpose", f"{name} is the transpose of the right "
                                         "matrix (rows and columns swapped)", want.T))
-    passed, mistake, lines = diagnose(Comparison(got, want, where, rtol, atol), alternatives,
-                                      name, unit="entries")
-    if passed:
+    found = diagnose(Comparison(got, want, where, rtol, atol), alternatives, name,
+                     unit="entries")
+    if found.passed:
         return Report(True, f"{name} is right", [f"{number_or_shape(want)}"], None, exercise)
-    return Report(False, f"{name} is wrong: {MISTAKES[mistake]}", lines, mistake, exercise)
+    return Report(False, f"{name} is wrong: {MISTAKES[found.mistake]}", found.lines,
+                  found.mistake, exercise, hints=found.hints, reveals=found.reveals)
 
 
 def _check_parts(answer: Any, expected: Mapping[str, Any] | tuple, exercise: str | None,
@@ -94,17 +111,30 @@ def _check_parts(answer: Any, expected: Mapping[str, Any] | tuple, exercise: str
             return Report(False, f"{name} should be {len(parts)} values",
                           [f"got {type(answer).__name__}"], "shape", exercise)
         answers = dict(zip(parts, answer))
-    reports = {key: check_answer(answers[key], value, mistakes=(mistakes or {}).get(key),
-                                 name=key, rtol=rtol, atol=atol) for key, value in parts.items()}
+    reports = {key: _check_answer(answers[key], value, None, (mistakes or {}).get(key), key,
+                                  rtol, atol) for key, value in parts.items()}
     failed = [r for r in reports.values() if not r.passed]
     details = [f"{'✓' if r.passed else '✗'} {r.summary}" for r in reports.values()]
     if not failed:
         return Report(True, f"{name}: every part is right", details, None, exercise)
     first = failed[0]
     details += first.details
+    reveals = [f"{key}: {line}" for key, r in reports.items() if not r.passed
+               for line in r.reveals]
     return Report(False, f"{name}: {len(failed)} of {len(reports)} parts wrong "
                   f"({', '.join(k for k, r in reports.items() if not r.passed)})", details,
-                  first.mistake, exercise, answered=all(r.answered for r in reports.values()))
+                  first.mistake, exercise, answered=all(r.answered for r in reports.values()),
+                  hints=first.hints, reveals=reveals)
+
+
+def _explained(key: Any) -> tuple[str, str]:
+    """A known mistake's ``explanation`` (or ``(explanation, hint)``) as both."""
+    if isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key):
+        return key[0], key[1]
+    if not isinstance(key, str):
+        raise TypeError(f"a known mistake is named by its explanation (a string) or a pair "
+                        f"(explanation, hint); got {type(key).__name__}")
+    return key, ""
 
 
 def _shape_report(got: np.ndarray, want: np.ndarray, known: list[Alternative], name: str,
@@ -113,7 +143,7 @@ def _shape_report(got: np.ndarray, want: np.ndarray, known: list[Alternative], n
     for k in known:
         if k.values.shape == got.shape and np.allclose(got, k.values, rtol=1e-6, atol=1e-9):
             return Report(False, f"{name} is wrong: {MISTAKES['known']}", [k.explanation, at],
-                          "known", exercise)
+                          "known", exercise, hints=[k.hint] if k.hint else [])
     if want.ndim == 2 and got.shape == want.T.shape and np.allclose(got, want.T, rtol=1e-6,
                                                                      atol=1e-9):
         return Report(False, f"{name} is wrong: {MISTAKES['transpose']}",
@@ -253,7 +283,15 @@ def check_derivative(f: Callable[..., Any], df: Callable[..., Any], *,
     The points are ``points``, or 0, ±½, ±1, ±2, ±10, ±30 and 20 random ones in [-3, 3];
     points where ``f`` is undefined (an error, nan or inf nearby) are skipped, and at a kink
     any value between the one-sided slopes is accepted.
+    With ``exercise=`` a wrong answer's report is staged (:func:`~autograd_core.checks.stages.staged`):
+    the expected values show only on :meth:`Report.reveal`.
     """
+    return staged(_check_derivative(f, df, points, exercise, rtol, atol, seed))
+
+
+def _check_derivative(f: Callable[..., Any], df: Callable[..., Any],
+                      points: Sequence[Any] | None, exercise: str | None, rtol: float,
+                      atol: float, seed: int) -> Report:
     if not callable(f) or not callable(df):
         raise TypeError(f"check_derivative(f, df) takes two functions; got "
                         f"{type(f).__name__} and {type(df).__name__}")
@@ -278,7 +316,9 @@ def check_derivative(f: Callable[..., Any], df: Callable[..., Any], *,
     if not rows:
         raise ValueError("f is undefined (or has no derivative) at every point checked; pass "
                          "points= inside its domain")
-    return _judge_derivative(rows, names, exercise, rtol, atol)
+    report = _judge_derivative(rows, names, exercise, rtol, atol)
+    report.fingerprint = fingerprint([r["received"] for r in rows])  # df's values: its answer
+    return report
 
 
 def _argument_names(f: Callable[..., Any], points: Sequence[Any] | None) -> list[str]:
@@ -408,14 +448,15 @@ def _judge_derivative(rows: list[dict[str, Any]], names: list[str], exercise: st
         keys = set.intersection(*(set(r["alternatives"]) for r in rows)) if rows else set()
         alternatives = [Alternative(rows[0]["alternatives"][key][0],
                                     rows[0]["alternatives"][key][1].replace(VARIABLE, names[k]),
-                                    np.array([r["alternatives"][key][2][k] for r in rows]))
+                                    np.array([r["alternatives"][key][2][k] for r in rows]),
+                                    rows[0]["alternatives"][key][3].replace(VARIABLE, names[k]))
                         for key in sorted(keys)]
         what = "df" if n == 1 else f"your ∂f/∂{names[k]}"
-        passed, mistake, lines = diagnose(Comparison(received, expected, where, rtol, atol,
-                                                     low, high), alternatives, what)
-        if not passed:
-            return Report(False, f"{what} is wrong: {MISTAKES[mistake]}", lines, mistake,
-                          exercise)
+        found = diagnose(Comparison(received, expected, where, rtol, atol, low, high),
+                         alternatives, what)
+        if not found.passed:
+            return Report(False, f"{what} is wrong: {MISTAKES[found.mistake]}", found.lines,
+                          found.mistake, exercise, hints=found.hints, reveals=found.reveals)
     kinks = sum(any(s.kind == "kink" for s in r["slopes"]) for r in rows)
     note = f", {kinks} of them at a kink" if kinks else ""
     return Report(True, f"{'df' if n == 1 else 'every partial derivative'} is right",
@@ -424,14 +465,16 @@ def _judge_derivative(rows: list[dict[str, Any]], names: list[str], exercise: st
 
 # -- the slips a learner makes in a chain rule, as alternative gradients ---------------------
 def slips(recorded: RecordedPass, targets: Sequence[Any],
-          names: dict[Any, str]) -> dict[tuple[int, str], tuple[str, str, list[float]]]:
+          names: dict[Any, str]) -> dict[tuple[int, str], tuple[str, str, list[float], str]]:
     """For each slip in the recorded pass, what the targets' gradients would be:
-    ``{(edge index, kind): (mistake, explanation, [gradient of each target])}``."""
-    found: dict[tuple[int, str], tuple[str, str, list[float]]] = {}
+    ``{(edge index, kind): (mistake, explanation, [gradient of each target], hint)}`` (the
+    hint: the part of the explanation that gives the fix away, shown from stage 2)."""
+    found: dict[tuple[int, str], tuple[str, str, list[float], str]] = {}
     into = uses(recorded)
 
-    def add(key: tuple[int, str], mistake: str, why: str, grads: dict[Any, Any]) -> None:
-        found[key] = (mistake, why, [float(grads.get(t, 0.0)) for t in targets])
+    def add(key: tuple[int, str], mistake: str, why: str, grads: dict[Any, Any],
+            hint: str = "") -> None:
+        found[key] = (mistake, why, [float(grads.get(t, 0.0)) for t in targets], hint)
 
     # every slip is listed at every point (even where it happens to give the right number),
     # so that the slips line up across points
@@ -458,13 +501,13 @@ def slips(recorded: RecordedPass, targets: Sequence[Any],
             right = op.derivative_formula(0, [z], params=node.params)
             wrong = right.replace(out, z_grouped)
             add((i, "swapped"), "swapped_output",
-                f"∂{out}/∂{z_grouped} = {right} is written with the output {out}; your "
-                f"answer uses the input {z} where the output belongs"
-                + (f" ({wrong} instead of {right})" if wrong != right else "") + spelled,
-                replay(recorded, e, swapped))
+                f"your answer uses the input {z} where the derivative of {out} needs the "
+                f"output {out}{spelled}", replay(recorded, e, swapped),
+                f"∂{out}/∂{z_grouped} = {right} is written with the output {out}"
+                + (f"; you wrote {wrong} instead of {right}" if wrong != right else ""))
             add((i, "function"), "function_for_derivative",
-                f"your answer uses {out} itself where its derivative {right} belongs{spelled}",
-                replay(recorded, e, float(node.data)))
+                f"your answer uses {out} itself where its derivative belongs{spelled}",
+                replay(recorded, e, float(node.data)), f"∂{out}/∂{z_grouped} = {right}")
     target_set = set(targets)
     wrt = "the inner derivative ∂u/∂" + VARIABLE      # the partial's variable, filled in later
     for j, node in enumerate(recorded.order):
@@ -496,6 +539,9 @@ def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
     backward pass is run, watched (every ``grad`` is put back), and compared with chainrule's
     engine on the same graph (:func:`~autograd_core.checks.learner_checks.check_learner_gradients`;
     ``ops`` maps an op string chainrule does not know to the same op on its Values).
+
+    With ``exercise=`` a wrong answer's report is staged (:func:`~autograd_core.checks.stages.staged`):
+    the expected gradients show only on :meth:`Report.reveal`.
     """
     if is_learner_node(root):
         if answers is not None:
@@ -505,6 +551,11 @@ def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
     if answers is None:
         raise TypeError("check_gradients needs answers, a dict {node or label: gradient} "
                         "(only a node of your own engine is checked without them)")
+    return staged(_check_gradients(root, answers, exercise, rtol, atol))
+
+
+def _check_gradients(root: Any, answers: Mapping[Any, Any], exercise: str | None,
+                     rtol: float, atol: float) -> Report:
     if not hasattr(root, "_bound") or not hasattr(root, "grad"):
         raise TypeError(f"check_gradients needs the graph's output node (a Value or Tensor); "
                         f"got {type(root).__name__}")
@@ -526,7 +577,7 @@ def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
             except NotANumber as why:
                 refused[n] = why
     into = uses(recorded)
-    lines, first = [], None
+    lines, hints, reveals, first = [], [], [], None
     backward_order = [n for n in reversed(order) if n in nodes]
     for n in backward_order:
         if n in unanswered:
@@ -542,9 +593,11 @@ def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
         if verdict is None:
             lines.append(f"✓ {names[n]}: {_short(learner[n])}")
             continue
-        mistake, why = verdict
+        mistake, why, hint = verdict
         first = first or (n, mistake)
-        lines.append(f"✗ {names[n]}: expected {_short(truth)}, got {_short(learner[n])}: {why}")
+        lines.append(f"✗ {names[n]}: got {_short(learner[n])}: {why}")
+        hints += [f"{names[n]}: {h}" for h in hint]
+        reveals.append(f"{names[n]}: expected {_short(truth)}, got {_short(learner[n])}")
     if first is None:
         if unanswered:
             return Report(False, f"{len(unanswered)} of {len(nodes)} gradients not answered "
@@ -552,7 +605,9 @@ def check_gradients(root: Any, answers: Mapping[Any, Any] | None = None, *,
         return Report(True, f"all {len(nodes)} gradients are right", lines, None, exercise)
     node, mistake = first
     return Report(False, f"{names[node]} is the first wrong gradient in backward order: "
-                  f"{MISTAKES[mistake]}", lines, mistake, exercise)
+                  f"{MISTAKES[mistake]}", lines, mistake, exercise, hints=hints,
+                  reveals=reveals, fingerprint=fingerprint(
+                      [(names[n], a) for n, a in nodes.items()]))
 
 
 def _name(node: Any, index: int) -> str:
@@ -590,8 +645,9 @@ def _resolve(order: list[Any], answers: Mapping[Any, Any]) -> dict[Any, Any]:
 
 def _judge_node(n: Any, learner: dict[Any, np.ndarray], truth: np.ndarray,
                 recorded: RecordedPass, into: dict[Any, list[Any]], names: dict[Any, str],
-                rtol: float, atol: float) -> tuple[str, str] | None:
-    """``None`` when the learner's gradient at ``n`` is right, else the mistake and why.
+                rtol: float, atol: float) -> tuple[str, str, list[str]] | None:
+    """``None`` when the learner's gradient at ``n`` is right, else the mistake, why (no
+    expected number) and hints.
 
     The learner's own step at ``n`` is ``Σ over the uses e of ∂root/∂e.node · local(e)``
     with *their* upstream gradients (the truth where they gave none): if their value equals
@@ -600,7 +656,7 @@ def _judge_node(n: Any, learner: dict[Any, np.ndarray], truth: np.ndarray,
     got = learner[n]
     if got.shape != truth.shape:
         report = _shape_report(got, truth, [], names[n], None)
-        return report.mistake or "shape", report.details[0]
+        return report.mistake or "shape", report.details[0], []
     comparison = Comparison(got, truth, _index_names(truth.shape), rtol, atol)
     if comparison.correct().all():
         return None
@@ -616,10 +672,10 @@ def _judge_node(n: Any, learner: dict[Any, np.ndarray], truth: np.ndarray,
                             learner[m], np.asarray(recorded.grads[m], float), (), rtol,
                             atol).correct().all()]
             return "inherited", (f"this step is right for the upstream gradient you used; the "
-                                 f"error comes from {', '.join(wrong_up) or 'upstream'}")
+                                 f"error comes from {', '.join(wrong_up) or 'upstream'}"), []
         alternatives = _node_slips(n, edges, ups, parts, theirs, names)
-    _, mistake, lines = diagnose(comparison, alternatives, "this gradient")
-    return mistake or "wrong", lines[0]
+    found = diagnose(comparison, alternatives, "this gradient")
+    return found.mistake or "wrong", found.lines[0], found.hints
 
 
 def _contribution(edge: Any, upstream: Any) -> Any:

@@ -13,6 +13,7 @@ from .answers import SPECIAL_POINTS, _shape_report
 from .diagnose import Alternative, Comparison, diagnose, number
 from ..op import Op
 from .report import MISTAKES, Report, is_unanswered, not_answered
+from .stages import staged
 from .slopes import slope
 from ..tensor import Tensor
 from ..value import Value
@@ -34,8 +35,16 @@ def check_op(op: Op, *, params: Mapping[str, Any] | None = None,
     ``inputs`` (arrays; by default random ones of the shapes the op accepts), so a VJP of
     the wrong shape or transposed is caught. Then the formula templates must render, and
     the op must run with ``create_graph=True``. The report names the operand whose rule is
-    wrong.
+    wrong. With ``exercise=`` a wrong rule's report is staged
+    (:func:`~autograd_core.checks.stages.staged`): the expected values show only on
+    :meth:`Report.reveal`.
     """
+    return staged(_check_op(op, params, inputs, points, exercise, seed, rtol, atol))
+
+
+def _check_op(op: Op, params: Mapping[str, Any] | None, inputs: Sequence[Any] | None,
+              points: int, exercise: str | None, seed: int, rtol: float,
+              atol: float) -> Report:
     if not isinstance(op, Op):
         raise TypeError(f"check_op needs an autograd_core.Op; got {type(op).__name__}")
     params = op.check_params(dict(params or {})) or {}
@@ -50,8 +59,9 @@ def check_op(op: Op, *, params: Mapping[str, Any] | None = None,
     failure = failure or _check_templates(op, params) or _check_create_graph(op, params, inputs,
                                                                              rng, rtol)
     if failure is not None:
-        mistake, summary, lines = failure
-        return Report(False, summary, lines, mistake, exercise)
+        mistake, summary, lines, *tiers = failure
+        hints, reveals = tiers or ([], [])
+        return Report(False, summary, lines, mistake, exercise, hints=hints, reveals=reveals)
     kind = "derivative rule" if op.elementwise else "vector-Jacobian product"
     return Report(True, f"op {op.name!r}: every {kind} is right",
                   [f"{op.arity} operand(s) checked "
@@ -59,7 +69,9 @@ def check_op(op: Op, *, params: Mapping[str, Any] | None = None,
                    + "; formulas render; create_graph=True works"], None, exercise)
 
 
-Failure = tuple[str, str, list[str]]
+Failure = tuple
+"""``(mistake, summary, lines)``, or ``(mistake, summary, lines, hints, reveals)`` when some
+of the feedback would give the expected value away (see :class:`Report`)."""
 
 
 def _unanswered_rules(op: Op, params: dict[str, Any]) -> list[str]:
@@ -171,14 +183,14 @@ def _judge_rule(op: Op, k: int, rule: Any, rows: list[tuple[Any, ...]], params: 
         except Exception:    # noqa: BLE001 - a rule that fails this way simply isn't this slip
             swapped.append(math.nan)
     swap = Comparison(swapped, expected, comparison.where, rtol, atol, low, high)
+    found = diagnose(comparison, (), "the rule")
     if swap.correct().all():
         return "swapped_output", f"{title}: {MISTAKES['swapped_output']}", [
             f"the rule uses the input {op.inputs[k]} where the derivative needs the output "
-            f"out (for tanh: 1 - out*out, not 1 - {op.inputs[k]}*{op.inputs[k]}); with the "
-            "two swapped it is right everywhere",
-            *diagnose(comparison, (), "the rule")[2][1:]]
-    _, mistake, lines = diagnose(comparison, (), "the rule")
-    return mistake, f"{title}: {MISTAKES[mistake]}", lines
+            "out; with the two swapped it is right everywhere", *found.lines[1:]], [
+            f"for tanh: 1 - out*out, not 1 - {op.inputs[k]}*{op.inputs[k]}"], found.reveals
+    return (found.mistake, f"{title}: {MISTAKES[found.mistake]}", found.lines, found.hints,
+            found.reveals)
 
 
 def _check_on_arrays(op: Op, k: int, rule: Any, rows: list[tuple[Any, ...]],
@@ -250,10 +262,11 @@ def _check_vjps(op: Op, params: dict[str, Any], inputs: Sequence[Any] | None, tr
                             else [])
             where = [f"{op.inputs[k]}{list(i)}" for i in np.ndindex(expected.shape)] or \
                 [op.inputs[k]]
-            passed, mistake, lines = diagnose(Comparison(got, expected, where, rtol, atol),
-                                              alternatives, "the VJP")
-            if not passed:
-                return mistake, f"{title}: {MISTAKES[mistake]}", lines
+            found = diagnose(Comparison(got, expected, where, rtol, atol), alternatives,
+                             "the VJP")
+            if not found.passed:
+                return (found.mistake, f"{title}: {MISTAKES[found.mistake]}", found.lines,
+                        found.hints, found.reveals)
     return None
 
 

@@ -22,6 +22,20 @@ class Alternative:
     mistake: str
     explanation: str
     values: np.ndarray
+    hint: str = ""            # what would give the fix away: shown from stage 2
+
+
+@dataclass
+class Diagnosis:
+    """A verdict and its feedback in tiers (see :class:`~autograd_core.checks.report.Report`):
+    ``lines`` (the mistake's explanation and the first wrong point with the learner's number),
+    ``hints`` and ``reveals`` (the expected number at that point)."""
+
+    passed: bool
+    mistake: str | None
+    lines: list[str]
+    hints: list[str]
+    reveals: list[str]
 
 
 @dataclass
@@ -88,55 +102,63 @@ def factor_name(c: float) -> str:
 
 
 def diagnose(comparison: Comparison, alternatives: Sequence[Alternative] = (),
-             what: str = "your answer", unit: str = "points") -> tuple[bool, str | None,
-                                                                       list[str]]:
-    """``(passed, mistake, lines)``: whether every point is right, the mistake class
-    detected (``None`` when right, ``"wrong"`` when no known mistake fits) and the feedback
-    lines: the mistake's explanation, then the worst point with both numbers."""
+             what: str = "your answer", unit: str = "points") -> Diagnosis:
+    """Whether every point is right, the mistake class detected (``None`` when right,
+    ``"wrong"`` when no known mistake fits) and the feedback: the mistake's explanation, then
+    the first wrong point with the learner's number; a hint; the expected number there."""
     c = comparison
     good = c.correct()
     if good.all():
-        return True, None, []
+        return Diagnosis(True, None, [], [], [])
     bad = ~good
     r, e = c.received, c.expected
     # the first wrong point in the order checked (0, ±1, ... come first: easy numbers),
     # preferring one away from the kinks
     worst = int(np.flatnonzero(bad & ~c.at_kink)[0] if (bad & ~c.at_kink).any()
                 else np.flatnonzero(bad)[0])
-    at = (f"at {c.where[worst]}: expected {number(e[worst])}, got {number(r[worst])}"
-          + (f" (any value from {number(c.low[worst])} to {number(c.high[worst])} is a "
-             "valid one-sided slope there)" if c.at_kink[worst] else ""))
-    mistake, why = _classify(c, bad, alternatives, what)
+    kink = (f" (any value from {number(c.low[worst])} to {number(c.high[worst])} is a "
+            "valid one-sided slope there)" if c.at_kink[worst] else "")
+    mistake, why, hints, reveals = _classify(c, bad, alternatives, what)
     count = (f"wrong at {int(bad.sum())} of the {bad.size} {unit} checked; " if bad.size > 1
              else "")
-    return False, mistake, [why, count + at]
+    return Diagnosis(False, mistake, [why, f"{count}at {c.where[worst]}: got {number(r[worst])}"],
+                     hints, [f"at {c.where[worst]}: expected {number(e[worst])}, got "
+                             f"{number(r[worst])}{kink}", *reveals])
 
 
 def _classify(c: Comparison, bad: np.ndarray, alternatives: Sequence[Alternative],
-              what: str) -> tuple[str, str]:
+              what: str) -> tuple[str, str, list[str], list[str]]:
+    """The mistake, its explanation (no expected number), hints and further reveals."""
     r, e = c.received, c.expected
     if (bad & c.at_kink).any() and not (bad & ~c.at_kink).any():
         places = ", ".join(dict.fromkeys(c.where[i] for i in np.flatnonzero(bad)))
         return "kink", (f"{what} is right everywhere except at the kink ({places}): the "
                         "function has no derivative there; a rule may pick any value "
-                        "between the one-sided slopes, but not nan, inf or an error")
+                        "between the one-sided slopes, but not nan, inf or an error"), [], []
     nonfinite = bad & ~np.isfinite(r) & np.isfinite(e)
     if nonfinite.any():
         i = int(np.flatnonzero(nonfinite)[0])
         return "nonfinite", (f"{what} is {number(r[i])} at {c.where[i]}, where the derivative "
-                             f"is the finite number {number(e[i])}: look for a division by "
-                             "zero or an overflow")
+                             "is a finite number: look for a division by zero or an "
+                             "overflow"), [], [f"at {c.where[i]} the derivative is "
+                                               f"{number(e[i])}"]
     for alternative in alternatives:
         if c.equals(alternative.values):
-            return alternative.mistake, alternative.explanation
+            return (alternative.mistake, alternative.explanation,
+                    [alternative.hint] if alternative.hint else [], [])
     significant = ~c.at_kink & (np.abs(e) > c.atol)
     if significant.any() and c.equals(-e):
-        return "sign", f"{what} has the wrong sign: it is minus the right answer at every point"
+        return "sign", (f"{what} has the wrong sign: it is minus the right answer at every "
+                        "point"), [], []
     if significant.any():
         with np.errstate(divide="ignore", invalid="ignore"):
             k = float(np.median(r[significant] / e[significant]))
         if np.isfinite(k) and k != 0 and c.equals(k * e):
-            return "factor", (f"{what} is off by a constant factor: it is {factor_name(k)} "
-                              "times the right answer at every point (a constant or an "
-                              "exponent dropped or doubled?)")
-    return "wrong", f"{what} does not match the right answer and fits none of the usual mistakes"
+            if significant.sum() == 1:      # one number: its ratio to the truth is the truth
+                return "factor", f"{what} is off by a constant factor", [], []
+            return "factor", (f"{what} is off by a constant factor: the same multiple of the "
+                              "right answer at every point"), [
+                f"{what} is {factor_name(k)} times the right answer (a constant or an "
+                "exponent dropped or doubled?)"], []
+    return "wrong", (f"{what} does not match the right answer and fits none of the usual "
+                     "mistakes"), [], []

@@ -23,6 +23,7 @@ from .learner_engine import (LearnerGraphError, engine_truth, judge_pass, learne
                              read_live, ref, shape_of)
 from .learner_probe import EXPRESSIONS, SORT_GRAPHS, engine_record, expected_graph, sort_record
 from .report import MISTAKES, Report, not_answered
+from .stages import staged
 
 RECORD_ATTRIBUTE = "_chainrule_record"
 """Where the grader puts a student's recorded engine or sort on the object it stands for
@@ -63,8 +64,8 @@ def judge_graph(graph: Mapping[str, Any], recorded: Mapping[str, Any], *, what: 
                "start it at 1 (∂L/∂L = 1)")
     expected = [f"chainrule's engine: {ref(names[i])}.grad = {truth[i]:g}" for i in wrong]
     return Report(False, f"{what}: {ref(names[node])} is where they first depart from "
-                  f"chainrule's engine: {MISTAKES[mistake]}", [why, *lines, *expected],
-                  mistake, exercise)
+                  f"chainrule's engine: {MISTAKES[mistake]}", [why, *lines], mistake, exercise,
+                  reveals=expected)
 
 
 def check_learner_gradients(root: Any, *, exercise: str | None = None,
@@ -82,8 +83,8 @@ def check_learner_gradients(root: Any, *, exercise: str | None = None,
     chainrule does not know to the same op on chainrule's Values.
     """
     live = read_live(root, ops, use_own_backward)
-    return judge_graph(live.graph, live.recorded, what="your engine's gradients",
-                       exercise=exercise, ops=ops)
+    return staged(judge_graph(live.graph, live.recorded, what="your engine's gradients",
+                              exercise=exercise, ops=ops))
 
 
 def check_engine(cls: type, ops: tuple[str, ...] | list[str] = ("+", "*"), *,
@@ -108,7 +109,8 @@ def check_engine(cls: type, ops: tuple[str, ...] | list[str] = ("+", "*"), *,
             raise TypeError(f"check_engine needs your Value class (not an instance); got "
                             f"{type(cls).__name__}")
         record = engine_record(cls)
-    return judge_engine(record, tuple(ops), exercise=exercise, use_own_backward=use_own_backward)
+    return staged(judge_engine(record, tuple(ops), exercise=exercise,
+                               use_own_backward=use_own_backward))
 
 
 def judge_engine(record: Mapping[str, Any], ops: tuple[str, ...], *, exercise: str | None = None,
@@ -156,7 +158,7 @@ def check_topological_sort(sort: Callable[[Any], Any], *, exercise: str | None =
             raise TypeError(f"check_topological_sort needs your sort function; got "
                             f"{type(sort).__name__}")
         record = sort_record(sort)
-    return judge_sort(record, exercise=exercise)
+    return staged(judge_sort(record, exercise=exercise))
 
 
 def judge_sort(record: Mapping[str, Any], *, exercise: str | None = None) -> Report:

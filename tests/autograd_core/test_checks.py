@@ -14,8 +14,17 @@ import pytest
 
 from autograd_core import (ALL_OPS, ELEMENTWISE_OPS, Op, Report, Tensor, Value, check_answer,
                            check_derivative, check_gradients, check_op)
+from autograd_core.checks import stages
 from autograd_core.checks.report import REPORT_MIME_TYPE
 from autograd_core.tensor_ops import SCATTER
+
+@pytest.fixture(autouse=True)
+def fresh_attempts():
+    """Each test starts as a new kernel would: no exercise checked yet (staged feedback)."""
+    stages.forget()
+    yield
+    stages.forget()
+
 
 rng = np.random.default_rng(3)
 RANDOM_1000 = [float(v) for v in rng.uniform(-4, 4, 1000)]
@@ -33,8 +42,8 @@ def test_a_report_renders_as_text_html_and_json() -> None:
     data = bundle[REPORT_MIME_TYPE]
     assert json.loads(json.dumps(data)) == {"exercise": "1.1 <square>", "passed": False,
                                             "answered": True, "mistake": "sign",
-                                            "feedback": wrong.feedback}
-    assert wrong.feedback.splitlines()[0] == wrong.summary
+                                            "feedback": wrong.shown_feedback}
+    assert wrong.feedback.splitlines()[0] == wrong.summary == wrong.shown_feedback.splitlines()[0]
     html = bundle["text/html"]
     assert "#b71c1c" in html and "&lt;square&gt;" in html and "<square>" not in html
     assert str(wrong).startswith("✗ 1.1 <square>: ")
@@ -123,7 +132,7 @@ def test_the_sigmoid_neurons_mistakes_are_named(df, mistake) -> None:
     assert report.mistake == mistake and report.passed == (mistake is None), report.feedback
     if mistake:
         # the point, the expected and the received number are always given
-        line = report.details[-1]
+        line = report.reveals[-1]
         w = float(line.split("at w = ")[1].split(":")[0])
         assert f"expected {neuron_grad(w):.6g}, got {df(w):.6g}" in line
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -170,6 +171,26 @@ def test_json_for_a_right_notebook_exits_zero(folder: Path) -> None:
     assert [(e["name"], e["status"], e["cell"]) for e in notebook["exercises"]] == [
         ("d/dx 3x² at 1", "passed", 3), ("gradient of w", "passed", 4)]
     assert notebook["exercises"][0]["feedback"] == check_answer(6.0, 6.0).feedback
+
+
+def test_the_self_check_keeps_the_expected_value_out_of_a_wrong_answers_feedback(
+        folder: Path) -> None:
+    """The self-check is the learner's own run: a wrong answer's feedback is stage 1 (the
+    mistake, the learner's number), never the expected value (the teacher's grade shows it)."""
+    code, out, _ = run("--json", str(folder / "bob" / "wrong.ipynb"))   # one kernel
+    assert code == 1
+    [notebook] = json.loads(out)["notebooks"]
+    wrong = notebook["exercises"][0]
+    assert (wrong["status"], wrong["mistake"]) == ("FAILED", "sign")
+    assert "got -6" in wrong["feedback"] and "stuck?" in wrong["feedback"]
+    assert not re.search(r"expected -?\d|(?<!-)\b6\b", wrong["feedback"]), wrong["feedback"]
+
+
+def test_the_grader_sets_the_variable_the_checks_read() -> None:
+    from autograd_core.checks import stages
+    from viz.cli.grading import teacher
+
+    assert teacher.FULL_FEEDBACK == stages.FEEDBACK_VARIABLE
 
 
 def test_a_cell_over_the_time_limit_is_interrupted_and_reported(tmp_path: Path) -> None:

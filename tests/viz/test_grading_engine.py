@@ -76,15 +76,16 @@ def test_an_unanswered_record_is_not_answered() -> None:
 def test_grading_notebook_00(tmp_path: Path) -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("copies", ROOT / "notebooks" / "make_student_copies.py")
+    spec = importlib.util.spec_from_file_location("copies",
+                                                  ROOT / "notebooks" / "make_student_copies.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     student, _ = tool.make_copies(NOTEBOOK, tmp_path / "copies")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     bug = nbformat.read(NOTEBOOK, as_version=4)
+    adding = "            self.grad += 1.0 * out.grad\n            other.grad += 1.0 * out.grad"
     for cell in bug.cells:
-        cell.source = cell.source.replace("            self.grad += 1.0 * out.grad\n            other.grad += 1.0 * out.grad",
-                                          "            self.grad = 1.0 * out.grad\n            other.grad = 1.0 * out.grad")
+        cell.source = cell.source.replace(adding, adding.replace("+=", "="))
     assert bug.cells != nb.cells
     for name, submission in (("right", nb), ("student", nbformat.read(student, as_version=4)),
                              ("bug", bug)):

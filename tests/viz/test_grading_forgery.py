@@ -107,6 +107,14 @@ def test_the_right_answers_pass_and_the_wrong_ones_fail(batch) -> None:
     assert [e["mistake"] for e in wrong["exercises"]][:2] == ["dropped_local", "one_path"]
 
 
+def test_the_grade_gives_the_full_feedback_with_the_expected_value(batch) -> None:
+    """A learner's own run shows a wrong answer's expected value only on request (staged
+    feedback); the teacher's grade shows all of it."""
+    for exercise in batch["results"]["wrong"]["exercises"]:
+        assert "expected" in exercise["feedback"] and "stuck?" not in exercise["feedback"], \
+            exercise
+
+
 def test_cells_whose_ids_were_renewed_are_found_by_the_check_cells_code(batch) -> None:
     assert statuses(batch["results"]["right_with_new_ids"]) == ["passed"] * 3
 

@@ -26,7 +26,9 @@ never beside another submission:
 3. **judge**: the teacher's notebook runs again, and right after each answer cell the
    student's data is bound to the answer names (a function answer becomes a lookup table
    from probe to the student's result). The teacher's check cells then run on it, and the
-   reports they display are the grade.
+   reports they display are the grade. This kernel shows every report in full
+   (``CHAINRULE_FEEDBACK=full``): the grade's feedback gives the expected value, which the
+   learner's own run shows only on request (staged feedback, ``autograd_core.checks.stages``).
 
 Why this cannot be forged from inside the notebook: nothing the student's kernel displays
 is read as a verdict (its stored and displayed reports, formatters, hooks and patched
@@ -61,6 +63,9 @@ from . import wire
 from . import self_check as nc
 
 KEY_FORMAT = "chainrule-key/1"
+FULL_FEEDBACK = "CHAINRULE_FEEDBACK"
+"""Set to ``full`` in the judge's kernel: every report there shows all its feedback, the
+expected value included (``autograd_core.checks.stages``, documented in the README)."""
 SOLUTION_LINE = re.compile(r"#\s*SOLUTION\s*$")
 MAX_CAPTURE = 20_000_000           # characters of one submission's captured answers
 _WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
@@ -488,8 +493,10 @@ def _judge_notebook(key: Key, records: dict[str, Any]) -> tuple[Any, dict[str, A
         return cell
 
     injected: dict[str, Any] = {}
-    return nbformat.v4.new_notebook(cells=_after_answers(key, cells, where, injector),
-                                    metadata=key.notebook.metadata), injected
+    run = _after_answers(key, cells, where, injector)
+    # the grade's feedback is the full report, the expected value included
+    run.insert(1, _code(f"__import__('os').environ[{FULL_FEEDBACK!r}] = 'full'"))
+    return nbformat.v4.new_notebook(cells=run, metadata=key.notebook.metadata), injected
 
 
 def match_key(nb: Any, keys: list[Key]) -> Key | None:
