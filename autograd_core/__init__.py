@@ -31,7 +31,7 @@ from .tensor import Tensor, concatenate, matmul, maximum, minimum, stack, where
 from .tensor_ops import TENSOR_OPS
 from .value import Value
 
-from . import array_math, scalar_math  # noqa: E402
+from . import array_math, checks, scalar_math  # noqa: E402
 
 MATH_NAMESPACES = {"scalar_math": scalar_math, "array_math": array_math,
                    "value_graph": Value._graph_math, "tensor_graph": Tensor._graph_math}
@@ -52,6 +52,6 @@ __all__ = ["Value", "Tensor", "concatenate", "stack", "where", "maximum", "minim
            "TENSOR_OPS", "ALL_OPS", "manual_seed", "seed", "initial_seed",
            "default_generator", "MATH_NAMESPACES", "check_derivative", "check_gradients",
            "check_answer", "check_op", "check_engine", "check_topological_sort", "hint", "reveal",
-           "ReportView",
+           "ReportView", "checks",
            "Report", "REPORT_MIME_TYPE", "MisconceptionWarning", "set_guards", "guards_enabled", "guards"]
 __version__ = "0.1.0"

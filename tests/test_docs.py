@@ -158,7 +158,8 @@ def test_course_shows_student_copies(site: Path) -> None:
     exercise's answer cell holds ``...`` and shows no output."""
     nbformat = pytest.importorskip("nbformat")
     pages = sorted((site / "course").glob("[0-9][0-9]_*.ipynb"))
-    assert len(pages) == 11
+    assert [p.name for p in pages] == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert len(pages) == 12
     for path in pages:
         master = nbformat.read(ROOT / "notebooks" / path.name, as_version=4)
         copy = nbformat.read(path, as_version=4)

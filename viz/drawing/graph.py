@@ -19,7 +19,7 @@ import graphviz
 import numpy as np
 
 from autograd_core import MisconceptionWarning, guards, topological_order
-from autograd_core.checks.learner_engine import engine_truth, is_learner_node, learner_names, read_live
+from autograd_core import checks
 
 from . import render as _render
 from .render import MIN_TEXT_PX, NOTEBOOK_WIDTH_PX, fitted_size, min_font_px, sized_svg, svg_size
@@ -440,10 +440,10 @@ def draw_graph(root: Any, rankdir: str = "LR", show_grad: bool = True, show_loca
     ``.grad``, with which a trace shows its own pass; ``_grad_note``, the legend's line for
     what "grad" means when ``_third_field`` replaces it.)
     """
-    if is_learner_node(root):
+    if checks.learner_engine.is_learner_node(root):
         # a learner's own micrograd-style Value: drawn as its mirror on the engine, showing
         # the learner's numbers (data, and each node's .grad as it holds it now)
-        live = read_live(root, run_pass=False)
+        live = checks.learner_engine.read_live(root, run_pass=False)
         mirrored = live.mirrored
         grads = _grads if _grads is not None else \
             {mirrored.engine[i]: float(n.grad) for i, n in enumerate(live.order)}
@@ -617,7 +617,7 @@ def learner_grad_field(mirrored: Any, grads: Mapping[Any, Any], number_format: N
     if all(float(g) == 0.0 for g in grads.values()):
         return (lambda n: "grad " + format_number(grads.get(n, 0.0), number_format)), \
             "grad: your .grad (0 everywhere: your backward has not run)"
-    truth, _ = engine_truth(mirrored)
+    truth, _ = checks.learner_engine.engine_truth(mirrored)
     engine_of = dict(zip(mirrored.engine, truth))
     wrong = {n for n, g in grads.items() if not np.isclose(float(g), engine_of[n], rtol=1e-6,
                                                              atol=1e-9)}
@@ -625,7 +625,7 @@ def learner_grad_field(mirrored: Any, grads: Mapping[Any, Any], number_format: N
     def field(node: Any) -> str:
         text = "grad " + format_number(grads.get(node, 0.0), number_format)
         return text + " ✗" if node in wrong else text
-    L = in_formula(learner_names(mirrored.nodes)[-1])
+    L = in_formula(checks.learner_engine.learner_names(mirrored.nodes)[-1])
     return field, (f"grad: your .grad; ✗ where it is not ∂{L}/∂(value)" if wrong else
                    f"grad: your .grad, = ∂{L}/∂(value) everywhere")
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from autograd_core.checks.learner_engine import (Finding, LiveRead, engine_truth, judge_pass,
-                                                 read_live)
+from autograd_core import checks
 
 from ..browser.stepper import Frame, Steps
 from ..drawing.graph import draw_graph, learner_grad_field
@@ -24,6 +23,8 @@ from ..drawing.style import (DEFAULT_NUMBER_FORMAT, NumberFormat, format_number,
 from .trace_views import _TraceViews, _index_of, _num, local_symbol
 
 _OK, _WRONG = "✓", "✗"
+_engine = checks.learner_engine          # reading and judging a learner's graph
+Finding, LiveRead = _engine.Finding, _engine.LiveRead
 
 
 @dataclass(frozen=True)
@@ -177,10 +178,10 @@ def trace_learner_backward(root: Any, *, rankdir: str = "LR", show_local: bool =
     ``use_own_backward`` as in :func:`~autograd_core.checks.learner_probe.record_pass`.
     """
     fmt = validate_number_format(number_format)
-    live = read_live(root, ops, use_own_backward)
+    live = _engine.read_live(root, ops, use_own_backward)
     mirrored, recorded, names = live.mirrored, live.recorded, live.names
-    findings = judge_pass(mirrored, recorded, names)
-    _, locals_ = engine_truth(mirrored)
+    findings = _engine.judge_pass(mirrored, recorded, names)
+    _, locals_ = _engine.engine_truth(mirrored)
     by_node = {f.node: f for f in findings}
     last = len(names) - 1
     calls = recorded["calls"]

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from autograd_core import Dual, TangentStep, observe_forward, topological_order
 
-from autograd_core.checks.learner_engine import is_learner_node
+from autograd_core import checks
 
 from .backward_trace import BackwardTrace, record_backward
 from .collapse import check_scopes, collapse_trace
@@ -63,7 +63,7 @@ def trace_backward(root: Any, gradient: Any = None, *, collapse: str | None = No
     call beside the chain rule's addition, departures marked ✗
     (:func:`viz.tracing.learner_trace.trace_learner_backward`).
     """
-    if is_learner_node(root):
+    if checks.learner_engine.is_learner_node(root):
         if collapse is not None or gradient is not None:
             raise ValueError("a trace of your own engine's pass takes neither collapse= nor "
                              "gradient= (your backward() seeds the root's grad itself)")

@@ -57,7 +57,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from autograd_core.checks import learner_probe
+from autograd_core import checks
 
 from . import wire
 from . import self_check as nc
@@ -69,7 +69,7 @@ expected value included (``autograd_core.checks.stages``, documented in the READ
 SOLUTION_LINE = re.compile(r"#\s*SOLUTION\s*$")
 MAX_CAPTURE = 20_000_000           # characters of one submission's captured answers
 _WIRE_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-_PROBE_SOURCE = Path(learner_probe.__file__).read_text(encoding="utf-8")
+_PROBE_SOURCE = Path(checks.learner_probe.__file__).read_text(encoding="utf-8")
 """Sent with the wire into the student's kernel: it records a student's own engine as data."""
 
 

@@ -216,9 +216,9 @@ def _probe(name: str) -> Callable[..., Any]:
     this module (the same namespace), or imported when this module is imported."""
     found = globals().get(name)
     if found is None:
-        from autograd_core.checks import learner_probe
+        from autograd_core import checks
 
-        found = getattr(learner_probe, name)
+        found = getattr(checks.learner_probe, name)
     return found
 
 
