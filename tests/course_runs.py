@@ -32,6 +32,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 CELL_TIMEOUT = 120
+KERNEL_STARTUP_TIMEOUT = 300
+"""A kernel has this long to start: the suite runs more workers than cores (their kernels
+wait on each other), and a slow start is no failure of the notebook."""
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 """The kernel runs with single-threaded BLAS: the notebooks multiply small matrices, where
 extra OpenBLAS threads bring nothing, and on a busy 2-core machine their spin-waiting made a
@@ -72,6 +75,7 @@ def execute(nb: Any, folder: Path) -> None:
     env = {**os.environ, **SINGLE_THREADED,
            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
+                            startup_timeout=KERNEL_STARTUP_TIMEOUT,
                             resources={"metadata": {"path": str(folder)}}).execute(env=env)
 
 

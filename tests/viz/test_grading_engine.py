@@ -93,7 +93,7 @@ def test_grading_notebook_00(tmp_path: Path) -> None:
         nbformat.write(submission, tmp_path / "class" / name / "submission.ipynb")
     key = tmp_path / "key00.json"
     assert chainrule("check", str(NOTEBOOK), "--make-key", str(key)).returncode == 0
-    run = chainrule("check", str(tmp_path / "class"), "--key", str(key), "--json")
+    run = chainrule("check", str(tmp_path / "class"), "--key", str(key), "--json", "--jobs", "2")
     results = {Path(r["path"]).parent.name: r for r in json.loads(run.stdout)["notebooks"]}
     statuses = {name: [e["status"] for e in r["exercises"]] for name, r in results.items()}
     assert statuses["right"] == ["passed"] * 6

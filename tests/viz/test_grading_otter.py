@@ -10,6 +10,7 @@ question's otter score must agree with the exercise's verdict in ``chainrule che
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import json
 import os
@@ -58,13 +59,14 @@ def submission(student: Path, teacher: Path, choices: list[str]) -> object:
     return copy.deepcopy(nb)
 
 
+@functools.cache
 def teacher_of(stem: str) -> Path:
-    """The teacher's copy: notebook 01's exercises only (as the forgery tests use: the same
-    cells and checks, without the lesson between them), 06 as it is (check_op)."""
+    """The teacher's copy: the notebook's exercises only, as the forgery tests use (the same
+    cells, answers and checks, without the lesson between them): 01's, and 06's (check_op)."""
+    from tests.viz import forgeries
     if stem == "01_chain_rule":
-        from tests.viz import forgeries
         return forgeries.TEACHER
-    return ROOT / "notebooks" / f"{stem}.ipynb"
+    return forgeries.exercises_only(ROOT / "notebooks" / f"{stem}.ipynb")
 
 
 CASES = {"01_chain_rule": [["right", "right", "right"], ["wrong", "right", "unanswered"]],

@@ -308,6 +308,8 @@ def execute(nb: Any, workdir: Path, *, timeout: int = DEFAULT_TIMEOUT,
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
         interrupt_on_timeout=True,
+        startup_timeout=max(60, timeout),     # a busy grading machine starts kernels slowly:
+                                              # that is no failure of the student's notebook
         error_on_timeout={"ename": _TIMEOUT_MARK, "evalue": "", "traceback": []},
         resources={"metadata": {"path": str(workdir)}},
         on_cell_start=on_cell_start, on_cell_error=on_cell_error)
