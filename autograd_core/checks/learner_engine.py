@@ -264,8 +264,9 @@ def judge_pass(mirrored: Mirror, recorded: Mapping[str, Any], names: Sequence[st
         findings.append(Finding(len(mirrored.nodes) - 1, "raised",
                                 f"backward() raised {recorded['error']}"))
     elif recorded["calls"] or not recorded["own"]:
+        unseen = set(recorded.get("unwatched", ()))
         for i in reversed(range(len(mirrored.nodes))):
-            if i not in called and mirrored.operands[i]:
+            if i not in called and i not in unseen and mirrored.operands[i]:
                 findings.append(Finding(i, "not_called", f"{ref(names[i])}._backward() never "
                                         "ran: the topological order left it out, so nothing "
                                         "passed its gradient on to its operands"))

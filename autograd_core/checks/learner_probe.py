@@ -177,15 +177,17 @@ def record_pass(root: Any, order: list[Any], use_own_backward: bool | None = Non
     ``False`` sets ``root.grad = 1`` and calls each node's ``_backward`` in reverse topological
     order; ``None`` (default) the first when ``root`` has a ``backward`` method.
 
-    Returns ``{"own", "calls", "grads", "error"}``: per ``_backward`` call, in the order they
-    ran, ``{"node", "upstream", "operands", "before", "after", "error"}`` (indices into
-    ``order``; the operands' ``grad`` before and after the call); each node's final ``grad``;
-    what the pass raised outside any ``_backward``.
+    Returns ``{"own", "calls", "grads", "error", "unwatched"}``: per ``_backward`` call, in the
+    order they ran, ``{"node", "upstream", "operands", "before", "after", "error"}`` (indices
+    into ``order``; the operands' ``grad`` before and after the call); each node's final
+    ``grad``; what the pass raised outside any ``_backward``; the nodes whose ``_backward``
+    could not be watched (a ``__slots__`` class: their calls run but are not seen).
     """
     index = {id(n): i for i, n in enumerate(order)}
     own = callable(getattr(root, "backward", None)) if use_own_backward is None else use_own_backward
     saved = [(node, node.grad) for node in order]
     installed: list[tuple[Any, bool, Any]] = []
+    unwatched: list[int] = []                 # nodes whose _backward could not be wrapped
     calls: list[dict[str, Any]] = []
     error: str | None = None
 
@@ -217,7 +219,8 @@ def record_pass(root: Any, order: list[Any], use_own_backward: bool | None = Non
             try:
                 node._backward = watch(node, original)
             except (AttributeError, TypeError):
-                continue                      # __slots__ without _backward: not watched
+                unwatched.append(index[id(node)])   # __slots__ without _backward: runs unseen
+                continue
             installed.append((node, had, original))
         try:
             if own:
@@ -239,7 +242,7 @@ def record_pass(root: Any, order: list[Any], use_own_backward: bool | None = Non
             node.grad = grad
     if error is not None and any(call["error"] == error for call in calls):
         error = None                          # already told by the call that raised it
-    return {"own": own, "calls": calls, "grads": grads, "error": error}
+    return {"own": own, "calls": calls, "grads": grads, "error": error, "unwatched": unwatched}
 
 
 def engine_record(cls: Any) -> dict[str, Any]:

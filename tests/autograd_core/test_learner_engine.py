@@ -251,3 +251,28 @@ def test_check_topological_sort(sort, verdict) -> None:
         assert report.passed, report.feedback
     else:
         assert not report.passed and verdict in report.summary, report.summary
+
+
+def test_a_slots_class_is_judged_by_its_totals_and_never_said_not_to_run() -> None:
+    """A learner's class with __slots__ and _backward as a method: its calls cannot be
+    watched, so the check judges the totals and claims no call was missing."""
+    class Slotted:
+        __slots__ = ("data", "grad", "_prev", "_op", "label", "_out")
+
+        def __init__(self, data, children=(), op=""):
+            self.data, self.grad, self._prev, self._op, self.label = data, 0.0, tuple(children), op, ""
+
+        def _backward(self):
+            if self._op == "*":
+                a, b = self._prev
+                a.grad += b.data * self.grad
+                b.grad += a.data * self.grad
+
+        def __mul__(self, other):
+            return Slotted(self.data * other.data, (self, other), "*")
+
+    a, b = Slotted(2.0), Slotted(-3.0)
+    root = a * b
+    report = check_gradients(root)
+    assert report.passed, report.feedback
+    assert (a.grad, b.grad) == (0.0, 0.0)
