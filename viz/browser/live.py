@@ -81,8 +81,8 @@ def _rounded(values: np.ndarray) -> list[float | None]:
 
 
 def _loss_number(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
+    if value is None or type(value) is float:
+        return value
     value = getattr(value, "data", value)
     try:
         number = float(np.asarray(value, dtype=float).reshape(()))
@@ -121,11 +121,12 @@ class LiveView(anywidget.AnyWidget):
     def __init__(self, model: Any, *, inputs: Any = None, data: Any = None,
                  boundary_every: int = 10, grid: int = 48, max_units_per_layer: int | None = 10,
                  max_rate: float | None = 20.0, max_frames: int = 500,
-                 animation_frames: int = 30, show: str = "weight",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 animation_frames: int = 20, record_every: int | None = None,
+                 show: str = "weight", clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._closed, self._ip = False, None
+        self._paused = self._threaded = self._running = False
         layers = _network_layers(model)          # TypeError/ValueError for what it cannot draw
         if show not in ("weight", "grad"):
             raise ValueError(f"show must be 'weight' or 'grad'; got {show!r}")
@@ -149,6 +150,10 @@ class LiveView(anywidget.AnyWidget):
         self._interval = 0.0 if max_rate is None else 1.0 / max_rate
         self._max_frames, self._animation_frames = max_frames, animation_frames
         self._clock = clock
+        if record_every is not None and (isinstance(record_every, bool) or not isinstance(
+                record_every, int) or record_every < 1):
+            raise ValueError(f"record_every must be None or a positive int; got {record_every!r}")
+        self._record_every = record_every
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = False
@@ -181,6 +186,7 @@ class LiveView(anywidget.AnyWidget):
         self._since_finish = False
         self.syncs = 0                                      # states sent (for tests, benchmarks)
         self.step_count, self._last_loss = 0, None
+        self._read_end, self._read_cost = -math.inf, 0.0
         self._last_frame: dict[str, Any] | None = None
 
     @staticmethod
@@ -215,7 +221,7 @@ class LiveView(anywidget.AnyWidget):
         sizes = [layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in layers]
         shown = [_shown_indices(n, self._max_units) for n in sizes]
         slots = [len(idx) + (1 if hidden else 0) for idx, hidden in shown]
-        height = HEADER + max(slots) * PITCH + 4
+        height = HEADER + max(slots) * PITCH + 16       # room for the last δ
         n_cols = len(sizes)
         gap = (WIDTH_PX - 2 * 60) / max(1, n_cols - 1)
         units, index, markers = [], {}, []
@@ -330,11 +336,14 @@ class LiveView(anywidget.AnyWidget):
             if val is not None:
                 self.val_loss.append((self.step_count, val))
             self._pending = self._since_finish = True
-            if self.status not in ("running", "paused"):
-                self.status = "running"
+            if not self._running:                 # traits are slow to read: a plain flag
+                self._running = True
+                self.status = "paused" if self._paused and self._threaded else "running"
             now = self._clock()
-            if now - self._last_send >= self._interval or (self.paused and self.driver == "thread"):
+            if now - self._last_send >= self._interval or (self._paused and self._threaded):
                 self._send_state()
+            elif self._record_due():
+                self._snapshot()
 
     def __call__(self, info: dict[str, Any]) -> None:
         """``nn.fit``'s ``on_step`` hook: ``nn.fit(..., on_step=view)``."""
@@ -422,8 +431,10 @@ class LiveView(anywidget.AnyWidget):
             time.sleep(delay)
         return True
 
-    @t.observe("paused", "_once", "speed")
+    @t.observe("paused", "_once", "speed", "driver", "status")
     def _control(self, change: dict[str, Any]) -> None:
+        self._paused, self._threaded = self.paused, self.driver == "thread"
+        self._running = self.status in ("running", "paused")
         with self._cond:
             if change["name"] == "_once" and change["new"] > change["old"]:
                 self._once_pending += change["new"] - change["old"]
@@ -457,14 +468,32 @@ class LiveView(anywidget.AnyWidget):
         return self
 
     # ---- sending ---------------------------------------------------------------------------
+    def _record_due(self) -> bool:
+        """Whether to record this update as a frame without sending it: every
+        ``record_every``-th update, or (``None``) when reading the model has taken under a
+        fortieth of the time since the last read (the frames cost a fast training ~3%)."""
+        if self._record_every is not None:
+            return self._updates % self._record_every == 0
+        return time.perf_counter() - self._read_end >= 39 * self._read_cost
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Read the model's state and record it as a frame (with the boundary last sent)."""
+        start = time.perf_counter()
+        frame = self._read()
+        if self._data is not None:
+            frame["b"] = self._boundary
+        self._record(frame)
+        self._read_end = time.perf_counter()
+        self._read_cost = self._read_end - start
+        return frame
+
     def _send_state(self, force: bool = False, count: bool = True) -> None:
         """Send what changed since the last send (one message: ``hold_sync``), and record it
         as a frame."""
         if self._closed:
             return
         with self._lock:
-            frame = self._read()
-            self._record(frame)
+            frame = self._snapshot()
             with self.hold_sync():
                 self._state = _frame_json(frame)
                 self.step = self.step_count
@@ -771,7 +800,8 @@ def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tupl
 
 def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: int = 10,
          grid: int = 48, max_units_per_layer: int | None = 10, max_rate: float | None = 20.0,
-         max_frames: int = 500, animation_frames: int = 30, show: str = "weight") -> LiveView:
+         max_frames: int = 500, animation_frames: int = 20, record_every: int | None = None,
+         show: str = "weight") -> LiveView:
     """A :class:`LiveView` of ``model`` (a scalar ``nn.MLP``/``Layer``/``Neuron`` or a
     ``Sequential`` of ``Linear`` layers and activations, as :func:`viz.draw_network`).
 
@@ -782,10 +812,18 @@ def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: in
         max_units_per_layer: at most this many units of a column are drawn (the first
             ones and the last); ``None`` draws all.
         max_rate: at most this many states are sent a second (``None``: every update).
-        max_frames: at most this many states are recorded for the scrub slider.
+        max_frames: at most this many states are recorded for the scrub slider (every sent
+            state, and between sends every ``record_every``-th update; past ``max_frames``
+            every other frame is dropped and from then on half as many kept).
+        record_every: ``None`` (default): record an update whenever reading the model costs
+            under a fortieth of the time since the last read (a fast training slows by a
+            few %, and which steps are recorded depends on the machine's speed); an int ``k``:
+            every ``k``-th update, the same steps on every run (a notebook whose stored
+            outputs must not change on a re-run).
         animation_frames: frames of the static record's animation.
         show: what the edges show first, ``"weight"`` or ``"grad"`` (the widget toggles).
     """
     return LiveView(model, inputs=inputs, data=data, boundary_every=boundary_every, grid=grid,
                     max_units_per_layer=max_units_per_layer, max_rate=max_rate,
-                    max_frames=max_frames, animation_frames=animation_frames, show=show)
+                    max_frames=max_frames, animation_frames=animation_frames,
+                    record_every=record_every, show=show)
