@@ -121,7 +121,7 @@ class LiveView(anywidget.AnyWidget):
     def __init__(self, model: Any, *, inputs: Any = None, data: Any = None,
                  boundary_every: int = 10, grid: int = 48, max_units_per_layer: int | None = 10,
                  max_rate: float | None = 20.0, max_frames: int = 500,
-                 animation_frames: int = 20, record_every: int | None = None,
+                 animation_frames: int = 12, record_every: int | None = None,
                  show: str = "weight", clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -368,7 +368,7 @@ class LiveView(anywidget.AnyWidget):
         finally:
             self.finish()
 
-    def run(self, step_fn: Callable[[int], Any], steps: int) -> "LiveView":
+    def run(self, step_fn: Callable[[int], Any], steps: int) -> None:
         """Train in a background thread: ``step_fn(k)`` for ``k = 0 .. steps - 1`` makes one
         training step (forward, backward, optimizer step) and returns its loss, or a pair
         ``(loss, val_loss)``, or a dict with ``loss`` and ``val_loss``. The cell returns at
@@ -388,7 +388,6 @@ class LiveView(anywidget.AnyWidget):
         self._thread = threading.Thread(target=self._run, args=(step_fn, steps), daemon=True,
                                         name="chainrule-live")
         self._thread.start()
-        return self
 
     def _run(self, step_fn: Callable[[int], Any], steps: int) -> None:
         try:
@@ -458,14 +457,13 @@ class LiveView(anywidget.AnyWidget):
             self._stop = True
             self._cond.notify_all()
 
-    def wait(self, timeout: float | None = None) -> "LiveView":
+    def wait(self, timeout: float | None = None) -> None:
         """Wait for :meth:`run`'s thread to end; raise what ``step_fn`` raised."""
         if self._thread is not None:
             self._thread.join(timeout)
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        return self
 
     # ---- sending ---------------------------------------------------------------------------
     def _record_due(self) -> bool:
@@ -553,8 +551,9 @@ class LiveView(anywidget.AnyWidget):
         if self._closed:
             return
         with self._lock:
-            if self._pending:
-                self._send_state()
+            stale = self._data is not None and self._boundary.get("step") != self.step_count
+            if self._pending or stale:                 # the final boundary too
+                self._send_state(force=stale)
             with self.hold_sync():
                 self._send_loss(full=True)
                 frames, shown = [], None
@@ -603,10 +602,10 @@ class LiveView(anywidget.AnyWidget):
         if handle is not None:
             self._handles.append(handle)
 
-    def show(self) -> "LiveView":
-        """Display the view (as a cell ending in ``view`` does) and return it."""
+    def show(self) -> None:
+        """Display the view (as a cell ending in ``view`` does; returns None, so that a cell
+        ending in ``view.show()`` shows it once)."""
         self._ipython_display_()
-        return self
 
     def _bundle(self) -> dict[str, Any]:
         data, _ = super()._repr_mimebundle_()
@@ -630,28 +629,29 @@ class LiveView(anywidget.AnyWidget):
     def animation(self) -> Any:
         """The recorded frames (at most ``animation_frames`` of them, uniformly chosen, the
         last included) as a :class:`viz.Animation`, which plays without a kernel."""
-        from .animation import Animation
+        from .animation import Animation, _quantize
 
         frames = self.frames
         picks = sorted(set(np.linspace(0, len(frames) - 1, min(len(frames), self._animation_frames))
                            .round().astype(int).tolist()))
-        return Animation([self.frame_svg(k) for k in picks],
+        anim = Animation([self.frame_svg(k) for k in picks],
                          [f"step {frames[k]['step']}" + (f": loss {format_number(frames[k]['loss'], '.4g')}"
                                                          if frames[k]["loss"] is not None else "")
                           for k in picks], title="training, recorded by viz.live",
                          interval_ms=300, colors=None)
+        anim._still = _quantize(anim._as_png(anim.count - 1), 64)   # a third of the bytes
+        return anim
 
     def static_html(self) -> str:
-        """The static record shown where no widget runs: the last state, and the recorded
-        frames as an animation (with at least two)."""
+        """The static record shown where no widget runs: the recorded frames as a
+        :class:`viz.Animation` whose still picture is the last, the final state (one frame:
+        that picture as SVG)."""
         frames = self.frames
         head = (f"<p><b>viz.live, step {frames[-1]['step']}</b> (a static record of the live "
                 f"view: run the notebook to see it live)</p>")
-        svg = self.frame_svg()
-        body = f'<div class="cr-live-static">{head}{svg}'
-        if len(frames) >= 2:
-            body += self.animation().fragment()
-        return body + "</div>"
+        # the animation's still is its last frame, the final state
+        shown = self.animation().fragment() if len(frames) >= 2 else self.frame_svg()
+        return f'<div class="cr-live-static">{head}{shown}</div>'
 
 
 def _frame_json(frame: dict[str, Any], short: bool = False, boundary: bool = False) -> dict[str, Any]:
@@ -706,6 +706,24 @@ def _png_rgb(pixels: np.ndarray) -> bytes:
 def _mix(color: str, alpha: float) -> list[int]:
     rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
     return [round(255 + (c - 255) * alpha) for c in rgb]
+
+
+def _boundary_png(g: dict[str, Any], cells: str, size: int) -> bytes:
+    """The class grid at ``size`` × ``size`` pixels (each cell a block, pale class colours),
+    with the data points as 5 × 5 squares in their class colour, outlined: one small PNG."""
+    n = g["grid"]
+    classes = (np.frombuffer(cells.encode("ascii"), dtype=np.uint8) - ord("0")).reshape(n, n)
+    pale = np.array([_mix(c, 0.35) for c in g["colors"]], dtype=np.uint8)
+    full = np.array([_mix(c, 1.0) for c in g["colors"]], dtype=np.uint8)
+    rows = np.minimum(np.arange(size) * n // size, n - 1)
+    image = pale[classes[np.ix_(rows, rows)]]
+    ex0, ex1, ey0, ey1 = g["extent"]
+    for px, py, c in g["points"]:
+        x = int(round((size - 1) * (px - ex0) / (ex1 - ex0)))
+        y = int(round((size - 1) * (ey1 - py) / (ey1 - ey0)))
+        image[max(0, y - 3):y + 4, max(0, x - 3):x + 4] = (17, 24, 39)
+        image[max(0, y - 2):y + 3, max(0, x - 2):x + 3] = full[c]
+    return _png_rgb(image)
 
 
 def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tuple[int, float]],
@@ -769,20 +787,11 @@ def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tupl
     b = frame.get("b")
     if b and "boundary" in geometry:
         g = geometry["boundary"]
-        n = g["grid"]
-        cells = np.frombuffer(b["cells"].encode("ascii"), dtype=np.uint8) - ord("0")
-        palette = np.array([_mix(c, 0.35) for c in g["colors"]], dtype=np.uint8)
-        png = _png_rgb(palette[cells.reshape(n, n)])
         bx, by, size = 470, panel_top + 20, panel_h - 45
+        png = _boundary_png(g, b["cells"], size)
         parts.append(f'<text x="{bx}" y="{panel_top + 10}" font-weight="bold">decision boundary '
                      f'(step {b["step"]})</text><image x="{bx}" y="{by}" width="{size}" height="{size}" '
-                     f'preserveAspectRatio="none" style="image-rendering:pixelated" '
                      f'href="data:image/png;base64,{base64.b64encode(png).decode()}"/>')
-        ex0, ex1, ey0, ey1 = g["extent"]
-        for px, py, c in g["points"]:
-            parts.append(f'<circle cx="{bx + size * (px - ex0) / (ex1 - ex0):.1f}" '
-                         f'cy="{by + size * (ey1 - py) / (ey1 - ey0):.1f}" r="2.5" '
-                         f'fill="{g["colors"][c]}" stroke="#111827" stroke-width="0.5"/>')
     # the layer gradients
     gx0 = 690
     parts.append(f'<text x="{gx0}" y="{panel_top + 10}" font-weight="bold">mean |∂L/∂W| per layer</text>')
@@ -800,7 +809,7 @@ def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tupl
 
 def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: int = 10,
          grid: int = 48, max_units_per_layer: int | None = 10, max_rate: float | None = 20.0,
-         max_frames: int = 500, animation_frames: int = 20, record_every: int | None = None,
+         max_frames: int = 500, animation_frames: int = 12, record_every: int | None = None,
          show: str = "weight") -> LiveView:
     """A :class:`LiveView` of ``model`` (a scalar ``nn.MLP``/``Layer``/``Neuron`` or a
     ``Sequential`` of ``Linear`` layers and activations, as :func:`viz.draw_network`).
