@@ -235,6 +235,9 @@ def test_fit_calls_the_view_once_per_step_and_per_epoch() -> None:
     assert len(view.train_loss) == 9 and len(view.val_loss) == 3
     assert [v for _, v in view.val_loss] == pytest.approx(history.val_loss)
     assert view.status == "ended" and view.driver == "fit"
+    view.fit(nn.losses.cross_entropy, nn.optim.SGD(model.parameters(), lr=0.1), (X, y),
+             epochs=1, batch_size=8, progress=False, seed=0)
+    assert [s for s, _ in view.train_loss] == list(range(1, 13))   # one curve: steps add up
 
 
 def test_the_static_record_has_the_final_step_and_an_animation() -> None:

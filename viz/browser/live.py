@@ -346,12 +346,13 @@ class LiveView(anywidget.AnyWidget):
                 self._snapshot()
 
     def __call__(self, info: dict[str, Any]) -> None:
-        """``nn.fit``'s ``on_step`` hook: ``nn.fit(..., on_step=view)``."""
+        """``nn.fit``'s ``on_step`` hook: ``nn.fit(..., on_step=view)``. The view counts the
+        steps itself (fit's count starts again at each call), so runs add up on one curve."""
         if info.get("event") == "step":
-            self.update(loss=info.get("loss"), step=info.get("step"))
+            self.update(loss=info.get("loss"))
         elif info.get("event") == "epoch" and info.get("val_loss") is not None and not self._closed:
             with self._lock:
-                self.val_loss.append((int(info["step"]), float(info["val_loss"])))
+                self.val_loss.append((self.step_count, float(info["val_loss"])))
                 self._pending = True
 
     def fit(self, loss_fn: Callable[..., Any], optimizer: Any, train_data: Any,
