@@ -3,10 +3,11 @@
 The view shows the network diagram (:func:`viz.draw_network`'s columns and colours: blue a
 positive weight, orange a negative one, width and opacity by the magnitude relative to the
 model's largest), whose edges recolour as the weights (or, with the toggle, their gradients
-``∂L/∂w``) change; each neuron's activation ``a = f(z)`` and ``δ = ∂L/∂z = ∂L/∂b`` for one
-chosen input; the loss curve (training, and validation when given); for 2-D inputs the
-decision boundary on a grid, refreshed every ``boundary_every`` updates, under the data; and
-the mean ``|∂L/∂W|`` of every layer.
+``∂L/∂w``) change; each neuron's activation ``a = f(z)`` for one chosen input and its
+``δ = ∂L/∂z = ∂L/∂b`` from the last backward (the loss of its whole batch, as in
+draw_network); the loss curve (training, and validation when given); for 2-D inputs the
+decision boundary on a grid, refreshed every ``boundary_every`` sent updates, under the data;
+and the mean ``|∂L/∂W|`` of every layer.
 
 Python computes the diagram's geometry once and sends it once. Per update it sends only what
 changed (the edge values, activations and δ, the new loss points), grouped with
@@ -761,10 +762,12 @@ def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tupl
     for m in geometry["markers"]:
         parts.append(f'<text x="{m["x"]}" y="{m["y"]}" text-anchor="middle" fill="#4b5563">'
                      f'{escape(m["text"])}</text>')
-    parts.append(f'<text x="4" y="{H + 2}" fill="#374151">edges: {what}, blue &gt; 0, orange &lt; 0, '
-                 f'width by |{what}|' + (", circles: a = f(z) on the chosen input" if acts is not None
-                                         else "") + (", δ = ∂L/∂z" if deltas is not None else "")
-                 + "</text>")
+    legend = f"edges: {what}, blue &gt; 0, orange &lt; 0, width by |{what}|"
+    if acts is not None:
+        legend += ", circles: a = f(z) on the chosen input"
+    if deltas is not None:
+        legend += ", δ = ∂L/∂b of the last backward (its batch)"
+    parts.append(f'<text x="4" y="{H + 2}" fill="#374151">{legend}</text>')
     # the loss curve up to this step
     x0, y0, w, h = 40, panel_top + 20, 400, panel_h - 45
     parts.append(f'<text x="{x0}" y="{panel_top + 10}" font-weight="bold">loss (step {frame["step"]})</text>'

@@ -146,14 +146,14 @@ function render(context) {
       u.value.textContent = state.a ? fmt(a) : u.name;
       u.delta.textContent = d !== null && d !== undefined ? "δ " + fmt(d) : "";
       u.title.textContent = u.name + (state.a ? (k < geo.units.length && geo.units[k].col === 0 ? " = " : ": a = ") + fmt(a) : "") +
-        (d !== null && d !== undefined ? ", δ = ∂L/∂z = " + fmt(d) : "");
+        (d !== null && d !== undefined ? ", δ = ∂L/∂z = ∂L/∂b = " + fmt(d) + " (the last backward's loss)" : "");
     });
     var what = grad ? "∂L/∂w" : "w";
     show.textContent = grad ? "edges: ∂L/∂w" : "edges: w";
     show.setAttribute("aria-pressed", grad ? "true" : "false");
     legend.textContent = "edges: " + what + ", blue > 0, orange < 0, width and opacity by |" + what + "| (relative to the largest)" +
       (model.get("edges") === "grad" && !state.g ? "; no gradients yet, showing w" : "") +
-      (state.a ? "; circles: a = f(z) on the chosen input" : "") + (state.d ? ", δ = ∂L/∂z = ∂L/∂b" : "") +
+      (state.a ? "; circles: a = f(z) on the chosen input" : "") + (state.d ? "; δ = ∂L/∂z = ∂L/∂b of the last backward (its whole batch, not only this input)" : "") +
       (edges.length < geo.edges_total ? "; " + edges.length + " of " + geo.edges_total + " connections drawn" : "");
     stepText.textContent = "step " + state.step;
     var top = 0;
