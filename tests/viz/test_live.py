@@ -413,3 +413,26 @@ def test_the_static_record_renders_without_a_kernel(browser, tmp_path) -> None:
         assert "viz.live, step 5" in page.locator(".cr-live-static").text_content()
         page.screenshot(path=str(tmp_path / "live-static.png"), full_page=True)
         assert others == []
+
+
+def test_with_record_every_the_recorded_frames_do_not_depend_on_the_clock() -> None:
+    X, y = _xor()
+
+    def record(tick: float) -> list:
+        model = _scalar_model()
+        clock = Clock()
+        view = live_mod.LiveView(model, inputs=X[0], data=(X, y), record_every=3,
+                                 boundary_every=2, clock=clock)
+        opt = nn.optim.SGD(model.parameters(), lr=0.1)
+        for k in range(20):
+            clock.now = k * tick                    # sends at different steps
+            view.update(loss=_scalar_step(model, opt, X, y))
+        view.finish()
+        return view, [json.dumps(live_mod._frame_json(f, short=True, boundary=True)) for f in view.frames]
+
+    fast, frames_fast = record(0.001)
+    slow, frames_slow = record(1.0)
+    assert fast.syncs != slow.syncs
+    assert frames_fast == frames_slow
+    assert [f["step"] for f in fast.frames] == [0, 3, 6, 9, 12, 15, 18, 20]
+    assert fast.frames[-1]["b"]["step"] == 20                # the final boundary

@@ -188,6 +188,7 @@ class LiveView(anywidget.AnyWidget):
         self.syncs = 0                                      # states sent (for tests, benchmarks)
         self.step_count, self._last_loss = 0, None
         self._read_end, self._read_cost = -math.inf, 0.0
+        self._recorded, self._frame_boundary = 0, None
         self._last_frame: dict[str, Any] | None = None
 
     @staticmethod
@@ -476,13 +477,23 @@ class LiveView(anywidget.AnyWidget):
             return self._updates % self._record_every == 0
         return time.perf_counter() - self._read_end >= 39 * self._read_cost
 
-    def _snapshot(self) -> dict[str, Any]:
-        """Read the model's state and record it as a frame (with the boundary last sent)."""
+    def _snapshot(self, record: bool = True, final: bool = False) -> dict[str, Any]:
+        """Read the model's state and (``record``) record it as a frame, with the decision
+        boundary: the one last sent, or with ``record_every`` one of its own, recomputed
+        every ``boundary_every`` recorded frames and at the ``final`` one (so the recorded
+        frames are the same on every run, whatever the machine's speed)."""
         start = time.perf_counter()
         frame = self._read()
         if self._data is not None:
-            frame["b"] = self._boundary
-        self._record(frame)
+            if self._record_every is None:
+                frame["b"] = self._boundary
+            elif record:
+                if final or self._recorded % self._boundary_every == 0:
+                    self._frame_boundary = self._boundary_grid()
+                self._recorded += 1
+                frame["b"] = self._frame_boundary
+        if record:
+            self._record(frame)
         self._read_end = time.perf_counter()
         self._read_cost = self._read_end - start
         return frame
@@ -493,7 +504,8 @@ class LiveView(anywidget.AnyWidget):
         if self._closed:
             return
         with self._lock:
-            frame = self._snapshot()
+            record = self._record_every is None or self._updates % self._record_every == 0
+            frame = self._snapshot(record)
             with self.hold_sync():
                 self._state = _frame_json(frame)
                 self.step = self.step_count
@@ -501,7 +513,7 @@ class LiveView(anywidget.AnyWidget):
                 if self._data is not None and (force or not self._boundary
                                                or self.syncs % self._boundary_every == 0):
                     self._boundary = self._boundary_grid()
-            if self._data is not None:
+            if self._data is not None and self._record_every is None:
                 frame["b"] = self._boundary
             self._last_send = self._clock()
             self._pending = False
@@ -556,6 +568,10 @@ class LiveView(anywidget.AnyWidget):
             stale = self._data is not None and self._boundary.get("step") != self.step_count
             if self._pending or stale:                 # the final boundary too
                 self._send_state(force=stale)
+            last = self.frames[-1]                     # the final state is recorded, with
+            if last["step"] != self.step_count or (    # the final boundary
+                    self._data is not None and (last.get("b") or {}).get("step") != self.step_count):
+                self._snapshot(final=True)
             with self.hold_sync():
                 self._send_loss(full=True)
                 frames, shown = [], None
@@ -817,22 +833,29 @@ def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: in
          show: str = "weight") -> LiveView:
     """A :class:`LiveView` of ``model`` (a scalar ``nn.MLP``/``Layer``/``Neuron`` or a
     ``Sequential`` of ``Linear`` layers and activations, as :func:`viz.draw_network`).
+    Display it (a cell ending in ``view``), then drive it: ``view.update(loss=...)`` after
+    each step of your loop, ``view.fit(...)`` / ``nn.fit(..., on_step=view)``, or
+    ``view.run(step_fn, steps)`` in a background thread (the only way the pause, step and
+    speed controls can act: see :mod:`viz.browser.live`).
 
     Args:
-        inputs: one sample: its neurons' activation ``a = f(z)`` and δ are shown.
+        inputs: one sample: each neuron shows its activation ``a = f(z)`` on it (and its
+            ``δ = ∂L/∂b`` from the last backward, whatever the batch).
         data: ``(X, y)``; with 2 features, the decision boundary over the data, on a ``grid``
-            × ``grid`` lattice, recomputed every ``boundary_every`` sent updates.
+            × ``grid`` lattice, recomputed every ``boundary_every`` sent updates and at the end.
         max_units_per_layer: at most this many units of a column are drawn (the first
             ones and the last); ``None`` draws all.
         max_rate: at most this many states are sent a second (``None``: every update).
-        max_frames: at most this many states are recorded for the scrub slider (every sent
-            state, and between sends every ``record_every``-th update; past ``max_frames``
-            every other frame is dropped and from then on half as many kept).
-        record_every: ``None`` (default): record an update whenever reading the model costs
-            under a fortieth of the time since the last read (a fast training slows by a
-            few %, and which steps are recorded depends on the machine's speed); an int ``k``:
-            every ``k``-th update, the same steps on every run (a notebook whose stored
-            outputs must not change on a re-run).
+        max_frames: at most this many states are recorded for the scrub slider and the
+            static record; past it every other frame is dropped and from then on half as
+            many kept (uniform thinning; the last state is always kept).
+        record_every: which updates are recorded. ``None`` (default): every sent state, and
+            between sends an update whenever reading the model costs under a fortieth of the
+            time since the last read (a fast training slows by a few %; which steps are
+            recorded depends on the machine's speed). An int ``k``: every ``k``-th update
+            and the last, with a decision boundary of their own every ``boundary_every``
+            frames: the same frames, and so the same static record, on every run (a
+            notebook whose stored outputs must not change on a re-run).
         animation_frames: frames of the static record's animation.
         show: what the edges show first, ``"weight"`` or ``"grad"`` (the widget toggles).
     """
