@@ -18,4 +18,9 @@ module.exports = [
       "no-var": "off",
     },
   },
+  {
+    // the live view is anywidget's ES module (viz/browser/live.py loads it as _esm)
+    files: ["viz/browser/static/live.js"],
+    languageOptions: { sourceType: "module" },
+  },
 ];

@@ -134,7 +134,8 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
         val_data: Any = None, epochs: int = 10, *, batch_size: int = 32, shuffle: bool = True,
         scheduler: LRScheduler | None = None, patience: int | None = None,
         min_delta: float = 0.0, restore_best: bool = True, progress: bool = True,
-        seed: int | np.random.Generator | None = None) -> History:
+        seed: int | np.random.Generator | None = None,
+        on_step: Callable[[dict[str, Any]], None] | None = None) -> History:
     """Train ``model`` and return its :class:`History`.
 
     Args:
@@ -147,6 +148,13 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
             improved by more than ``min_delta`` for this many epochs; with ``restore_best``
             the weights of the best epoch are loaded back.
         progress: show a tqdm progress bar over epochs.
+        on_step: a function called with a dict after every optimizer step,
+            ``{"event": "step", "step": s, "epoch": e, "loss": batch loss}`` (``s`` counts
+            optimizer steps from 1 over the whole run), and at the end of every epoch with
+            ``{"event": "epoch", "step": s, "epoch": e, "train_loss": ..., "val_loss": ...}``
+            (``val_loss`` is None without ``val_data``). It reads the model (e.g.
+            ``viz.live``'s view draws it) and must not change it; ``None`` (default) calls
+            nothing.
     """
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nn.Module; got {type(model).__name__}")
@@ -156,6 +164,9 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
         raise TypeError(f"optimizer must be an nn.optim.Optimizer; got {type(optimizer).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function on_step(info: dict) or None; got "
+                        f"{type(on_step).__name__}")
     if patience is not None and (not isinstance(patience, int) or patience < 1):
         raise ValueError(f"patience must be a positive int or None; got {patience!r}")
     rng = None if seed is None else as_generator(seed)      # None: the global generator
@@ -170,6 +181,7 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
     scalar = _is_scalar_model(model)
     history = History()
     best, best_state, waited = math.inf, None, 0
+    steps = 0
     bar = range(epochs)
     if progress:
         from tqdm.auto import tqdm
@@ -183,10 +195,14 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
             loss = loss_fn(out, yb)
             loss.backward()
             optimizer.step()
-            total += float(loss.data) * len(xb)
+            batch_loss = float(loss.data)
+            total += batch_loss * len(xb)
             count += len(xb)
             outs.append(_output_array(out))
             targets.append(np.asarray(yb))
+            if on_step is not None:
+                steps += 1
+                on_step({"event": "step", "step": steps, "epoch": epoch, "loss": batch_loss})
         history.train_loss.append(total / max(count, 1))
         history.train_acc.append(accuracy(np.concatenate(outs), np.concatenate(targets)))
         history.lr.append(float(optimizer.param_groups[0]["lr"]))
@@ -194,6 +210,10 @@ def fit(model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer, train_
             vl, va = _evaluate(model, loss_fn, val_loader, scalar)
             history.val_loss.append(vl)
             history.val_acc.append(va)
+        if on_step is not None:
+            on_step({"event": "epoch", "step": steps, "epoch": epoch,
+                     "train_loss": history.train_loss[-1],
+                     "val_loss": history.val_loss[-1] if val_loader is not None else None})
         monitored = history.val_loss[-1] if val_loader is not None else history.train_loss[-1]
         if scheduler is not None:
             scheduler.step()

@@ -9,6 +9,9 @@
   step, with text, Markdown, LaTeX, SVG-frame and self-contained HTML views.
 - :func:`animate` / :class:`Animation`: frames over training (or construction) steps with a
   caption each; a player in notebooks and self-contained HTML, a still picture without JS.
+- :func:`live` (anywidget, optional: ``pip install "chainrule[live]"``): a live view of a
+  model in training in Jupyter (the network's weights and gradients, a and δ, the loss, the
+  decision boundary), with pause, step once, speed and a scrub slider.
 - :mod:`viz.plots` (matplotlib, optional) plots training curves, decision boundaries,
   activations and gradient magnitudes.
 """
@@ -37,10 +40,24 @@ def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", **options: Any
     return draw_graph(root, rankdir=rankdir, **options)
 
 
+def live(model: Any, **options: Any) -> Any:
+    """A live view of ``model`` training, in Jupyter: :func:`viz.browser.live.live` (its
+    options, the two ways to drive it and the pause caveat are documented there). Needs
+    anywidget: ``pip install "chainrule[live]"``."""
+    try:
+        from .browser import live as _live
+    except ImportError as error:
+        if getattr(error, "name", None) not in ("anywidget", "ipywidgets", "traitlets"):
+            raise
+        raise ImportError(f"viz.live needs anywidget (and ipywidgets), which are not installed "
+                          f"({error}): pip install \"chainrule[live]\"") from error
+    return _live.live(model, **options)
+
+
 __all__ = ["draw_graph", "draw_dot", "Graph", "GradientsNotComputedWarning", "draw_network",
            "NetworkDiagram", "trace_backward",
            "trace_forward", "BackwardTrace", "ForwardTrace", "compare_modes", "ModeComparison",
-           "Animation", "animate", "plots"]
+           "Animation", "animate", "live", "plots"]
 
 
 def __getattr__(name: str):  # viz.plots imports matplotlib only when used
