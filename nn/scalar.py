@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autograd_core import REAL_NUMBER_TYPES, Value
+from autograd_core import REAL_NUMBER_TYPES, Tensor, Value
 
 from . import init as _init
 from ._util import as_generator
@@ -45,8 +45,9 @@ def _check_count(n: Any, what: str) -> int:
 
 def _as_inputs(x: Any) -> list[Any]:
     """A sample as a list of Values/numbers; a single Value or number is a 1-element input
-    (so a one-neuron hidden layer's output feeds the next layer; micrograd breaks there)."""
-    if isinstance(x, (Value, *REAL_NUMBER_TYPES)) and not isinstance(x, (bool, np.bool_)):
+    (so a one-neuron hidden layer's output feeds the next layer; micrograd breaks there). A
+    list of Tensors is a batch, one Tensor per input (see :meth:`Neuron.forward`)."""
+    if isinstance(x, (Value, Tensor, *REAL_NUMBER_TYPES)) and not isinstance(x, (bool, np.bool_)):
         return [x]
     if isinstance(x, np.ndarray):
         if x.ndim > 1:
@@ -104,12 +105,16 @@ class Neuron(Module):
             self.b.label = f"{prefix}b"
 
     def forward(self, x: Any) -> Value:
-        """``act(Σ_i w_i x_i + b)``."""
+        """``act(Σ_i w_i x_i + b)``.
+
+        Under ``no_grad`` the inputs may also be Tensors, one per input holding a whole batch
+        (``model([Tensor(X[:, 0]), Tensor(X[:, 1])])``): the same arithmetic then runs on
+        arrays, one pass for every sample (what decision-boundary plots use)."""
         xs = _as_inputs(x)
         if len(xs) != self.nin:
             raise ValueError(f"Neuron expects {self.nin} inputs; got {len(xs)}")
         z = sum((wi * xi for wi, xi in zip(self.w, xs)), self.b if self.b is not None else 0.0)
-        if not isinstance(z, Value):
+        if not isinstance(z, (Value, Tensor)):
             z = Value(z, requires_grad=False)
         return _apply_activation(z, self.activation)
 

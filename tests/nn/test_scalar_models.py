@@ -170,3 +170,18 @@ def test_neurons_and_layers_are_named_like_their_parameters():
     assert "Neuron #" not in source
     assert {f"L{i}.n{j}" for i in (1, 2) for j in range(1, 5)} | {"L3.n1"} <= \
         set(re.findall(r"L\d\.n\d+\b", source))
+
+
+def test_a_scalar_mlp_evaluates_a_batch_of_tensor_columns_under_no_grad() -> None:
+    """One Tensor per input (a whole batch) gives, sample for sample, what the Values give;
+    a one-neuron hidden layer's Tensor output feeds the next layer too."""
+    from autograd_core import Tensor, Value, no_grad
+
+    points = np.random.default_rng(0).normal(size=(40, 2))
+    for sizes, activation in (([16, 16, 1], "relu"), ([1, 3, 1], "tanh")):
+        model = nn.MLP(2, sizes, seed=3, activation=activation)
+        with no_grad():
+            batch = model([Tensor(points[:, 0]), Tensor(points[:, 1])])
+            one_by_one = [model([Value(a), Value(b)]).data for a, b in points]
+        assert isinstance(batch, Tensor) and batch.shape == (40,)
+        np.testing.assert_allclose(batch.data, one_by_one, rtol=1e-12, atol=1e-12)
