@@ -212,6 +212,9 @@ def with_outputs(student: dict[str, Any], master: dict[str, Any]) -> dict[str, A
     by_id = {cell.get("id"): cell for cell in master["cells"]
              if cell["cell_type"] == "code" and cell.get("id") not in exercise}
     student = copy.deepcopy(student)
+    # no widget state: the page shows a live view's static record (its HTML output), and
+    # nbconvert would otherwise load a widget manager from a CDN
+    student.get("metadata", {}).pop("widgets", None)
     for cell in student["cells"]:
         if cell["cell_type"] != "code":
             continue

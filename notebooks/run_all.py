@@ -24,8 +24,11 @@ def main(fragments: list[str]) -> None:
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+        # no widget state in the file: a client without the kernel (nbconvert, the docs site,
+        # GitHub) then shows a live view's static record, not an empty widget (viz.live)
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False,
                                 resources={"metadata": {"path": str(HERE)}}).execute(env=env)
+        nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)
         print(f"{path.name}: {time.perf_counter() - start:.1f} s")
 

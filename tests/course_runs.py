@@ -75,7 +75,7 @@ def execute(nb: Any, folder: Path) -> None:
     env = {**os.environ, **SINGLE_THREADED,
            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
-                            startup_timeout=KERNEL_STARTUP_TIMEOUT,
+                            startup_timeout=KERNEL_STARTUP_TIMEOUT, store_widget_state=False,
                             resources={"metadata": {"path": str(folder)}}).execute(env=env)
 
 
