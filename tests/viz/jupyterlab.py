@@ -182,19 +182,36 @@ def open_notebook(browser: Any, lab: Lab, name: str, width: int = 1280, height: 
     page.route("**/*", route)
     page.on("request", lambda req: None if req.url.startswith(LOCAL) else elsewhere.append(req.url))
     page.on("websocket", lambda ws: None if ws.url.startswith(LOCAL) else elsewhere.append(ws.url))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}") if m.type in ("error", "warning")
+            else None)
+    page.on("requestfailed", lambda r: console.append(f"request failed: {r.url} {r.failure}"))
     try:
         page.goto(lab.notebook_url(name))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        kernel_idle(page)
+        kernel_idle(page, lab)
         yield page, elsewhere
+    except BaseException:
+        shot = lab.log.with_name(f"failed-{Path(name).stem}.png")      # for the one debugging it
+        page.screenshot(path=str(shot))
+        print(f"\nJupyterLab's page when it failed: {shot}; its log: {lab.log}; its console:")
+        print("\n".join(console[-30:]))
+        raise
     finally:
         context.close()
 
 
-def kernel_idle(page: Any, timeout: float = 60_000) -> None:
-    """Wait until the notebook's kernel is started and idle (the status bar's circle)."""
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator"
-                           "[data-status='idle']", state="attached", timeout=timeout)
+def kernel_idle(page: Any, lab: Lab, timeout: float = 60.0) -> None:
+    """Wait until the notebook's kernel is started, connected to the page and idle: the server
+    says so (the status bar's circle alone can show "idle" before the page has connected, and
+    a cell run then is lost)."""
+    deadline = time.monotonic() + timeout
+    while not any(k["connections"] >= 1 and k["execution_state"] == "idle" for k in lab.api("api/kernels")):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no kernel connected and idle in {timeout:.0f} s: {lab.api('api/kernels')}")
+        page.wait_for_timeout(200)     # not time.sleep: the page's routed requests wait on Playwright
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached",
+                           timeout=timeout * 1000)
 
 
 def cell(page: Any, index: int) -> Any:
