@@ -5,7 +5,9 @@ Playwright (the ``browser`` fixture of ``tests/conftest.py``).
 - :func:`jupyterlab` starts it in a root folder the caller fills with notebooks, waits until it
   answers and stops it (and its kernels) when the ``with`` block ends;
 - :func:`open_notebook` opens a notebook in a page whose every request is recorded: anything not
-  addressed to 127.0.0.1 is aborted and reported (JupyterLab must not reach the network);
+  addressed to 127.0.0.1 is aborted and reported (JupyterLab must not reach the network); the
+  server's own connections and name lookups elsewhere are refused and listed by
+  :meth:`Lab.network`;
 - :func:`run_cell` runs one cell with Shift+Enter, :func:`cell_running` tells whether a cell's
   execution indicator still shows ``[*]``.
 """
@@ -39,6 +41,41 @@ SERVER_CONFIG = {
                "extension_manager": "readonly"},
     "ServerApp": {"terminals_enabled": False},
 }
+# Loaded by the server (its config folder is ours): every connection or name lookup it makes to
+# a host other than this machine is refused and written to $CHAINRULE_NETWORK_LOG, so a test
+# sees the server reaching the network too, not only the page.
+NO_NETWORK = """\
+import os
+import socket
+
+LOCAL = {"127.0.0.1", "::1", "localhost"}
+_log = os.environ["CHAINRULE_NETWORK_LOG"]
+
+
+def _refuse(host):
+    with open(_log, "a") as out:
+        out.write(f"{host}\\n")
+    raise OSError(f"the chainrule test refuses the network: {host}")
+
+
+def _guard(method):
+    def guarded(self, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL:
+            _refuse(address[0])
+        return method(self, address, *args)
+    return guarded
+
+
+def _getaddrinfo(host, *args, _real=socket.getaddrinfo, **kwargs):
+    if host not in LOCAL and host is not None:
+        _refuse(host)
+    return _real(host, *args, **kwargs)
+
+
+socket.socket.connect = _guard(socket.socket.connect)
+socket.socket.connect_ex = _guard(socket.socket.connect_ex)
+socket.getaddrinfo = _getaddrinfo
+"""
 USER_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True},
@@ -80,6 +117,11 @@ class Lab:
             text = response.read()
         return json.loads(text) if text else None
 
+    def network(self) -> list[str]:
+        """The hosts other than this machine the server tried to reach (and was refused)."""
+        log = self.log.with_name("network.log")
+        return log.read_text().split() if log.exists() else []
+
     def notebook_url(self, name: str) -> str:
         return f"{self.url}lab/tree/{name}?token={self.token}&reset"
 
@@ -97,6 +139,7 @@ def jupyterlab(tmp: Path, timeout: float = 90.0) -> Iterator[Lab]:
     for path in dirs.values():
         path.mkdir(exist_ok=True)
     (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(SERVER_CONFIG))
+    (dirs["config"] / "jupyter_server_config.py").write_text(NO_NETWORK)
     for name, value in USER_SETTINGS.items():
         path = dirs["settings"] / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +152,7 @@ def jupyterlab(tmp: Path, timeout: float = 90.0) -> Iterator[Lab]:
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), IPYTHONDIR=str(dirs["ipython"]),
         JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
         JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
-        JUPYTER_PLATFORM_DIRS="1", PYTHONPATH=os.pathsep.join(
+        JUPYTER_PLATFORM_DIRS="1", CHAINRULE_NETWORK_LOG=str(tmp / "network.log"), PYTHONPATH=os.pathsep.join(
             [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
         MPLBACKEND="Agg")
     log = tmp / "jupyterlab.log"

@@ -159,6 +159,7 @@ def test_harness_widget_updates_while_its_cell_runs(lab: Lab, browser: Any) -> N
         assert len(steps - {0, 100}) >= 2, seen_running
         page.wait_for_selector(".cr-live-step:text('step 100')")
         assert not elsewhere, f"JupyterLab fetched from the network: {sorted(set(elsewhere))}"
+        assert not lab.network(), f"the Jupyter server reached out to {sorted(set(lab.network()))}"
 
 
 # ---- the live view ----------------------------------------------------------------------
@@ -178,6 +179,7 @@ def live_page(lab: Lab, browser: Any) -> Iterator[Any]:
         ran(page, 0)
         yield page
         assert not elsewhere, f"JupyterLab fetched from the network: {sorted(set(elsewhere))}"
+        assert not lab.network(), f"the Jupyter server reached out to {sorted(set(lab.network()))}"
 
 
 def ran(page: Any, index: int) -> Any:
