@@ -262,11 +262,15 @@ def cell(page: Any, index: int) -> Any:
 
 
 def run_cell(page: Any, index: int) -> Any:
-    """Select cell ``index`` (command mode) and run it with Shift+Enter; returns the cell."""
+    """Select cell ``index`` (command mode) and run it with Shift+Enter; returns the cell once
+    its prompt shows it queued or run."""
     target = cell(page, index)
     target.locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
     page.keyboard.press("Shift+Enter")
+    page.wait_for_function(                      # queued or run: "[*]" or "[n]", no longer "[ ]"
+        "el => /\\[(\\*|\\d+)\\]/.test(el.innerText)",
+        arg=target.locator(".jp-InputArea-prompt").element_handle())
     return target
 
 

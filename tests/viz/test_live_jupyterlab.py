@@ -192,16 +192,26 @@ def ran(page: Any, index: int) -> Any:
     return target
 
 
-def watch(page: Any, target: Any, view: Any) -> tuple[list[int], list[str]]:
-    """While ``target``'s cell shows ``[*]``: the steps the view showed, and the signature of
-    its edges' strokes, at every look."""
+def until(page: Any, target: Any, condition: str, arg: Any = None, timeout: float = 30_000) -> None:
+    """Wait until ``condition`` (JavaScript of the view ``v`` and ``arg``) holds for the view in
+    cell ``target``, found anew at every look: JupyterLab renders a widget output again when
+    its display is updated (the live view's ``finish`` does), and the old element is gone."""
+    page.wait_for_function(f"([c, arg]) => {{ const v = c.querySelector('.cr-live'); "
+                           f"return !!v && ({condition}); }}", arg=[target.element_handle(), arg],
+                           timeout=timeout)
+
+
+def watch(page: Any, target: Any, shown_in: Any) -> tuple[list[int], list[str]]:
+    """While ``target``'s cell shows ``[*]``: the steps the view in cell ``shown_in`` showed,
+    and the signature of its edges' strokes, at every look."""
     steps, strokes = [], []
     while True:
         shown, step, edges = page.evaluate(
-            "([c, v]) => [c.querySelector('.jp-InputArea-prompt').innerText.trim(),"
+            "([c, o]) => { const v = o.querySelector('.cr-live');"
+            " return [c.querySelector('.jp-InputArea-prompt').innerText.trim(),"
             " v.querySelector('.cr-live-step').textContent,"
-            " Array.from(v.querySelectorAll('.cr-live-edge')).map(e => e.getAttribute('stroke')).join()]",
-            [target.element_handle(), view.element_handle()])
+            " Array.from(v.querySelectorAll('.cr-live-edge')).map(e => e.getAttribute('stroke')).join()]; }",
+            [target.element_handle(), shown_in.element_handle()])
         if shown != "[*]:":
             return steps, strokes
         steps.append(int(step.split()[1]))
@@ -217,7 +227,8 @@ def step_of(view: Any) -> int:
 
 def test_hand_written_loop_moves_the_view_while_its_cell_runs(live_page: Any) -> None:
     page = live_page
-    view = ran(page, 1).locator(".cr-live")
+    shown_in = ran(page, 1)
+    view = shown_in.locator(".cr-live")
     view.wait_for()
     # the DOM contract: the controls and the curves are there
     for part in (".cr-live-step", ".cr-live-pause", ".cr-live-once", ".cr-live-speed",
@@ -227,15 +238,14 @@ def test_hand_written_loop_moves_the_view_while_its_cell_runs(live_page: Any) ->
     assert edges.count() == 2 * 8 + 8 * 8 + 8 * 1                 # every weight of 2-8-8-1
     assert edges.first.get_attribute("data-edge") is not None
     loop = run_cell(page, 2)
-    steps, strokes = watch(page, loop, view)
+    steps, strokes = watch(page, loop, shown_in)
     wait_done(page, loop)
     assert not errors(loop), errors(loop)
     # while the loop ran, the counter showed several steps, in order, and the edges recoloured
     assert len(set(steps) - {0}) >= 2, steps
     assert steps == sorted(steps), steps
     assert len(set(strokes)) >= 2, "no edge's stroke changed while the cell ran"
-    page.wait_for_function("v => v.querySelector('.cr-live-step').textContent === 'step 120'",
-                           arg=view.element_handle())
+    until(page, shown_in, "v.querySelector('.cr-live-step').textContent === 'step 120'")
     assert view.locator(".cr-live-loss").get_attribute("points")
 
 
@@ -244,15 +254,13 @@ def test_thread_run_pauses_and_resumes(live_page: Any) -> None:
     target = ran(page, 3)                      # returns at once: the thread trains
     view = target.locator(".cr-live")
     view.wait_for()
-    counter = ".cr-live-step"
-    page.wait_for_function(f"v => v.querySelector('{counter}').textContent !== 'step 0'",
-                           arg=view.element_handle())
+    until(page, target, "v.querySelector('.cr-live-step').textContent !== 'step 0'")
     assert not cell_running(target)
     pause = view.locator(".cr-live-pause")
     pause.click()
     page.wait_for_function("b => b.textContent === 'resume'", arg=pause.element_handle())
     # once the step in flight has been shown, the counter stays put over a second
-    page.wait_for_function("v => v.getAttribute('data-status') === 'paused'", arg=view.element_handle())
+    until(page, target, "v.getAttribute('data-status') === 'paused'")
     page.wait_for_timeout(300)
     held = step_of(view)
     page.wait_for_timeout(1000)
@@ -261,12 +269,10 @@ def test_thread_run_pauses_and_resumes(live_page: Any) -> None:
     assert view.locator(".cr-live-scrub").is_disabled()
     pause.click()
     page.wait_for_function("b => b.textContent === 'pause'", arg=pause.element_handle())
-    page.wait_for_function(f"([v, n]) => v.querySelector('{counter}').textContent !== 'step ' + n",
-                           arg=[view.element_handle(), held])
+    until(page, target, "v.querySelector('.cr-live-step').textContent !== 'step ' + arg", held)
     assert step_of(view) > held
     # at the end: the last step shown and the scrub slider enabled
-    page.wait_for_function("v => !v.querySelector('.cr-live-scrub').disabled",
-                           arg=view.element_handle(), timeout=60_000)
+    until(page, target, "!v.querySelector('.cr-live-scrub').disabled", timeout=60_000)
     assert step_of(view) == 200
 
 
@@ -276,8 +282,8 @@ def test_screenshots_fit_the_column_in_light_and_dark(live_page: Any,
     out = tmp_path_factory.mktemp("screenshots")
     target = ran(page, 3)
     view = target.locator(".cr-live")
-    page.wait_for_function("v => !v.querySelector('.cr-live-scrub').disabled",
-                           arg=view.element_handle(), timeout=60_000)
+    until(page, target, "!v.querySelector('.cr-live-scrub').disabled", timeout=60_000)
+    settle(page, view)
     for theme in ("Light", "Dark"):
         set_theme(page, f"JupyterLab {theme}")
         view.scroll_into_view_if_needed()
@@ -286,6 +292,17 @@ def test_screenshots_fit_the_column_in_light_and_dark(live_page: Any,
         path = out / f"live-{theme.lower()}.png"
         view.screenshot(path=str(path))
         print(f"\n{path}: view {box['width']:.0f} x {box['height']:.0f} px")
+
+
+def settle(page: Any, view: Any, tries: int = 10) -> None:
+    """Wait until the same view element has stayed in the page for a second (its output is
+    not being rendered again)."""
+    for _ in range(tries):
+        element = view.element_handle()
+        page.wait_for_timeout(1000)
+        if page.evaluate("v => v.isConnected", element):
+            return
+    raise AssertionError(f"the view was rendered anew every second for {tries} s")
 
 
 def set_theme(page: Any, name: str) -> None:
