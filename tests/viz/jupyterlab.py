@@ -232,7 +232,7 @@ def open_notebook(browser: Any, lab: Lab, name: str, width: int = 1280, height: 
     try:
         page.goto(lab.notebook_url(name))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        kernel_idle(page, lab)
+        kernel_idle(page, lab, name)
         yield page, elsewhere
     except BaseException:
         shot = lab.log.with_name(f"failed-{Path(name).stem}.png")      # for the one debugging it
@@ -244,14 +244,22 @@ def open_notebook(browser: Any, lab: Lab, name: str, width: int = 1280, height: 
         context.close()
 
 
-def kernel_idle(page: Any, lab: Lab, timeout: float = 60.0) -> None:
-    """Wait until the notebook's kernel is started, connected to the page and idle: the server
-    says so (the status bar's circle alone can show "idle" before the page has connected, and
-    a cell run then is lost)."""
+def kernel_idle(page: Any, lab: Lab, name: str, timeout: float = 60.0) -> None:
+    """Wait until notebook ``name``'s kernel is started, connected to the page and idle: the
+    server says so (the status bar's circle alone can show "idle" before the page has
+    connected, and a cell run then is lost)."""
     deadline = time.monotonic() + timeout
-    while not any(k["connections"] >= 1 and k["execution_state"] == "idle" for k in lab.api("api/kernels")):
+    state: Any = None
+    while True:
+        try:                           # the server answers 500 while a kernel is half started
+            sessions = [s for s in lab.api("api/sessions") if s["path"] == name]
+            state = sessions and lab.api(f"api/kernels/{sessions[0]['kernel']['id']}")
+        except (urllib.error.URLError, OSError) as error:
+            state = error
+        if isinstance(state, dict) and state["connections"] >= 1 and state["execution_state"] == "idle":
+            break
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no kernel connected and idle in {timeout:.0f} s: {lab.api('api/kernels')}")
+            raise TimeoutError(f"{name}'s kernel is not connected and idle after {timeout:.0f} s: {state}")
         page.wait_for_timeout(200)     # not time.sleep: the page's routed requests wait on Playwright
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached",
                            timeout=timeout * 1000)
