@@ -144,6 +144,23 @@ def test_the_record_is_the_same_on_every_run() -> None:
     assert first == run() and 'id="cr-training"' in first
 
 
+def test_a_scores_function_gives_the_models_own_boundary() -> None:
+    """``scores`` (the demo's NumPy forward) draws the boundary the model on Values draws."""
+    from viz.cli.demo import batch_scores
+
+    X, y = _xor()
+    nn.manual_seed(3)
+    model = nn.MLP(2, [4, 4, 1])
+    own = LiveRecord(model, data=(X, 2 * y - 1), grid=12)
+    fast = LiveRecord(model, data=(X, 2 * y - 1), grid=12,
+                      scores=lambda points: batch_scores(model)(points))
+    _train(own, model, X, 2 * y - 1, 3, lr=0.1)
+    assert own.boundary_grid()["cells"] == fast.boundary_grid()["cells"]
+    assert len(set(own.boundary_grid()["cells"])) == 2          # both classes on the grid
+    with pytest.raises(TypeError, match="scores must be a function"):
+        LiveRecord(model, scores=3)
+
+
 def test_bad_arguments_name_the_problem() -> None:
     X, y = _xor()
     with pytest.raises(TypeError, match="draw_network draws"):
