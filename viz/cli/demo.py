@@ -163,10 +163,12 @@ def recorder(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     """The recording of the demo's training: a :class:`viz.browser.live_record.LiveRecord`
     of ``model`` over the data, every ``RECORD_EVERY`` steps, each frame with its own
     decision boundary (computed with NumPy by :func:`batch_scores` from the weights of the
-    moment: the model on Values would take a second per boundary)."""
+    moment: the model on Values would take a second per boundary) on a 100 × 100 grid, as
+    ``decision_boundary.png`` (on the live view's 48 × 48 a point near the boundary may show
+    on the wrong side of it)."""
     from ..browser.live_record import LiveRecord
 
-    return LiveRecord(model, data=(X, y), record_every=RECORD_EVERY, boundary_every=1,
+    return LiveRecord(model, data=(X, y), record_every=RECORD_EVERY, boundary_every=1, grid=100,
                       animation_frames=500, scores=lambda points: batch_scores(model)(points))
 
 
