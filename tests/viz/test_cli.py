@@ -78,7 +78,8 @@ def test_expression_builder_matches_engine() -> None:
 def test_demo_writes_its_files(tmp_path: Path, capsys) -> None:
     assert main(["demo", "--out", str(tmp_path), "--steps", "3"]) == 0
     out = capsys.readouterr().out
-    for name in ("loss_curve.png", "decision_boundary.png", "point_graph.svg", "stepper.html", "trace.md"):
+    for name in ("loss_curve.png", "decision_boundary.png", "training.html", "point_graph.svg",
+                 "stepper.html", "trace.md"):
         assert (tmp_path / name).stat().st_size > 0, name
         assert name in out
     ET.fromstring((tmp_path / "point_graph.svg").read_text())

@@ -6,6 +6,8 @@ The demo's model is trained for 3 steps here (the views do not depend on how wel
 the point, the graph and the stepper are built by the demo's own functions."""
 from __future__ import annotations
 
+import base64
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -151,5 +153,101 @@ def test_the_active_node_is_on_screen_at_every_step(demo_point, browser) -> None
             # (a 3 px highlight stroke may reach past the box)
             assert -3 <= box["x"] and box["x"] + box["width"] <= 1003, (k, active, box)
             assert -3 <= box["y"] and box["y"] + box["height"] <= 703, (k, active, box)
+    finally:
+        page.close()
+
+
+# ---- training.html: the recorded animation of training (issue 26) ---------------------------
+RECORDED_STEPS = 12                   # frames: before training, after steps 5, 10, and the last
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    state = autograd_core.default_generator().bit_generator.state
+    try:
+        written = demo.run_demo(out, steps=RECORDED_STEPS)
+    finally:
+        autograd_core.default_generator().bit_generator.state = state
+    return out, written
+
+
+def _player_data(html: str) -> dict:
+    data = re.search(r'<script type="application/json" class="cr-data">(.*?)</script>', html, re.S)
+    return json.loads(data.group(1))
+
+
+def _svg_of(uri: str) -> str:
+    head, body = uri.split(",", 1)
+    assert head == "data:image/svg+xml;base64"
+    return base64.b64decode(body).decode("utf-8")
+
+
+def test_training_html_is_the_recorded_animation(demo_run) -> None:
+    out, written = demo_run
+    path = out / "training.html"
+    assert path in [p for p, _ in written]            # listed with the other files
+    html = path.read_text(encoding="utf-8")
+    data = _player_data(html)
+    frames = [_svg_of(uri) for uri in data["frames"]]
+    expected = [0, 5, 10, 12]                           # every RECORD_EVERY steps and the last
+    assert demo.RECORD_EVERY == 5 and len(frames) == len(expected)
+    assert [c.split(":")[0] for c in data["captions"]] == [f"step {s}" for s in expected]
+    # self-contained: nothing to fetch, in the page or inside its pictures (only the SVG
+    # namespace names a URL)
+    for text in [html] + frames:
+        assert not re.findall(r"https?://(?!www\.w3\.org/)", text)
+        assert not re.search(r'(?:src|href)="(?!data:|#)', text)
+    # every frame: the network's edges, the loss curve, the boundary under the data
+    for step, svg in zip(expected, frames):
+        assert f"loss (step {step})" in svg and "decision boundary" in svg
+        assert svg.count("<line ") == 2 * 10 + 10 * 10 + 10 * 1   # 10 of 16 units a column
+    # the weights changed: the edges' colours and widths differ between the first and last
+    first = re.findall(r'<line [^>]*stroke="([^"]+)" stroke-width="([^"]+)"', frames[0])
+    last = re.findall(r'<line [^>]*stroke="([^"]+)" stroke-width="([^"]+)"', frames[-1])
+    assert len(first) == len(last) > 0 and first != last
+    # ... as the model's: the last frame's first edge is L1.n1.w1's colour after training
+    state = autograd_core.default_generator().bit_generator.state
+    try:
+        model, *_ = demo.train(steps=RECORDED_STEPS)
+    finally:
+        autograd_core.default_generator().bit_generator.state = state
+    w = model.layers[0].neurons[0].w[0].data
+    assert last[0][0].startswith("#2563eb" if w > 0 else "#ea580c")
+
+
+def test_training_html_is_the_same_on_every_run(demo_run, tmp_path) -> None:
+    out, _ = demo_run
+    state = autograd_core.default_generator().bit_generator.state
+    try:
+        demo.run_demo(tmp_path, steps=RECORDED_STEPS)
+    finally:
+        autograd_core.default_generator().bit_generator.state = state
+    assert (tmp_path / "training.html").read_bytes() == (out / "training.html").read_bytes()
+
+
+def test_training_html_plays_from_file_without_network(demo_run, browser) -> None:
+    out, _ = demo_run
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        url = (out / "training.html").as_uri()
+        page.goto(url)
+        page.wait_for_selector(".cr-anim .cr-counter")
+        assert page.inner_text(".cr-counter") == "frame 1 of 4"
+        assert page.inner_text(".cr-title").startswith("step 0")
+        first = page.get_attribute(".cr-frame", "src")
+        page.screenshot(path=str(out / "training-first.png"))
+        page.click(".cr-next")
+        page.click(".cr-next")
+        page.click(".cr-next")
+        assert page.inner_text(".cr-counter") == "frame 4 of 4"
+        assert page.inner_text(".cr-title").startswith(f"step {RECORDED_STEPS}: loss ")
+        assert page.get_attribute(".cr-frame", "src") != first
+        box = page.query_selector(".cr-frame").bounding_box()
+        assert box["width"] > 800 and box["height"] > 400       # drawn, at its size
+        page.screenshot(path=str(out / "training-last.png"))
+        assert [r for r in requests if r != url and not r.startswith("data:")] == []
     finally:
         page.close()

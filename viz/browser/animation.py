@@ -278,14 +278,15 @@ class Animation:
                 + f'<script type="application/json" class="cr-data">{data}</script>\n'
                 + run + "</div>")
 
-    def to_html(self) -> str:
+    def to_html(self, uid: str | None = None) -> str:
         """A self-contained HTML page (no network): the player, and without JavaScript the
-        still and the captions."""
-        return page_html(self.title, self.fragment(document_keys=True, hint=PAGE_HINT))
+        still and the captions. ``uid``: the player's element id (default: a fresh one; a
+        fixed one makes the page the same on every run)."""
+        return page_html(self.title, self.fragment(uid, document_keys=True, hint=PAGE_HINT))
 
-    def save_html(self, path: str | Path) -> Path:
+    def save_html(self, path: str | Path, uid: str | None = None) -> Path:
         """Write :meth:`to_html` to ``path``."""
-        return save_text(path, self.to_html())
+        return save_text(path, self.to_html(uid))
 
     def fallback_html(self) -> str:
         """The notebook fallback, in tags every sanitiser keeps (``div``, ``b``, ``pre``)."""

@@ -38,16 +38,17 @@ Two ways to drive it:
   background thread, so the cell returns at once and the controls work: pause and resume,
   step once, speed. ``view.wait()`` waits for the end.
 
+What it reads from the model and records (the frames, their SVG pictures, the
+:class:`viz.Animation`) is a :class:`viz.browser.live_record.LiveRecord`, ``view.record``,
+which needs no widget library (``chainrule demo`` records its training with one).
+
 Install: ``pip install "chainrule[live]"`` (anywidget, ipywidgets, JupyterLab).
 """
 from __future__ import annotations
 
-import base64
 import math
 import threading
 import time
-import zlib
-from html import escape
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,42 +56,16 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from autograd_core import no_grad
-
-from ..drawing.network import (MAX_WIDTH_PT, MIN_ALPHA, MIN_WIDTH_PT, _inputs_vector, _Layer,
-                               _network_layers, _shown_indices)
-from ..drawing.style import format_number
+from .live_layout import (CLASS_COLORS, HEADER, MAX_POINTS, NEGATIVE, PITCH,  # noqa: F401
+                          POSITIVE, RADIUS, WIDTH_PX, ZERO)
+from .live_record import LiveRecord
 
 STATIC = Path(__file__).parent / "static"
-WIDTH_PX = 920
-"""The view's width: a notebook column (940 px) less its padding."""
-RADIUS, PITCH, HEADER = 19, 52, 38
-"""A unit's radius, the vertical distance between two units, the column headers' height (px)."""
-POSITIVE, NEGATIVE, ZERO = "#2563eb", "#ea580c", "#9ca3af"
-"""Edge colours: blue positive, orange negative (draw_network's pair, a shade that reads on
-light and dark backgrounds), grey zero."""
-CLASS_COLORS = ("#ea580c", "#2563eb", "#16a34a", "#9333ea", "#ca8a04", "#db2777", "#0891b2",
-                "#57534e")
-"""Class colours of the decision boundary and the data (two classes: orange, blue)."""
-MAX_POINTS = 400
-"""At most this many data points are drawn over the decision boundary (uniformly thinned)."""
 
 
 def _rounded(values: np.ndarray) -> list[float | None]:
     """4 significant digits per value, ``None`` for nan/inf (JSON has neither)."""
     return [float(f"{v:.4g}") if math.isfinite(v) else None for v in values.tolist()]
-
-
-def _loss_number(value: Any, name: str) -> float | None:
-    if value is None or type(value) is float:
-        return value
-    value = getattr(value, "data", value)
-    try:
-        number = float(np.asarray(value, dtype=float).reshape(()))
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number (or a scalar Value/Tensor); got "
-                        f"{type(value).__name__}") from None
-    return number
 
 
 class LiveView(anywidget.AnyWidget):
@@ -100,7 +75,8 @@ class LiveView(anywidget.AnyWidget):
     Traits the browser sets: ``paused`` (pause/resume), ``speed`` (1 slowest … 10 no wait
     between steps), ``edges`` (what the edges show: ``"weight"`` or ``"grad"``). Traits Python sets: ``step``
     (the last step sent), ``status`` (``"ready"``, ``"running"``, ``"paused"``, ``"ended"``,
-    ``"error: ..."``) and the private data traits the script draws.
+    ``"error: ..."``) and the private data traits the script draws. ``record``: the
+    :class:`viz.browser.live_record.LiveRecord` that reads the model and keeps the frames.
     """
 
     _esm = STATIC / "live.js"
@@ -123,49 +99,39 @@ class LiveView(anywidget.AnyWidget):
                  boundary_every: int = 10, grid: int = 48, max_units_per_layer: int | None = 10,
                  max_rate: float | None = 20.0, max_frames: int = 500,
                  animation_frames: int = 12, record_every: int | None = None,
-                 show: str = "weight", clock: Callable[[], float] = time.monotonic) -> None:
+                 show: str = "weight", scores: Callable[[np.ndarray], Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._closed, self._ip = False, None
         self._paused = self._threaded = self._running = False
-        layers = _network_layers(model)          # TypeError/ValueError for what it cannot draw
         if show not in ("weight", "grad"):
             raise ValueError(f"show must be 'weight' or 'grad'; got {show!r}")
-        for name, value, least in (("boundary_every", boundary_every, 1), ("grid", grid, 2),
-                                   ("max_frames", max_frames, 2), ("animation_frames", animation_frames, 2)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be an int of at least {least}; got {value!r}")
         if max_rate is not None and not (isinstance(max_rate, (int, float)) and max_rate > 0):
             raise ValueError(f"max_rate must be a positive number of updates a second or None "
                              f"(every update is sent); got {max_rate!r}")
-        if max_units_per_layer is not None and (isinstance(max_units_per_layer, bool) or not isinstance(
-                max_units_per_layer, int) or max_units_per_layer < 2):
-            raise ValueError(f"max_units_per_layer must be None or an int of at least 2; got "
-                             f"{max_units_per_layer!r}")
+        # what it reads and records (the state before training included): no widget in it
+        self.record = LiveRecord(model, inputs=inputs, data=data, boundary_every=boundary_every,
+                                 grid=grid, max_units_per_layer=max_units_per_layer,
+                                 max_frames=max_frames, animation_frames=animation_frames,
+                                 record_every=record_every, scores=scores)
         super().__init__(edges=show)
         self.model = model
-        self._max_units = max_units_per_layer
-        n_in = layers[0].weight.shape[1]
-        self._inputs = None if inputs is None else _inputs_vector(inputs, n_in)
-        self._boundary_every, self._grid = boundary_every, grid
+        self._data = self.record.data
         self._interval = 0.0 if max_rate is None else 1.0 / max_rate
-        self._max_frames, self._animation_frames = max_frames, animation_frames
         self._clock = clock
-        if record_every is not None and (isinstance(record_every, bool) or not isinstance(
-                record_every, int) or record_every < 1):
-            raise ValueError(f"record_every must be None or a positive int; got {record_every!r}")
-        self._record_every = record_every
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = False
         self._once_pending = 0
         self._handles: list[Any] = []
-        self._data = self._check_data(data, n_in, layers)
-        self._units_shown, self._geometry_py = self._layout(layers)
-        self._reset_records()
-        self._geometry = self._geometry_py
+        self._sent = {"train": 0, "val": 0}                 # loss points already sent
+        self._last_send = -math.inf
+        self._pending = self._since_finish = False
+        self.syncs = 0                                      # states sent (for tests, benchmarks)
+        self._geometry = self.record.geometry
         self.on_msg(self._on_msg)
-        self._send_state(force=True, count=False)
+        self._send_state(force=True, count=False, record=False)   # the record has step 0
         try:                                       # a hand-written loop ends with its cell
             from IPython import get_ipython
             self._ip = get_ipython()
@@ -174,150 +140,26 @@ class LiveView(anywidget.AnyWidget):
         except ImportError:                        # pragma: no cover - IPython comes with ipywidgets
             pass
 
-    # ---- what it shows -------------------------------------------------------------------
-    def _reset_records(self) -> None:
-        self.train_loss: list[tuple[int, float]] = []       # (step, loss), every update
-        self.val_loss: list[tuple[int, float]] = []
-        self._sent = {"train": 0, "val": 0}                 # points already sent
-        self._frames_py: list[dict[str, Any]] = []          # recorded states (numpy inside)
-        self._stride, self._skipped = 1, 0
-        self._last_send = -math.inf
-        self._pending = False
-        self._updates = 0
-        self._since_finish = False
-        self.syncs = 0                                      # states sent (for tests, benchmarks)
-        self.step_count, self._last_loss = 0, None
-        self._read_end, self._read_cost = -math.inf, 0.0
-        self._recorded, self._frame_boundary = 0, None
-        self._last_frame: dict[str, Any] | None = None
+    # ---- what it recorded (its LiveRecord's) ----------------------------------------------
+    @property
+    def frames(self) -> list[dict[str, Any]]:
+        """The recorded states (at most ``max_frames``), the last state included."""
+        return self.record.frames
 
-    @staticmethod
-    def _check_data(data: Any, n_in: int, layers: list[_Layer]) -> dict[str, Any] | None:
-        if data is None:
-            return None
-        if not (isinstance(data, (tuple, list)) and len(data) == 2):
-            raise TypeError(f"data must be a pair (X, y) of arrays; got {type(data).__name__}")
-        X = np.asarray(getattr(data[0], "data", data[0]), dtype=float)
-        y = np.asarray(getattr(data[1], "data", data[1])).reshape(-1)
-        if X.ndim != 2 or X.shape[1] != n_in:
-            raise ValueError(f"data's X must have shape (n, {n_in}) (the model takes {n_in} "
-                             f"inputs); got {X.shape}")
-        if len(y) != len(X):
-            raise ValueError(f"data's y has {len(y)} labels but X has {len(X)} rows")
-        if n_in != 2:
-            return None                             # the boundary needs a plane
-        labels = np.unique(y)
-        n_out = layers[-1].weight.shape[0]
-        if len(labels) > len(CLASS_COLORS) or (n_out > 1 and len(labels) > n_out):
-            return None
-        pad = 0.5
-        (x0, y0), (x1, y1) = X.min(axis=0) - pad, X.max(axis=0) + pad
-        keep = np.unique(np.linspace(0, len(X) - 1, min(len(X), MAX_POINTS)).round().astype(int))
-        return {"X": X, "y": y, "labels": labels, "extent": [float(x0), float(x1), float(y0), float(y1)],
-                "keep": keep}
+    @property
+    def train_loss(self) -> list[tuple[int, float]]:
+        """(step, loss) of every update."""
+        return self.record.train_loss
 
-    def _layout(self, layers: list[_Layer]) -> tuple[list[list[int]], dict[str, Any]]:
-        """The diagram's geometry (px), computed once: columns left to right, units top to
-        bottom in index order, the first ``max_units_per_layer - 1`` and the last of a
-        column drawn (as draw_network)."""
-        sizes = [layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in layers]
-        shown = [_shown_indices(n, self._max_units) for n in sizes]
-        slots = [len(idx) + (1 if hidden else 0) for idx, hidden in shown]
-        height = HEADER + max(slots) * PITCH + 16       # room for the last δ
-        n_cols = len(sizes)
-        gap = (WIDTH_PX - 2 * 60) / max(1, n_cols - 1)
-        units, index, markers = [], {}, []
-        names = [[f"x{i + 1}" for i in range(sizes[0])]] + [layer.units for layer in layers]
-        for c, (idx, hidden) in enumerate(shown):
-            x = 60 + c * gap if n_cols > 1 else WIDTH_PX / 2
-            top = HEADER + (height - HEADER - slots[c] * PITCH) / 2
-            slot = 0
-            for j in idx:
-                if hidden and j == idx[-1]:
-                    markers.append({"x": x, "y": top + (slot + 0.5) * PITCH,
-                                    "text": f"… {hidden} more"})
-                    slot += 1
-                index[(c, j)] = len(units)
-                units.append({"x": round(x, 1), "y": round(top + (slot + 0.5) * PITCH - 5, 1),
-                              "name": names[c][j], "col": c})
-                slot += 1
-        edges = [[index[(c - 1, i)], index[(c, j)]] for c in range(1, n_cols)
-                 for j in shown[c][0] for i in shown[c - 1][0]]
-        headers = [{"x": 60 + c * gap if n_cols > 1 else WIDTH_PX / 2,
-                    "lines": ["inputs", f"{sizes[0]} values"] if c == 0
-                    else layers[c - 1].title.split(": ", 1)} for c in range(n_cols)]
-        geometry: dict[str, Any] = {
-            "width": WIDTH_PX, "height": height, "radius": RADIUS, "units": units, "edges": edges,
-            "headers": headers, "markers": markers, "layers": [layer.key for layer in layers],
-            "colors": {"positive": POSITIVE, "negative": NEGATIVE, "zero": ZERO},
-            "widths": [MIN_WIDTH_PT * 4 / 3, MAX_WIDTH_PT * 4 / 3], "min_alpha": MIN_ALPHA,
-            "edges_total": int(sum(layer.weight.size for layer in layers)),
-            "inputs": self._inputs is not None}
-        if self._data is not None:
-            d = self._data
-            k = d["keep"]
-            geometry["boundary"] = {
-                "grid": self._grid, "extent": d["extent"],
-                "colors": [CLASS_COLORS[i] for i in range(len(d["labels"]))],
-                "labels": [str(v) for v in d["labels"].tolist()],
-                "points": [[round(float(a), 4), round(float(b), 4), int(c)] for (a, b), c in
-                           zip(d["X"][k], np.searchsorted(d["labels"], d["y"][k]))],
-                "n_points": len(d["X"])}
-        return [idx for idx, _ in shown], geometry
+    @property
+    def val_loss(self) -> list[tuple[int, float]]:
+        """(step, validation loss) of every update (or epoch of ``fit``) that gave one."""
+        return self.record.val_loss
 
-    def _read(self) -> dict[str, Any]:
-        """The model's state now: edge values (weights, gradients), a and δ for the input,
-        mean |∂L/∂W| per layer; numpy arrays (float32), recorded as one frame."""
-        layers = _network_layers(self.model)
-        shown = self._units_shown
-        w, g, has_grad, grad_means = [], [], False, []
-        for c, layer in enumerate(layers, start=1):
-            rows, cols = np.array(shown[c]), np.array(shown[c - 1])
-            w.append(layer.weight[np.ix_(rows, cols)].ravel())
-            grad = layer.weight_grad
-            if grad is not None:
-                has_grad = has_grad or bool(np.any(grad != 0))
-                g.append(grad[np.ix_(rows, cols)].ravel())
-                grad_means.append(float(np.mean(np.abs(grad))))
-            else:
-                g.append(np.zeros(rows.size * cols.size))
-                grad_means.append(0.0)
-        frame: dict[str, Any] = {"step": self.step_count, "w": np.concatenate(w).astype(np.float32),
-                                 "g": np.concatenate(g).astype(np.float32) if has_grad else None,
-                                 "gl": grad_means, "loss": self._last_loss}
-        if self._inputs is not None:
-            a, acts = self._inputs, [self._inputs[shown[0]]]
-            with no_grad():
-                for c, layer in enumerate(layers, start=1):
-                    _, a = layer.forward(a)
-                    acts.append(a[shown[c]])
-            frame["a"] = np.concatenate(acts).astype(np.float32)
-        if has_grad:
-            frame["d"] = np.concatenate([np.full(len(shown[0]), np.nan)] + [
-                (layer.bias_grad[shown[c]] if layer.bias_grad is not None
-                 else np.full(len(shown[c]), np.nan)) for c, layer in enumerate(layers, start=1)
-            ]).astype(np.float32)
-        return frame
-
-    def _boundary_grid(self) -> dict[str, Any]:
-        """The class the model predicts at each point of a ``grid`` × ``grid`` lattice over
-        the data (one output: above 0.5 for a probability in [0, 1] with labels {0, 1},
-        else above 0, as ``nn.fit``'s accuracy; several outputs: argmax), rows from the top."""
-        from ..plots import _scores
-
-        d = self._data
-        x0, x1, y0, y1 = d["extent"]
-        gx, gy = np.meshgrid(np.linspace(x0, x1, self._grid), np.linspace(y1, y0, self._grid))
-        scores = _scores(self.model, np.c_[gx.ravel(), gy.ravel()])
-        if scores.shape[1] == 1:
-            s = scores[:, 0]
-            prob = set(d["labels"].tolist()) <= {0, 1} and s.min() >= 0 and s.max() <= 1
-            classes = (s > (0.5 if prob else 0.0)).astype(int)
-            if len(d["labels"]) == 1:
-                classes[:] = 0
-        else:
-            classes = scores.argmax(axis=1)
-        return {"step": self.step_count, "cells": "".join(str(int(c)) for c in classes)}
+    @property
+    def step_count(self) -> int:
+        """The last update's step (``step`` is the last one sent)."""
+        return self.record.step
 
     # ---- driving it ----------------------------------------------------------------------
     def update(self, loss: Any = None, val_loss: Any = None, *, step: int | None = None) -> None:
@@ -329,14 +171,7 @@ class LiveView(anywidget.AnyWidget):
         if self._closed:
             return
         with self._lock:
-            self._updates += 1
-            self.step_count = self._updates if step is None else int(step)
-            self._last_loss = _loss_number(loss, "loss")
-            if self._last_loss is not None:
-                self.train_loss.append((self.step_count, self._last_loss))
-            val = _loss_number(val_loss, "val_loss")
-            if val is not None:
-                self.val_loss.append((self.step_count, val))
+            self.record.add_step(loss, val_loss, step)
             self._pending = self._since_finish = True
             if not self._running:                 # traits are slow to read: a plain flag
                 self._running = True
@@ -344,7 +179,7 @@ class LiveView(anywidget.AnyWidget):
             now = self._clock()
             if now - self._last_send >= self._interval or (self._paused and self._threaded):
                 self._send_state()
-            elif self._record_due():
+            elif self.record.due():
                 self._snapshot()
 
     def __call__(self, info: dict[str, Any]) -> None:
@@ -354,7 +189,7 @@ class LiveView(anywidget.AnyWidget):
             self.update(loss=info.get("loss"))
         elif info.get("event") == "epoch" and info.get("val_loss") is not None and not self._closed:
             with self._lock:
-                self.val_loss.append((self.step_count, float(info["val_loss"])))
+                self.record.val_loss.append((self.step_count, float(info["val_loss"])))
                 self._pending = True
 
     def fit(self, loss_fn: Callable[..., Any], optimizer: Any, train_data: Any,
@@ -469,51 +304,32 @@ class LiveView(anywidget.AnyWidget):
             raise error
 
     # ---- sending ---------------------------------------------------------------------------
-    def _record_due(self) -> bool:
-        """Whether to record this update as a frame without sending it: every
-        ``record_every``-th update, or (``None``) when reading the model has taken under a
-        fortieth of the time since the last read (the frames cost a fast training ~3%)."""
-        if self._record_every is not None:
-            return self._updates % self._record_every == 0
-        return time.perf_counter() - self._read_end >= 39 * self._read_cost
-
     def _snapshot(self, record: bool = True, final: bool = False) -> dict[str, Any]:
-        """Read the model's state and (``record``) record it as a frame, with the decision
-        boundary: the one last sent, or with ``record_every`` one of its own, recomputed
-        every ``boundary_every`` recorded frames and at the ``final`` one (so the recorded
-        frames are the same on every run, whatever the machine's speed)."""
-        start = time.perf_counter()
-        frame = self._read()
-        if self._data is not None:
-            if self._record_every is None:
-                frame["b"] = self._boundary
-            elif record:
-                if final or self._recorded % self._boundary_every == 0:
-                    self._frame_boundary = self._boundary_grid()
-                self._recorded += 1
-                frame["b"] = self._frame_boundary
-        if record:
-            self._record(frame)
-        self._read_end = time.perf_counter()
-        self._read_cost = self._read_end - start
-        return frame
+        """The record's snapshot (:meth:`LiveRecord.snapshot`): without ``record_every``,
+        a recorded frame carries the decision boundary last sent."""
+        return self.record.snapshot(record, final, shown=self._shown_boundary())
 
-    def _send_state(self, force: bool = False, count: bool = True) -> None:
-        """Send what changed since the last send (one message: ``hold_sync``), and record it
-        as a frame."""
+    def _shown_boundary(self) -> dict[str, Any] | None:
+        """Without ``record_every``, recorded frames carry the boundary last sent (None: the
+        record's own, every ``boundary_every`` recorded frames)."""
+        return self._boundary if self.record.record_every is None and self._data is not None else None
+
+    def _send_state(self, force: bool = False, count: bool = True, record: bool = True) -> None:
+        """Send what changed since the last send (one message: ``hold_sync``), and (``record``)
+        record it as a frame if ``record_every`` keeps it."""
         if self._closed:
             return
         with self._lock:
-            record = self._record_every is None or self._updates % self._record_every == 0
+            record = record and self.record.on_schedule()
             frame = self._snapshot(record)
             with self.hold_sync():
                 self._state = _frame_json(frame)
                 self.step = self.step_count
                 self._send_loss()
                 if self._data is not None and (force or not self._boundary
-                                               or self.syncs % self._boundary_every == 0):
-                    self._boundary = self._boundary_grid()
-            if self._data is not None and self._record_every is None:
+                                               or self.syncs % self.record.boundary_every == 0):
+                    self._boundary = self.record.boundary_grid()
+            if self._data is not None and self.record.record_every is None and record:
                 frame["b"] = self._boundary
             self._last_send = self._clock()
             self._pending = False
@@ -530,29 +346,6 @@ class LiveView(anywidget.AnyWidget):
         if full or not self._loss or any(c["points"] for c in chunk.values()):
             self._loss = chunk
 
-    def _record(self, frame: dict[str, Any]) -> None:
-        """Keep ``frame``; past ``max_frames``, every other frame is dropped and from then on
-        only every ``stride``-th is kept (uniform thinning; the last always shows)."""
-        if self._frames_py and self._frames_py[-1]["step"] == frame["step"]:
-            self._frames_py[-1] = frame
-            return
-        self._skipped += 1
-        if self._skipped < self._stride and self._frames_py:
-            self._last_frame = frame
-            return
-        self._skipped = 0
-        self._frames_py.append(frame)
-        self._last_frame = None
-        if len(self._frames_py) > self._max_frames:
-            self._frames_py = self._frames_py[::2]
-            self._stride *= 2
-
-    @property
-    def frames(self) -> list[dict[str, Any]]:
-        """The recorded states (at most ``max_frames``), the last state included."""
-        last = getattr(self, "_last_frame", None)
-        return self._frames_py + ([last] if last is not None else [])
-
     def flush(self) -> None:
         """Send the latest state now if an update was held back by the throttle."""
         if self._pending and not self._closed:
@@ -568,10 +361,7 @@ class LiveView(anywidget.AnyWidget):
             stale = self._data is not None and self._boundary.get("step") != self.step_count
             if self._pending or stale:                 # the final boundary too
                 self._send_state(force=stale)
-            last = self.frames[-1]                     # the final state is recorded, with
-            if last["step"] != self.step_count or (    # the final boundary
-                    self._data is not None and (last.get("b") or {}).get("step") != self.step_count):
-                self._snapshot(final=True)
+            self.record.finish(shown=self._shown_boundary())   # the final state, recorded
             with self.hold_sync():
                 self._send_loss(full=True)
                 frames, shown = [], None
@@ -640,36 +430,20 @@ class LiveView(anywidget.AnyWidget):
 
     def frame_svg(self, k: int = -1) -> str:
         """Recorded frame ``k`` (the last by default) as a standalone SVG picture: the
-        network, the loss curve up to its step, the decision boundary, the layer gradients."""
-        return _frame_svg(self._geometry_py, self.frames[k], self.train_loss, self.val_loss,
-                          self.edges)
+        network (edges as the toggle shows them), the loss curve up to its step, the
+        decision boundary, the layer gradients (:meth:`LiveRecord.frame_svg`)."""
+        return self.record.frame_svg(k, self.edges)
 
     def animation(self) -> Any:
         """The recorded frames (at most ``animation_frames`` of them, uniformly chosen, the
         last included) as a :class:`viz.Animation`, which plays without a kernel."""
-        from .animation import Animation, _quantize
-
-        frames = self.frames
-        picks = sorted(set(np.linspace(0, len(frames) - 1, min(len(frames), self._animation_frames))
-                           .round().astype(int).tolist()))
-        anim = Animation([self.frame_svg(k) for k in picks],
-                         [f"step {frames[k]['step']}" + (f": loss {format_number(frames[k]['loss'], '.4g')}"
-                                                         if frames[k]["loss"] is not None else "")
-                          for k in picks], title="training, recorded by viz.live",
-                         interval_ms=300, colors=None)
-        anim._still = _quantize(anim._as_png(anim.count - 1), 64)   # a third of the bytes
-        return anim
+        return self.record.animation(self.edges)
 
     def static_html(self) -> str:
         """The static record shown where no widget runs: the recorded frames as a
         :class:`viz.Animation` whose still picture is the last, the final state (one frame:
         that picture as SVG)."""
-        frames = self.frames
-        head = (f"<p><b>viz.live, step {frames[-1]['step']}</b> (a static record of the live "
-                f"view: run the notebook to see it live)</p>")
-        # the animation's still is its last frame, the final state
-        shown = self.animation().fragment() if len(frames) >= 2 else self.frame_svg()
-        return f'<div class="cr-live-static">{head}{shown}</div>'
+        return self.record.static_html(self.edges)
 
 
 def _frame_json(frame: dict[str, Any], short: bool = False, boundary: bool = False) -> dict[str, Any]:
@@ -691,146 +465,10 @@ def _frame_json(frame: dict[str, Any], short: bool = False, boundary: bool = Fal
     return out
 
 
-# ---- the static picture (Python's drawing of what live.js draws) -----------------------------
-def _edge_style(values: np.ndarray, geometry: dict[str, Any]) -> list[tuple[str, float]]:
-    finite = np.abs(values[np.isfinite(values)])
-    vmax = float(finite.max()) if finite.size else 0.0
-    lo, hi = geometry["widths"]
-    out = []
-    for v in values.tolist():
-        if not math.isfinite(v):
-            out.append((ZERO, lo))
-            continue
-        ratio = abs(v) / vmax if vmax > 0 else 0.0
-        alpha = round((geometry["min_alpha"] + (1 - geometry["min_alpha"]) * ratio) * 255)
-        color = ZERO + "80" if v == 0 else (POSITIVE if v > 0 else NEGATIVE) + f"{alpha:02x}"
-        out.append((color, lo + (hi - lo) * ratio))
-    return out
-
-
-def _png_rgb(pixels: np.ndarray) -> bytes:
-    """An RGB uint8 array (h, w, 3) as PNG bytes (zlib only)."""
-    h, w, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(h))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (len(body).to_bytes(4, "big") + kind + body
-                + zlib.crc32(kind + body).to_bytes(4, "big"))
-    header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
-            + chunk(b"IEND", b""))
-
-
-def _mix(color: str, alpha: float) -> list[int]:
-    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
-    return [round(255 + (c - 255) * alpha) for c in rgb]
-
-
-def _boundary_png(g: dict[str, Any], cells: str, size: int) -> bytes:
-    """The class grid at ``size`` × ``size`` pixels (each cell a block, pale class colours),
-    with the data points as 5 × 5 squares in their class colour, outlined: one small PNG."""
-    n = g["grid"]
-    classes = (np.frombuffer(cells.encode("ascii"), dtype=np.uint8) - ord("0")).reshape(n, n)
-    pale = np.array([_mix(c, 0.35) for c in g["colors"]], dtype=np.uint8)
-    full = np.array([_mix(c, 1.0) for c in g["colors"]], dtype=np.uint8)
-    rows = np.minimum(np.arange(size) * n // size, n - 1)
-    image = pale[classes[np.ix_(rows, rows)]]
-    ex0, ex1, ey0, ey1 = g["extent"]
-    for px, py, c in g["points"]:
-        x = int(round((size - 1) * (px - ex0) / (ex1 - ex0)))
-        y = int(round((size - 1) * (ey1 - py) / (ey1 - ey0)))
-        image[max(0, y - 3):y + 4, max(0, x - 3):x + 4] = (17, 24, 39)
-        image[max(0, y - 2):y + 3, max(0, x - 2):x + 3] = full[c]
-    return _png_rgb(image)
-
-
-def _frame_svg(geometry: dict[str, Any], frame: dict[str, Any], train: list[tuple[int, float]],
-               val: list[tuple[int, float]], show: str) -> str:
-    """One state as an SVG picture, laid out as the widget: the network above, the loss,
-    the boundary and the layer gradients below."""
-    W, H = geometry["width"], geometry["height"]
-    fmt = lambda v: format_number(float(v), ".3g")  # noqa: E731
-    panel_top, panel_h = H + 10, 190
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{panel_top + panel_h}" '
-             f'viewBox="0 0 {W} {panel_top + panel_h}" font-family="Helvetica,Arial,sans-serif" '
-             f'font-size="11"><rect width="100%" height="100%" fill="#ffffff"/>']
-    values = frame["g"] if show == "grad" and frame.get("g") is not None else frame["w"]
-    what = "∂L/∂w" if values is frame.get("g") else "w"
-    units = geometry["units"]
-    for (s, d), (color, width) in zip(geometry["edges"], _edge_style(np.asarray(values, float), geometry)):
-        a, b = units[s], units[d]
-        parts.append(f'<line x1="{a["x"]}" y1="{a["y"]}" x2="{b["x"]}" y2="{b["y"]}" '
-                     f'stroke="{color}" stroke-width="{width:.2f}"/>')
-    r = geometry["radius"]
-    acts, deltas = frame.get("a"), frame.get("d")
-    for k, u in enumerate(units):
-        inside = fmt(acts[k]) if acts is not None else u["name"]
-        parts.append(f'<circle cx="{u["x"]}" cy="{u["y"]}" r="{r}" fill="#f9fafb" stroke="#4b5563"/>'
-                     f'<text x="{u["x"]}" y="{u["y"] + 4}" text-anchor="middle" font-size="10">'
-                     f'{escape(inside)}</text>')
-        if deltas is not None and math.isfinite(float(deltas[k])):
-            parts.append(f'<text x="{u["x"]}" y="{u["y"] + r + 11}" text-anchor="middle" '
-                         f'font-size="9" fill="#374151">δ {escape(fmt(deltas[k]))}</text>')
-    for h in geometry["headers"]:
-        parts.append(f'<text x="{h["x"]}" y="13" text-anchor="middle" font-weight="bold">'
-                     f'{escape(h["lines"][0])}</text><text x="{h["x"]}" y="27" '
-                     f'text-anchor="middle" fill="#4b5563">{escape(h["lines"][1])}</text>')
-    for m in geometry["markers"]:
-        parts.append(f'<text x="{m["x"]}" y="{m["y"]}" text-anchor="middle" fill="#4b5563">'
-                     f'{escape(m["text"])}</text>')
-    legend = f"edges: {what}, blue &gt; 0, orange &lt; 0, width by |{what}|"
-    if acts is not None:
-        legend += ", circles: a = f(z) on the chosen input"
-    if deltas is not None:
-        legend += ", δ = ∂L/∂b of the last backward (its batch)"
-    parts.append(f'<text x="4" y="{H + 2}" fill="#374151">{legend}</text>')
-    # the loss curve up to this step
-    x0, y0, w, h = 40, panel_top + 20, 400, panel_h - 45
-    parts.append(f'<text x="{x0}" y="{panel_top + 10}" font-weight="bold">loss (step {frame["step"]})</text>'
-                 f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#9ca3af"/>')
-    series = [(p, c, dash) for p, c, dash in ((train, "#111827", ""), (val, "#9333ea", "4 3")) if p]
-    last = max([p[-1][0] for p, _, _ in series] + [1])
-    finite = [v for p, _, _ in series for _, v in p if math.isfinite(v)]
-    if finite:
-        lo, hi = min(0.0, min(finite)), max(finite)
-        hi = hi if hi > lo else lo + 1
-        for points, color, dash in series:
-            xy = " ".join(f"{x0 + w * s / last:.1f},{y0 + h * (1 - (v - lo) / (hi - lo)):.1f}"
-                          for s, v in points if s <= frame["step"] and math.isfinite(v))
-            parts.append(f'<polyline points="{xy}" fill="none" stroke="{color}" stroke-width="1.5"'
-                         + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
-        parts.append(f'<text x="{x0 - 4}" y="{y0 + 9}" text-anchor="end" font-size="9">{fmt(hi)}</text>'
-                     f'<text x="{x0 - 4}" y="{y0 + h}" text-anchor="end" font-size="9">{fmt(lo)}</text>'
-                     f'<text x="{x0 + w}" y="{y0 + h + 12}" text-anchor="end" font-size="9">'
-                     f'step {last}</text>')
-    # the decision boundary
-    b = frame.get("b")
-    if b and "boundary" in geometry:
-        g = geometry["boundary"]
-        bx, by, size = 470, panel_top + 20, panel_h - 45
-        png = _boundary_png(g, b["cells"], size)
-        parts.append(f'<text x="{bx}" y="{panel_top + 10}" font-weight="bold">decision boundary '
-                     f'(step {b["step"]})</text><image x="{bx}" y="{by}" width="{size}" height="{size}" '
-                     f'href="data:image/png;base64,{base64.b64encode(png).decode()}"/>')
-    # the layer gradients
-    gx0 = 690
-    parts.append(f'<text x="{gx0}" y="{panel_top + 10}" font-weight="bold">mean |∂L/∂W| per layer</text>')
-    top = max(frame["gl"] + [0.0])
-    for k, (name, v) in enumerate(zip(geometry["layers"], frame["gl"])):
-        y = panel_top + 24 + 18 * k
-        bar = 120 * v / top if top > 0 else 0
-        parts.append(f'<text x="{gx0}" y="{y + 9}" font-size="10">{escape(name)}</text>'
-                     f'<rect x="{gx0 + 30}" y="{y}" width="{bar:.1f}" height="11" fill="#6b7280"/>'
-                     f'<text x="{gx0 + 34 + bar:.1f}" y="{y + 9}" font-size="10">'
-                     f'{escape(fmt(v)) if frame.get("g") is not None else "no backward yet"}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: int = 10,
          grid: int = 48, max_units_per_layer: int | None = 10, max_rate: float | None = 20.0,
          max_frames: int = 500, animation_frames: int = 12, record_every: int | None = None,
-         show: str = "weight") -> LiveView:
+         show: str = "weight", scores: Callable[[np.ndarray], Any] | None = None) -> LiveView:
     """A :class:`LiveView` of ``model`` (a scalar ``nn.MLP``/``Layer``/``Neuron`` or a
     ``Sequential`` of ``Linear`` layers and activations, as :func:`viz.draw_network`).
     Display it (a cell ending in ``view``), then drive it: ``view.update(loss=...)`` after
@@ -858,8 +496,13 @@ def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: in
             notebook whose stored outputs must not change on a re-run).
         animation_frames: frames of the static record's animation.
         show: what the edges show first, ``"weight"`` or ``"grad"`` (the widget toggles).
+        scores: the model's outputs on a batch of points, ``(n, 2) -> (n, k)``, for the
+            decision boundary. ``None``: the model itself, which a scalar ``nn.MLP``
+            computes point by point on Values (about a second per boundary for a 16-16-1
+            MLP); pass a NumPy forward of the current weights to make it cheap (as
+            ``chainrule demo`` does with ``viz.cli.demo.batch_scores``).
     """
     return LiveView(model, inputs=inputs, data=data, boundary_every=boundary_every, grid=grid,
                     max_units_per_layer=max_units_per_layer, max_rate=max_rate,
                     max_frames=max_frames, animation_frames=animation_frames,
-                    record_every=record_every, show=show)
+                    record_every=record_every, show=show, scores=scores)

@@ -8,6 +8,8 @@ one training point, the demo writes its whole graph (one box per neuron), the ne
 diagram (weights as edges, each neuron's activation and gradient at that point), and a
 step-by-step stepper of backward through that whole graph one neuron at a time
 (``trace_backward(loss, collapse="neuron")``), each neuron opening into its scalar steps.
+The training itself is recorded every ``RECORD_EVERY`` steps (:class:`viz.browser.live_record.
+LiveRecord`, no widget library needed) and written as an animation, ``training.html``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ BATCH_SIZE = 32
 A step on Values costs about 1.5 ms per point; 32 points reach the full batch's 100 % in the
 same 100 steps at a third of the time."""
 REG = 1e-4
+RECORD_EVERY = 5
+"""``training.html`` shows the state before training and after every 5th step (21 frames of
+100 steps): the same frames, so the same file, on every run."""
 
 
 def _svm_loss(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
@@ -50,7 +55,9 @@ def batch_scores(model: Any) -> Callable[[Any], np.ndarray]:
     (n, 1), computed with NumPy from the same weights (``a = f(a_prev W^T + b)`` per layer).
 
     The decision boundary evaluates the model at 10,000 grid points; on Values that would
-    build and drop 3 million nodes."""
+    build and drop 3 million nodes. The products are ``einsum``'s own loops, not BLAS's
+    ``@``: after each call OpenBLAS's threads keep spinning on the second core, which slowed
+    the training steps between the recording's 21 boundaries by a fifth."""
     layers = [(np.array([[w.data for w in n.w] for n in layer.neurons]),
                np.array([n.b.data if n.b is not None else 0.0 for n in layer.neurons]),
                _NUMPY_ACTIVATIONS[layer.activation]) for layer in model.layers]
@@ -58,7 +65,7 @@ def batch_scores(model: Any) -> Callable[[Any], np.ndarray]:
     def scores(points: Any) -> np.ndarray:
         a = np.asarray(getattr(points, "data", points), dtype=float)
         for W, b, f in layers:
-            a = f(a @ W.T + b)
+            a = f(np.einsum("nj,kj->nk", a, W) + b)   # a W^T, without BLAS's threads (below)
         return a
 
     return scores
@@ -71,14 +78,17 @@ def _full_loss(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(np.maximum(0.0, 1.0 - y * s)) + reg), float(np.mean((s > 0) == (y > 0)))
 
 
-def train(steps: int = 100, seed: int = 1337, batch_size: int | None = BATCH_SIZE
+def train(steps: int = 100, seed: int = 1337, batch_size: int | None = BATCH_SIZE, *,
+          watch: Callable[[Any, np.ndarray, np.ndarray], Callable[[float], Any]] | None = None
           ) -> tuple[Any, np.ndarray, np.ndarray, dict[str, list[float]]]:
     """Train the moons MLP; returns (model, X, y in {-1, 1}, history).
 
     ``manual_seed(seed)`` seeds the library's global generator first, and the data, the
     weights and the minibatches (``batch_size`` points drawn without replacement each step;
     ``None``: all 100) are drawn from it, as a notebook would do. ``history`` holds each
-    step's minibatch loss and accuracy."""
+    step's minibatch loss and accuracy. ``watch(model, X, y)``, if given, is called once
+    before the first step and returns a function called after every step (once the weights
+    are updated) with that step's loss (:func:`run_demo` records the training with it)."""
     from tqdm.auto import tqdm
 
     import nn
@@ -90,6 +100,7 @@ def train(steps: int = 100, seed: int = 1337, batch_size: int | None = BATCH_SIZ
     model = nn.MLP(2, [16, 16, 1])
     rng = default_generator()
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    after_step = watch(model, X, y) if watch is not None else None
     bar = tqdm(range(steps), desc="training moons MLP", unit="step")
     for k in bar:
         batch = (slice(None) if batch_size is None or batch_size >= len(X)
@@ -102,6 +113,8 @@ def train(steps: int = 100, seed: int = 1337, batch_size: int | None = BATCH_SIZ
             p.data -= lr * p.grad
         history["loss"].append(loss.data)
         history["accuracy"].append(accuracy)
+        if after_step is not None:
+            after_step(loss.data)
         bar.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
     return model, X, y, history
 
@@ -146,6 +159,19 @@ def _phase(timings: dict[str, float] | None, name: str) -> Iterator[None]:
             timings[key] = timings.get(key, 0.0) + time.process_time() - cpu
 
 
+def recorder(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
+    """The recording of the demo's training: a :class:`viz.browser.live_record.LiveRecord`
+    of ``model`` over the data, every ``RECORD_EVERY`` steps, each frame with its own
+    decision boundary (computed with NumPy by :func:`batch_scores` from the weights of the
+    moment: the model on Values would take a second per boundary) on a 100 × 100 grid, as
+    ``decision_boundary.png`` (on the live view's 48 × 48 a point near the boundary may show
+    on the wrong side of it)."""
+    from ..browser.live_record import LiveRecord
+
+    return LiveRecord(model, data=(X, y), record_every=RECORD_EVERY, boundary_every=1, grid=100,
+                      animation_frames=500, scores=lambda points: batch_scores(model)(points))
+
+
 def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
              batch_size: int | None = BATCH_SIZE,
              timings: dict[str, float] | None = None) -> list[tuple[Path, str]]:
@@ -157,8 +183,19 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    records: list[Any] = []
+
+    def watch(model: Any, X: np.ndarray, y: np.ndarray) -> Callable[[float], Any]:
+        with _phase(timings, "record (in train)"):
+            records.append(recorder(model, X, y))       # the state before training
+
+        def after_step(loss: float) -> None:
+            with _phase(timings, "record (in train)"):
+                records[0].update(loss=loss)
+        return after_step
+
     with _phase(timings, "train"):
-        model, X, y, history = train(steps, seed, batch_size)
+        model, X, y, history = train(steps, seed, batch_size, watch=watch)
         final_loss, final_accuracy = _full_loss(model, X, y)
     written: list[tuple[Path, str]] = []
     print(f"on all {len(X)} training points: loss {final_loss:.4f}, accuracy {final_accuracy:.0%}")
@@ -177,6 +214,16 @@ def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
     except ImportError:
         print("matplotlib is not installed: skipping the loss curve and decision boundary "
               "(pip install 'chainrule[plots]')")
+
+    with _phase(timings, "training.html"):
+        record = records[0]
+        record.finish()
+        record.animation(title=f"the moons MLP learning: {steps} steps, recorded every "
+                         f"{RECORD_EVERY}").save_html(out_dir / "training.html", uid="cr-training")
+    written.append((out_dir / "training.html",
+                    f"the training as an animation, {len(record.frames)} frames (before training, "
+                    f"then every {RECORD_EVERY} steps): weights as edges, the loss curve, the "
+                    f"decision boundary under the data"))
 
     with _phase(timings, "hardest point"):
         x0, y0, loss = hardest_point(model, X, y)
