@@ -41,12 +41,33 @@ def exercises_only(source: Path) -> Path:
                if c.cell_type == "raw" and c.source.startswith("# END QUESTION"))
     setup = [c for c in nb.cells[:first] if c.cell_type == "raw" or "import " in c.source
              or c.source.startswith("x0, w0, b0, y0 =")]
-    nb.cells = setup + nb.cells[first:last + 1]
+    kept = nb.cells[first:last + 1]
+    used = "\n".join(c.source for c in kept + setup)
+    for cell in setup:                       # imports the exercises never use (matplotlib, viz,
+        if cell.cell_type == "code":         # ...) cost every kernel of a grading run a second
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if not _unused_import(line, used))
+    nb.cells = setup + kept
     folder = Path(tempfile.mkdtemp(prefix="chainrule-forge-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / source.name
     nbformat.write(nb, path)
     return path
+
+
+def _unused_import(line: str, source: str) -> bool:
+    """A top-level ``import a.b`` / ``from m import x, y`` line none of whose names appears
+    elsewhere in ``source`` (the path setup, ``sys`` and ``pathlib``, always stays)."""
+    import re
+
+    match = re.match(r"^(?:import ([\w., ]+?)|from [\w.]+ import ([\w, ]+?))\s*(?:#.*)?$", line)
+    if not match:
+        return False
+    names = [n.split(" as ")[-1].split(".")[0].strip()
+             for n in (match.group(1) or match.group(2)).split(",")]
+    if {"sys", "pathlib"} & set(names):
+        return False
+    return not any(len(re.findall(rf"\b{re.escape(n)}\b", source)) > 1 for n in names)
 
 
 TEACHER = exercises_only(COURSE_NOTEBOOK)
