@@ -74,7 +74,7 @@ def test_each_update_sets_the_traits_from_the_model(monkeypatch) -> None:
     for k in range(1, 4):
         loss = _scalar_step(model, opt, X, y)
         view.update(loss=loss)
-        state = view._state
+        state = _decoded(view._state)
         assert view.step == state["step"] == k
         # edge i joins units edges[i]: its value is the model's weight into that neuron
         w11 = model.layers[0].neurons[0].w[0].data
@@ -331,8 +331,20 @@ window.crReady = true;
 </script></body></html>"""
 
 
+def _decoded(x):
+    """A state as the browser reads it: the float32 buffers (edge values, a, δ) as numbers,
+    nan as None; the fake model below takes JSON, which has no binary buffers."""
+    if isinstance(x, memoryview):
+        return live_mod.floats_of(x)
+    if isinstance(x, dict):
+        return {k: _decoded(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_decoded(v) for v in x]
+    return x
+
+
 def _page(view, bg: str = "#ffffff", dark: bool = False) -> str:
-    state = {k: v for k, v in view.get_state().items() if not k.startswith("_view")}
+    state = _decoded({k: v for k, v in view.get_state().items() if not k.startswith("_view")})
     css = (live_mod.STATIC / "live.css").read_text()
     if dark:
         css += (".cr-live{--jp-ui-font-color1:#e5e7eb;--jp-ui-font-color2:#cbd5e1;"
@@ -344,7 +356,7 @@ def _page(view, bg: str = "#ffffff", dark: bool = False) -> str:
 def _push(page, view) -> None:
     for key in ("_state", "_loss", "_boundary", "status", "_frames", "step"):
         page.evaluate("([k, v]) => window.crModel.set(k, v)", [key, json.loads(json.dumps(
-            getattr(view, key)))])
+            _decoded(getattr(view, key))))])
 
 
 def test_live_js_draws_the_view_and_follows_the_traits(browser, tmp_path) -> None:
@@ -370,7 +382,7 @@ def test_live_js_draws_the_view_and_follows_the_traits(browser, tmp_path) -> Non
         assert after != strokes
         assert len(page.get_attribute(".cr-live-loss", "points").split()) == 16
         # the edge colour follows the weight's sign: blue positive, orange negative
-        w = view._state["w"]
+        w = live_mod.floats_of(view._state["w"])
         assert after[0].startswith(live_mod.POSITIVE if w[0] > 0 else live_mod.NEGATIVE)
         # controls: pause toggles the trait and its text; step once needs a pause
         assert page.locator(".cr-live-pause").text_content() == "pause"
@@ -441,7 +453,8 @@ def test_with_record_every_the_recorded_frames_do_not_depend_on_the_clock() -> N
             clock.now = k * tick                    # sends at different steps
             view.update(loss=_scalar_step(model, opt, X, y))
         view.finish()
-        return view, [json.dumps(live_mod._frame_json(f, short=True, boundary=True)) for f in view.frames]
+        return view, [json.dumps(_decoded(live_mod._frame_json(f, short=True, boundary=True)))
+                      for f in view.frames]
 
     fast, frames_fast = record(0.001)
     slow, frames_slow = record(1.0)

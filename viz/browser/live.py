@@ -63,9 +63,19 @@ from .live_record import LiveRecord
 STATIC = Path(__file__).parent / "static"
 
 
-def _rounded(values: np.ndarray) -> list[float | None]:
-    """4 significant digits per value, ``None`` for nan/inf (JSON has neither)."""
-    return [float(f"{v:.4g}") if math.isfinite(v) else None for v in values.tolist()]
+def _floats(values: np.ndarray) -> memoryview:
+    """An array as little-endian float32 bytes: ipywidgets sends it as a binary buffer, with no
+    JSON list to build or to walk per number (``live.js`` reads it back; nan stays nan)."""
+    return memoryview(np.ascontiguousarray(values, dtype="<f4").tobytes())
+
+
+def floats_of(buffer: Any) -> list[float | None]:
+    """What :func:`_floats` sent, as numbers again (``None`` for nan and inf), as the browser
+    reads it: for tests and for anyone reading a view's state."""
+    if buffer is None:
+        return None
+    return [float(v) if math.isfinite(v) else None
+            for v in np.frombuffer(bytes(buffer), dtype="<f4").tolist()]
 
 
 class LiveView(anywidget.AnyWidget):
@@ -447,19 +457,16 @@ class LiveView(anywidget.AnyWidget):
 
 
 def _frame_json(frame: dict[str, Any], short: bool = False, boundary: bool = False) -> dict[str, Any]:
-    """A frame as JSON data (4 significant digits; ``short``: 3, for the recorded frames,
-    with its decision boundary if ``boundary``)."""
+    """A frame as the browser gets it: numbers as JSON, the edge values, a and δ as float32
+    binary buffers (:func:`_floats`); with its decision boundary if ``boundary`` (``short``:
+    the layer gradients to 3 significant digits, for the recorded frames)."""
     loss = frame["loss"]
     out: dict[str, Any] = {"step": frame["step"],
                            "loss": loss if loss is not None and math.isfinite(loss) else None,
                            "gl": [float(f"{v:.3g}") for v in frame["gl"]]}
     for key in ("w", "g", "a", "d"):
         value = frame.get(key)
-        if value is not None:
-            out[key] = (_rounded(value) if not short else
-                        [float(f"{v:.3g}") if math.isfinite(v) else None for v in value.tolist()])
-        else:
-            out[key] = None
+        out[key] = None if value is None else _floats(value)
     if boundary and frame.get("b"):
         out["b"] = frame["b"]
     return out

@@ -16,6 +16,24 @@ function el(tag, attrs, parent, text) {
 }
 
 // 3 significant digits, as Python's format(v, ".3g") does
+// Edge values, a and δ arrive as binary buffers of little-endian float32 (DataView; Python
+// sends them so, with nothing to build or walk per number): back to numbers, nan as null.
+function floats(v) {
+  if (v === null || v === undefined || Array.isArray(v)) return v === undefined ? null : v;
+  var view = v instanceof DataView ? v : new DataView(v.buffer || v, v.byteOffset || 0, v.byteLength);
+  var out = new Array(view.byteLength / 4);
+  for (var i = 0; i < out.length; i++) {
+    var x = view.getFloat32(4 * i, true);
+    out[i] = isFinite(x) ? x : null;
+  }
+  return out;
+}
+
+function decoded(frame) {
+  if (!frame) return frame;
+  return Object.assign({}, frame, { w: floats(frame.w), g: floats(frame.g), a: floats(frame.a), d: floats(frame.d) });
+}
+
 function fmt(v) {
   if (v === null || v === undefined) return "nan";
   var a = Math.abs(v);
@@ -213,7 +231,7 @@ function render(context) {
 
   function onState() {
     if (scrubbing) return;
-    shown = model.get("_state");
+    shown = decoded(model.get("_state"));
     if (shown && shown.w) drawNetwork(shown);
   }
 
@@ -223,6 +241,7 @@ function render(context) {
     once.disabled = !paused;
     speed.value = String(model.get("speed"));
     var ended = st === "ended";
+    pause.disabled = ended;                    // nothing left to pause once training ended
     var text = st;
     if (st === "running" && driver !== "thread") text = "training in the running cell: pause, step and speed act on view.run(...) only";
     else if (st === "running") text = "running (view.run)";
@@ -240,7 +259,7 @@ function render(context) {
   }
 
   function onScrub() {
-    var frames = model.get("_frames"), k = parseInt(scrub.value, 10), f = frames[k];
+    var frames = model.get("_frames"), k = parseInt(scrub.value, 10), f = decoded(frames[k]);
     if (!f) return;
     scrubbing = k < frames.length - 1;
     shown = f;
