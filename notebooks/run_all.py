@@ -27,6 +27,7 @@ def main(fragments: list[str]) -> None:
         # no widget state in the file: a client without the kernel (nbconvert, the docs site,
         # GitHub) then shows a live view's static record, not an empty widget (viz.live)
         nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False,
+                                shutdown_kernel="immediate",
                                 resources={"metadata": {"path": str(HERE)}}).execute(env=env)
         nb.metadata.pop("widgets", None)
         nbformat.write(nb, path)

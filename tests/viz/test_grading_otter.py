@@ -69,7 +69,7 @@ def teacher_of(stem: str) -> Path:
     return forgeries.exercises_only(ROOT / "notebooks" / f"{stem}.ipynb")
 
 
-CASES = {"01_chain_rule": [["right", "right", "right"], ["wrong", "right", "unanswered"]],
+CASES = {"01_chain_rule": [["wrong", "right", "unanswered"]],     # each verdict, one run each
          "06_activations": [["right", "wrong", "right"]]}
 
 

@@ -307,7 +307,8 @@ def execute(nb: Any, workdir: Path, *, timeout: int = DEFAULT_TIMEOUT,
 
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name=kernel_name, allow_errors=True,
-        interrupt_on_timeout=True,
+        interrupt_on_timeout=True, shutdown_kernel="immediate",   # the outputs are collected:
+        # a graceful shutdown only waits (0.3 s, now and then 3 s, a kernel)
         startup_timeout=max(60, timeout),     # a busy grading machine starts kernels slowly:
                                               # that is no failure of the student's notebook
         error_on_timeout={"ename": _TIMEOUT_MARK, "evalue": "", "traceback": []},
