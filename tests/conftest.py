@@ -10,6 +10,9 @@ from typing import Iterator
 import pytest
 
 from autograd_core import guards
+from viz.cli.main import skip_slow_optional_imports
+
+skip_slow_optional_imports()     # nbformat's jsonschema would spend 1 s per worker on a grammar
 
 CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

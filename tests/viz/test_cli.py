@@ -356,3 +356,17 @@ def test_a_closed_pipe_stops_quietly_as_a_unix_tool(tmp_path):
     assert first.startswith(b"step 0")
     assert err == b"", err
     assert code == 141
+
+
+def test_the_command_starts_without_the_slow_optional_grammar() -> None:
+    """jsonschema (under nbformat) builds 38 grammar parsers at import when rfc3987-syntax is
+    installed; the command's process goes without: nbformat still reads and validates."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from viz.cli.main import skip_slow_optional_imports; "
+            "skip_slow_optional_imports(); import nbformat; "
+            "nbformat.validate(nbformat.v4.new_notebook()); "
+            "print(sys.modules.get('rfc3987_syntax'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"

@@ -460,10 +460,23 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
+def skip_slow_optional_imports() -> None:
+    """Let ``jsonschema`` (which ``nbformat`` imports) start without ``rfc3987_syntax``.
+
+    When that optional package is installed (JupyterLab's dependencies bring it), importing
+    jsonschema builds 38 grammar parsers, about 1 s, to check the "iri" string format, which
+    no notebook schema uses. Marking it absent makes jsonschema skip that format. Only for a
+    process of chainrule's own (the command, the test suite): a library must not do this to
+    its user's interpreter, and nothing happens once jsonschema is imported."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)   # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` console script; returns the exit code.
 
     Errors are one line on stderr, ``chainrule <command>: error: ...``; no traceback."""
+    skip_slow_optional_imports()
     parser = build_parser()
     command = "chainrule"
     try:
