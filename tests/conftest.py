@@ -35,6 +35,24 @@ def browser() -> Iterator[object]:
             b.close()
 
 
+def keep_offline(page: object, allowed: str | tuple[str, ...]) -> list[str]:
+    """Abort every request of ``page`` to a URL not starting with ``allowed`` and return the
+    list those URLs are recorded in (requests, and websockets too); a test asserts it empty."""
+    elsewhere: list[str] = []
+
+    def route(r: object) -> None:
+        if r.request.url.startswith(allowed):
+            r.continue_()
+        else:
+            elsewhere.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("request", lambda req: None if req.url.startswith(allowed) else elsewhere.append(req.url))
+    page.on("websocket", lambda ws: None if ws.url.startswith(allowed) else elsewhere.append(ws.url))
+    return elsewhere
+
+
 @pytest.fixture(autouse=True)
 def fresh_guards() -> Iterator[None]:
     guards.set_guards(True)

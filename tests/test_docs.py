@@ -28,6 +28,8 @@ import pytest
 
 from autograd_core import ALL_OPS
 
+from .conftest import keep_offline
+
 # one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
 pytestmark = [pytest.mark.xdist_group("docs"), pytest.mark.slow]
 
@@ -66,18 +68,8 @@ def opened(browser: Any, url: str, allowed: tuple[str, ...] = LOCAL_SCHEMES) -> 
     is recorded; the test fails if any went elsewhere, or if a script raised."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    elsewhere: list[str] = []
+    elsewhere = keep_offline(page, allowed)
     errors: list[str] = []
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(allowed):
-            r.continue_()
-        else:
-            elsewhere.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("request", lambda req: None if req.url.startswith(allowed) else elsewhere.append(req.url))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url)
     page.wait_for_load_state("load")

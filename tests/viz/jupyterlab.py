@@ -31,6 +31,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from ..conftest import keep_offline
+
 ROOT = Path(__file__).resolve().parents[2]            # this checkout: first on the kernel's path
 LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
 
@@ -213,18 +215,7 @@ def open_notebook(browser: Any, lab: Lab, name: str, width: int = 1280, height: 
     caller asserts it stays empty."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    elsewhere: list[str] = []
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(LOCAL):
-            r.continue_()
-        else:
-            elsewhere.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("request", lambda req: None if req.url.startswith(LOCAL) else elsewhere.append(req.url))
-    page.on("websocket", lambda ws: None if ws.url.startswith(LOCAL) else elsewhere.append(ws.url))
+    elsewhere = keep_offline(page, LOCAL)
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}") if m.type in ("error", "warning")
             else None)
