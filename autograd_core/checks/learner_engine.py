@@ -60,11 +60,11 @@ def learner_names(nodes: Sequence[Mapping[str, Any]], longest: int = 16) -> list
             operands = [names[k] for k in node["prev"]]
             op = node["op"]
             if len(operands) == 2 and op in ("+", "*", "-", "/"):
-                formula = f"{_wrap(operands[0])}{op}{_wrap(operands[1])}"
+                formula = f"{ref(operands[0])}{op}{ref(operands[1])}"
             elif len(operands) == 1 and op in ("+", "*"):
-                formula = f"{_wrap(operands[0])}{op}{_wrap(operands[0])}"
+                formula = f"{ref(operands[0])}{op}{ref(operands[0])}"
             elif len(operands) == 1 and op.startswith("**"):
-                formula = f"{_wrap(operands[0])}{op}"
+                formula = f"{ref(operands[0])}{op}"
             elif len(operands) == 1 and op:
                 formula = f"{op}({operands[0]})"
             else:
@@ -72,10 +72,6 @@ def learner_names(nodes: Sequence[Mapping[str, Any]], longest: int = 16) -> list
             name = formula if formula and len(formula) <= longest else f"v{i + 1}"
         names.append(name)
     return names
-
-
-def _wrap(name: str) -> str:
-    return f"({name})" if any(c in name for c in "+-*/ ") else name
 
 
 def ref(name: str) -> str:

@@ -35,6 +35,9 @@ class NotAnswered(Exception):
 
 
 def is_unanswered(x: Any) -> bool:
+    """What a method still being written returns: ``None`` (a body of ``...``), ``...`` or
+    ``NotImplemented``. (The report module's own test, written again here, since this module
+    imports nothing of the project: it runs as text in a student's kernel.)"""
     return x is None or x is Ellipsis or x is NotImplemented
 
 

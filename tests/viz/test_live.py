@@ -453,7 +453,7 @@ def test_with_record_every_the_recorded_frames_do_not_depend_on_the_clock() -> N
             clock.now = k * tick                    # sends at different steps
             view.update(loss=_scalar_step(model, opt, X, y))
         view.finish()
-        return view, [json.dumps(_decoded(live_mod._frame_json(f, short=True, boundary=True)))
+        return view, [json.dumps(_decoded(live_mod._frame_json(f, boundary=True)))
                       for f in view.frames]
 
     fast, frames_fast = record(0.001)

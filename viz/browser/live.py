@@ -376,7 +376,7 @@ class LiveView(anywidget.AnyWidget):
                 self._send_loss(full=True)
                 frames, shown = [], None
                 for f in self.frames:           # a boundary only where it changed
-                    frames.append(_frame_json(f, short=True, boundary=f.get("b") is not shown))
+                    frames.append(_frame_json(f, boundary=f.get("b") is not shown))
                     shown = f.get("b")
                 self._frames = frames
                 self.status = "ended"
@@ -456,10 +456,10 @@ class LiveView(anywidget.AnyWidget):
         return self.record.static_html(self.edges)
 
 
-def _frame_json(frame: dict[str, Any], short: bool = False, boundary: bool = False) -> dict[str, Any]:
+def _frame_json(frame: dict[str, Any], boundary: bool = False) -> dict[str, Any]:
     """A frame as the browser gets it: numbers as JSON, the edge values, a and δ as float32
-    binary buffers (:func:`_floats`); with its decision boundary if ``boundary`` (``short``:
-    the layer gradients to 3 significant digits, for the recorded frames)."""
+    binary buffers (:func:`_floats`), the layer gradients to 3 significant digits; with its
+    decision boundary if ``boundary``."""
     loss = frame["loss"]
     out: dict[str, Any] = {"step": frame["step"],
                            "loss": loss if loss is not None and math.isfinite(loss) else None,
