@@ -16,11 +16,10 @@ function carrying such a record (``_chainrule_record``, set by the grader) is ju
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Mapping
 
-from .learner_engine import (LearnerGraphError, engine_truth, judge_pass, learner_names, mirror,
-                             read_live, ref, shape_of)
+from .learner_engine import (LearnerGraphError, close, engine_truth, judge_pass, learner_names,
+                             mirror, read_live, ref, shape_of)
 from .learner_probe import EXPRESSIONS, SORT_GRAPHS, engine_record, expected_graph, sort_record
 from .report import MISTAKES, Report, not_answered
 from .stages import staged
@@ -30,11 +29,6 @@ RECORD_ATTRIBUTE = "_chainrule_record"
 (``viz/cli/grading/wire.py`` spells it too: a test ties the two)."""
 
 ENGINE_OPS = ("+", "*", "tanh", "exp", "**")
-
-
-def _close(a: float, b: float) -> bool:
-    return a == b or (math.isfinite(a) and math.isfinite(b)
-                      and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9))
 
 
 def judge_graph(graph: Mapping[str, Any], recorded: Mapping[str, Any], *, what: str,
@@ -50,9 +44,9 @@ def judge_graph(graph: Mapping[str, Any], recorded: Mapping[str, Any], *, what: 
     truth, _ = engine_truth(mirrored)
     got = recorded["grads"]
     order = list(reversed(range(len(names))))
-    lines = [f"{'✓' if _close(got[i], truth[i]) else '✗'} {ref(names[i])}.grad = {got[i]:g}"
+    lines = [f"{'✓' if close(got[i], truth[i]) else '✗'} {ref(names[i])}.grad = {got[i]:g}"
              for i in order]
-    wrong = [i for i in order if not _close(got[i], truth[i])]
+    wrong = [i for i in order if not close(got[i], truth[i])]
     if not findings and not wrong:
         return Report(True, f"{what}: all {len(names)} gradients match chainrule's engine",
                       lines, None, exercise)

@@ -112,9 +112,11 @@ def _op_function(op: str, count: int, ops: Mapping[str, Callable[..., Any]]
                             "Values, to check or draw it")
 
 
-def _close(a: float, b: float) -> bool:
+def close(a: float, b: float) -> bool:
+    """The one test of "the same number" for a learner's engine (its checks, its trace and its
+    drawing agree): equal, or finite and within a relative 1e-6 (absolute 1e-9)."""
     return a == b or (math.isfinite(a) and math.isfinite(b) and
-                      math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
+                      math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9))
 
 
 def mirror(graph: Mapping[str, Any], ops: Mapping[str, Callable[..., Any]] | None = None) -> Mirror:
@@ -149,7 +151,7 @@ def mirror(graph: Mapping[str, Any], ops: Mapping[str, Callable[..., Any]] | Non
             if not isinstance(made, Value):
                 raise LearnerGraphError(f"ops[{node['op']!r}] must return a chainrule Value, got "
                                         f"{type(made).__name__}")
-            if _close(float(made.data), data):
+            if close(float(made.data), data):
                 break
         else:
             candidate = candidates[0]
@@ -240,7 +242,7 @@ def judge_pass(mirrored: Mirror, recorded: Mapping[str, Any], names: Sequence[st
                                     "visited nodes)"))
             continue
         upstream = call["upstream"]
-        if not _close(upstream, truth[i]) and _close(final[i], truth[i]):
+        if not close(upstream, truth[i]) and close(final[i], truth[i]):
             findings.append(Finding(i, "order", f"{name}._backward() ran when {name}.grad was "
                                     f"{upstream:g}, before every node that uses {name} had passed "
                                     f"its gradient back ({name}.grad ends at {final[i]:g}): the "
@@ -249,7 +251,7 @@ def judge_pass(mirrored: Mirror, recorded: Mapping[str, Any], names: Sequence[st
         for k, before, after in zip(call["operands"], call["before"], call["after"]):
             local = locals_.get(i, {}).get(k, 0.0)
             added, want = after - before, local * upstream
-            if _close(added, want):
+            if close(added, want):
                 continue
             uses = sum(1 for s in mirrored.operands[i] if s == k)
             finding = _wrong_addition(mirrored, i, k, names, upstream, local, before, added,
@@ -275,12 +277,12 @@ def _wrong_addition(mirrored: Mirror, i: int, k: int, names: Sequence[str], upst
     after = before + added
     says = (f"{name}._backward() changed {operand}.grad by {added:g}; the chain rule adds "
             f"{name}.grad times the local derivative of {op!r} with respect to {operand}")
-    if uses == 2 and want != 0 and _close(added, want / 2):
+    if uses == 2 and want != 0 and close(added, want / 2):
         return Finding(i, "overwrite", f"{name} uses {operand} twice ({name} = {operand} {op} "
                        f"{operand}), but {name}._backward() counted one use: the second "
                        "assignment to the same grad overwrote the first. Use += (the "
                        "contributions of the two uses add)")
-    if before != 0 and _close(after, want):
+    if before != 0 and close(after, want):
         return Finding(i, "overwrite", f"{name}._backward() set {operand}.grad to {after:g} and "
                        f"lost the {before:g} it already held: use += (a node used twice gets a "
                        "gradient from each use, and they add)")
@@ -288,16 +290,16 @@ def _wrong_addition(mirrored: Mirror, i: int, k: int, names: Sequence[str], upst
         return Finding(i, "no_backward", f"{name}._backward() added nothing to {operand}.grad: "
                        "is the op's _backward assigned to its output (out._backward = "
                        "_backward), and does it add to every operand?")
-    if not _close(local, 1.0) and _close(added, upstream):
+    if not close(local, 1.0) and close(added, upstream):
         return Finding(i, "dropped_local", f"{says}: it passed {name}.grad on unchanged, "
                        "without the local derivative")
     slip = _slip(mirrored, i, k, names, upstream, added)
     if slip is not None:
         return slip
-    if want != 0 and _close(added, -want):
+    if want != 0 and close(added, -want):
         return Finding(i, "sign", f"{says}: the sign is wrong")
     ratio = added / want if want != 0 else 0.0
-    if ratio and math.isfinite(ratio) and _close(ratio, round(ratio)):
+    if ratio and math.isfinite(ratio) and close(ratio, round(ratio)):
         return Finding(i, "factor", f"{says}: a constant factor off")
     return Finding(i, "wrong", says)
 
@@ -319,13 +321,13 @@ def _slip(mirrored: Mirror, i: int, k: int, names: Sequence[str], upstream: floa
                  for rule in op.derivatives]
         if len(slots) == 2 and slots[0] != slots[1]:
             other = 1 if slots[0] == k else 0
-            if not _close(rules[0], rules[1]) and _close(added, rules[other] * upstream):
+            if not close(rules[0], rules[1]) and close(added, rules[other] * upstream):
                 return Finding(i, "swapped_locals", f"{name}._backward() gave {operand} the "
                                f"local derivative of the other operand: for {symbol!r} each "
                                "operand has its own (for *, each gets the *other's* value)")
         if len(slots) == 1:
             as_input = op.derivatives[0](scalar_math, data[0], data[0], **node.params)
-            if not _close(as_input, rules[0]) and _close(added, as_input * upstream):
+            if not close(as_input, rules[0]) and close(added, as_input * upstream):
                 return Finding(i, "swapped_output", f"{name}._backward() used the input "
                                f"{operand}.data where the local derivative of {symbol!r} is "
                                f"written with the output {name}.data")

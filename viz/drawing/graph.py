@@ -619,8 +619,7 @@ def learner_grad_field(mirrored: Any, grads: Mapping[Any, Any], number_format: N
             "grad: your .grad (0 everywhere: your backward has not run)"
     truth, _ = checks.learner_engine.engine_truth(mirrored)
     engine_of = dict(zip(mirrored.engine, truth))
-    wrong = {n for n, g in grads.items() if not np.isclose(float(g), engine_of[n], rtol=1e-6,
-                                                             atol=1e-9)}
+    wrong = {n for n, g in grads.items() if not checks.learner_engine.close(float(g), engine_of[n])}
 
     def field(node: Any) -> str:
         text = "grad " + format_number(grads.get(node, 0.0), number_format)

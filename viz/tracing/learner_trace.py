@@ -43,7 +43,7 @@ class OperandChange:
 
     @property
     def right(self) -> bool:
-        return _close(self.after - self.before, self.chain_rule)
+        return _engine.close(self.after - self.before, self.chain_rule)
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,6 @@ class LearnerStep:
     changes: tuple[OperandChange, ...]
     finding: Finding | None
     formula: str = ""
-
-
-def _close(a: float, b: float) -> bool:
-    return a == b or abs(a - b) <= 1e-9 + 1e-6 * max(abs(a), abs(b))
 
 
 class LearnerTrace(_TraceViews):
@@ -186,7 +182,7 @@ def trace_learner_backward(root: Any, *, rankdir: str = "LR", show_local: bool =
     last = len(names) - 1
     calls = recorded["calls"]
     seed = calls[0]["upstream"] if calls and calls[0]["node"] == last else recorded["grads"][last]
-    seed_finding = None if _close(seed, 1.0) else Finding(
+    seed_finding = None if _engine.close(seed, 1.0) else Finding(
         last, "seed", f"{in_formula(names[last])}.grad must start the pass at 1 (∂L/∂L = 1)")
     steps: list[LearnerStep] = [LearnerStep(0, "seed", last, names[last], seed, (), seed_finding)]
     told: set[int] = set()
