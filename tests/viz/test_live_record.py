@@ -144,21 +144,23 @@ def test_the_record_is_the_same_on_every_run() -> None:
     assert first == run() and 'id="cr-training"' in first
 
 
-def test_a_scores_function_gives_the_models_own_boundary() -> None:
-    """``scores`` (the demo's NumPy forward) draws the boundary the model on Values draws."""
-    from viz.cli.demo import batch_scores
+def test_the_boundary_is_the_models_own_on_values() -> None:
+    """The recorded boundary (the scalar model run once on the whole grid) is, cell for cell,
+    the class the model gives each grid point on Values, one point at a time."""
+    from autograd_core import Value, no_grad
 
     X, y = _xor()
     nn.manual_seed(3)
     model = nn.MLP(2, [4, 4, 1])
-    own = LiveRecord(model, data=(X, 2 * y - 1), grid=12)
-    fast = LiveRecord(model, data=(X, 2 * y - 1), grid=12,
-                      scores=lambda points: batch_scores(model)(points))
-    _train(own, model, X, 2 * y - 1, 3, lr=0.1)
-    assert own.boundary_grid()["cells"] == fast.boundary_grid()["cells"]
-    assert len(set(own.boundary_grid()["cells"])) == 2          # both classes on the grid
-    with pytest.raises(TypeError, match="scores must be a function"):
-        LiveRecord(model, scores=3)
+    record = LiveRecord(model, data=(X, 2 * y - 1), grid=12)
+    _train(record, model, X, 2 * y - 1, 3, lr=0.1)
+    x0, x1, y0, y1 = record.data["extent"]
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 12), np.linspace(y1, y0, 12))
+    with no_grad():
+        one_by_one = "".join("1" if model([Value(a), Value(b)]).data > 0 else "0"
+                             for a, b in zip(gx.ravel(), gy.ravel()))
+    assert record.boundary_grid()["cells"] == one_by_one
+    assert len(set(one_by_one)) == 2                             # both classes on the grid
 
 
 def test_bad_arguments_name_the_problem() -> None:

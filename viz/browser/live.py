@@ -109,7 +109,7 @@ class LiveView(anywidget.AnyWidget):
                  boundary_every: int = 10, grid: int = 48, max_units_per_layer: int | None = 10,
                  max_rate: float | None = 20.0, max_frames: int = 500,
                  animation_frames: int = 12, record_every: int | None = None,
-                 show: str = "weight", scores: Callable[[np.ndarray], Any] | None = None,
+                 show: str = "weight",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -124,7 +124,7 @@ class LiveView(anywidget.AnyWidget):
         self.record = LiveRecord(model, inputs=inputs, data=data, boundary_every=boundary_every,
                                  grid=grid, max_units_per_layer=max_units_per_layer,
                                  max_frames=max_frames, animation_frames=animation_frames,
-                                 record_every=record_every, scores=scores)
+                                 record_every=record_every)
         super().__init__(edges=show)
         self.model = model
         self._data = self.record.data
@@ -475,7 +475,7 @@ def _frame_json(frame: dict[str, Any], boundary: bool = False) -> dict[str, Any]
 def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: int = 10,
          grid: int = 48, max_units_per_layer: int | None = 10, max_rate: float | None = 20.0,
          max_frames: int = 500, animation_frames: int = 12, record_every: int | None = None,
-         show: str = "weight", scores: Callable[[np.ndarray], Any] | None = None) -> LiveView:
+         show: str = "weight") -> LiveView:
     """A :class:`LiveView` of ``model`` (a scalar ``nn.MLP``/``Layer``/``Neuron`` or a
     ``Sequential`` of ``Linear`` layers and activations, as :func:`viz.draw_network`).
     Display it (a cell ending in ``view``), then drive it: ``view.update(loss=...)`` after
@@ -503,13 +503,8 @@ def live(model: Any, *, inputs: Any = None, data: Any = None, boundary_every: in
             notebook whose stored outputs must not change on a re-run).
         animation_frames: frames of the static record's animation.
         show: what the edges show first, ``"weight"`` or ``"grad"`` (the widget toggles).
-        scores: the model's outputs on a batch of points, ``(n, 2) -> (n, k)``, for the
-            decision boundary. ``None``: the model itself, which a scalar ``nn.MLP``
-            computes point by point on Values (about a second per boundary for a 16-16-1
-            MLP); pass a NumPy forward of the current weights to make it cheap (as
-            ``chainrule demo`` does with ``viz.cli.demo.batch_scores``).
     """
     return LiveView(model, inputs=inputs, data=data, boundary_every=boundary_every, grid=grid,
                     max_units_per_layer=max_units_per_layer, max_rate=max_rate,
                     max_frames=max_frames, animation_frames=animation_frames,
-                    record_every=record_every, show=show, scores=scores)
+                    record_every=record_every, show=show)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -71,16 +71,12 @@ class LiveRecord:
             costs under a fortieth of the time since the last read (a fast training slows
             by a few %; which steps are kept depends on the machine's speed); the live
             widget also records every state it sends.
-        scores: the model's outputs on a batch of points, ``(n, 2) -> (n, k)``, for the
-            decision boundary (``None``: the model itself, which a scalar model computes
-            point by point on Values: about a second for a 48 × 48 grid of a 16-16-1 MLP).
     """
 
     def __init__(self, model: Any, *, inputs: Any = None, data: Any = None,
                  boundary_every: int = 10, grid: int = 48, max_units_per_layer: int | None = 10,
                  max_frames: int = 500, animation_frames: int = 12,
-                 record_every: int | None = 1,
-                 scores: Callable[[np.ndarray], Any] | None = None) -> None:
+                 record_every: int | None = 1) -> None:
         layers = _network_layers(model)          # TypeError/ValueError for what it cannot draw
         for name, value, least in (("boundary_every", boundary_every, 1), ("grid", grid, 2),
                                    ("max_frames", max_frames, 2),
@@ -90,9 +86,6 @@ class LiveRecord:
                 max_units_per_layer, int) or max_units_per_layer < 2):
             raise ValueError(f"max_units_per_layer must be None or an int of at least 2; got "
                              f"{max_units_per_layer!r}")
-        if scores is not None and not callable(scores):
-            raise TypeError(f"scores must be a function points (n, 2) -> scores (n, k); got "
-                            f"{type(scores).__name__}")
         if record_every is not None and (isinstance(record_every, bool) or not isinstance(
                 record_every, int) or record_every < 1):
             raise ValueError(f"record_every must be None or a positive int; got {record_every!r}")
@@ -101,7 +94,7 @@ class LiveRecord:
         self.inputs = None if inputs is None else _inputs_vector(inputs, n_in)
         self.boundary_every, self.grid = boundary_every, grid
         self.max_frames, self.animation_frames = max_frames, animation_frames
-        self.record_every, self.scores = record_every, scores
+        self.record_every = record_every
         self.data = check_data(data, n_in, layers)
         self.units_shown, self.geometry = layout(layers, max_units_per_layer,
                                                  self.inputs is not None, self.data, grid)
@@ -203,8 +196,7 @@ class LiveRecord:
         x0, x1, y0, y1 = d["extent"]
         gx, gy = np.meshgrid(np.linspace(x0, x1, self.grid), np.linspace(y1, y0, self.grid))
         points = np.c_[gx.ravel(), gy.ravel()]
-        scores = (_scores(self.model, points) if self.scores is None else
-                  np.asarray(self.scores(points), dtype=float).reshape(len(points), -1))
+        scores = _scores(self.model, points)     # one pass, for scalar models too
         if scores.shape[1] == 1:
             s = scores[:, 0]
             prob = set(d["labels"].tolist()) <= {0, 1} and s.min() >= 0 and s.max() <= 1

@@ -43,30 +43,17 @@ def _svm_loss(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[Any, float]:
     return data_loss + reg, accuracy
 
 
-_NUMPY_ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z), "linear": lambda z: z,
-}
-
-
 def batch_scores(model: Any) -> Callable[[Any], np.ndarray]:
     """The scalar ``MLP``'s function on a batch, without a graph: ``points`` (n, 2) -> scores
-    (n, 1), computed with NumPy from the same weights (``a = f(a_prev W^T + b)`` per layer).
-
-    The decision boundary evaluates the model at 10,000 grid points; on Values that would
-    build and drop 3 million nodes. The products are ``einsum``'s own loops, not BLAS's
-    ``@``: after each call OpenBLAS's threads keep spinning on the second core, which slowed
-    the training steps between the recording's 21 boundaries by a fifth."""
-    layers = [(np.array([[w.data for w in n.w] for n in layer.neurons]),
-               np.array([n.b.data if n.b is not None else 0.0 for n in layer.neurons]),
-               _NUMPY_ACTIVATIONS[layer.activation]) for layer in model.layers]
+    (n, 1). The model itself runs once, under ``no_grad``, on one Tensor per input column
+    (its own ops on arrays: every point in one pass, no 10,000 graphs of Values)."""
+    from autograd_core import Tensor, no_grad
 
     def scores(points: Any) -> np.ndarray:
         a = np.asarray(getattr(points, "data", points), dtype=float)
-        for W, b, f in layers:
-            a = f(np.einsum("nj,kj->nk", a, W) + b)   # a W^T, without BLAS's threads (below)
-        return a
+        with no_grad():
+            out = model([Tensor(a[:, j]) for j in range(a.shape[1])])
+        return np.asarray(out.data, dtype=float).reshape(len(a), -1)
 
     return scores
 
@@ -162,14 +149,13 @@ def _phase(timings: dict[str, float] | None, name: str) -> Iterator[None]:
 def recorder(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     """The recording of the demo's training: a :class:`viz.browser.live_record.LiveRecord`
     of ``model`` over the data, every ``RECORD_EVERY`` steps, each frame with its own
-    decision boundary (computed with NumPy by :func:`batch_scores` from the weights of the
-    moment: the model on Values would take a second per boundary) on a 100 × 100 grid, as
+    decision boundary (the model on the whole grid in one pass) on a 100 × 100 grid, as
     ``decision_boundary.png`` (on the live view's 48 × 48 a point near the boundary may show
     on the wrong side of it)."""
     from ..browser.live_record import LiveRecord
 
     return LiveRecord(model, data=(X, y), record_every=RECORD_EVERY, boundary_every=1, grid=100,
-                      animation_frames=500, scores=lambda points: batch_scores(model)(points))
+                      animation_frames=500)
 
 
 def run_demo(out_dir: Path, steps: int = 100, seed: int = 1337, *,
