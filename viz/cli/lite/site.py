@@ -1,0 +1,233 @@
+"""Build notebooks into a static JupyterLite site whose kernel is Python in the browser.
+
+The site holds JupyterLab (JupyterLite 0.5.1), the Pyodide kernel (0.5.2, Pyodide
+0.27.7), the widget front-ends (ipywidgets' manager and anywidget, for ``viz.live``), the
+notebooks, and a package index with chainrule's wheel and every pure-Python wheel it needs
+(:mod:`viz.cli.lite.wheels`). With the vendored Pyodide (the default,
+:func:`~viz.cli.lite.pyodide_dist.vendored_pyodide`) nothing is loaded from anywhere but
+the site; ``cdn=True`` leaves Pyodide and its packages to Pyodide's CDN instead.
+
+Each notebook gets one first code cell that installs what it imports from this site's index
+(``piplite``): chainrule, anywidget, and the Pyodide packages it imports (matplotlib,
+scikit-learn, ...). On CPython that cell does nothing.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import nbformat
+
+from .pyodide_dist import PYODIDE_VERSION, normalized, npm_core, vendored_pyodide
+from .wheels import closure, project_wheel
+
+CDN_PYODIDE = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/pyodide.js"
+KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
+FRONT_ENDS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyterlab-manager",
+              "anywidget")
+"""The JupyterLab extensions the site carries: the kernel, ipywidgets' manager, anywidget."""
+KERNEL_PACKAGES = ("ipykernel", "piplite", "pyodide-kernel", "widgetsnbextension")
+"""Packages the Pyodide kernel brings itself (its own wheels)."""
+ALWAYS = ("chainrule", "anywidget")
+INSTALL_MARK = "# chainrule lite: install"
+
+
+class SiteError(RuntimeError):
+    """The site could not be built; the message says why."""
+
+
+@dataclass
+class Site:
+    """What :func:`build_site` made: the folder, its notebooks, its size and whether it
+    holds Pyodide itself."""
+    output: Path
+    notebooks: list[str]
+    files: int
+    size_bytes: int
+    vendored: bool
+
+
+def imported_modules(nb: nbformat.NotebookNode) -> set[str]:
+    """The top-level module names the code cells import (cells that do not parse, e.g.
+    with magics, are read line by line)."""
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def pyodide_requirements(nb: nbformat.NotebookNode, lock: dict) -> list[str]:
+    """The Pyodide packages (names in ``lock``) that provide a module ``nb`` imports."""
+    by_import = {module: name for name, entry in lock["packages"].items()
+                 for module in entry.get("imports", [])}
+    return sorted({by_import[m] for m in imported_modules(nb) if m in by_import
+                   and m not in sys.stdlib_module_names})
+
+
+def install_cell(requirements: Iterable[str]) -> nbformat.NotebookNode:
+    """The code cell that installs ``requirements`` from the site's own index in the browser
+    (``piplite``), and does nothing on CPython."""
+    names = ", ".join(json.dumps(r) for r in requirements)
+    return nbformat.v4.new_code_cell(
+        f"{INSTALL_MARK} chainrule and what this notebook imports, from this site\n"
+        "import sys\n"
+        'if sys.platform == "emscripten":    # Python in the browser (JupyterLite)\n'
+        "    import piplite\n"
+        f"    await piplite.install([{names}])")
+
+
+def site_notebook(path: Path, lock: dict, clear_outputs: bool) -> nbformat.NotebookNode:
+    """``path`` as the site serves it: :func:`install_cell` before its first code cell
+    (outputs cleared if asked)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:      # nbformat raises several kinds for a file that is not a notebook
+        raise SiteError(f"{path}: not a Jupyter notebook ({type(exc).__name__}: {exc})") from exc
+    requirements = [*ALWAYS, *(r for r in pyodide_requirements(nb, lock) if r not in ALWAYS)]
+    cell = install_cell(requirements)
+    cell.id = "chainrule-lite-install"
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    nb.cells.insert(first_code, cell)
+    if clear_outputs:
+        for c in nb.cells:
+            if c.cell_type == "code":
+                c.outputs, c.execution_count = [], None
+    nb.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)",
+                                 "language": "python"}
+    return nb
+
+
+def notebook_paths(paths: Iterable[Path]) -> list[Path]:
+    """The notebooks named by ``paths``: files as given, folders by their ``*.ipynb``
+    (sorted); an unknown path or a folder without notebooks raises :class:`SiteError`."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            inside = sorted(p for p in path.glob("*.ipynb"))
+            if not inside:
+                raise SiteError(f"{path}: a folder with no notebooks (*.ipynb)")
+            found.extend(inside)
+        elif path.is_file():
+            if path.suffix != ".ipynb":
+                raise SiteError(f"{path}: not a notebook (the name must end in .ipynb)")
+            found.append(path)
+        else:
+            raise SiteError(f"{path}: no such file or folder")
+    names = [p.name for p in found]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SiteError(f"two notebooks have the same name: {', '.join(twice)}")
+    return found
+
+
+def front_end_paths() -> list[Path]:
+    """This environment's copies of :data:`FRONT_ENDS` (``share/jupyter/labextensions``)."""
+    from jupyter_core.paths import jupyter_path
+
+    found = []
+    for name in FRONT_ENDS:
+        where = [Path(d) / name for d in jupyter_path("labextensions") if (Path(d) / name / "package.json").is_file()]
+        if not where:
+            raise SiteError(f"the JupyterLab extension {name} is not installed here: "
+                            "pip install 'chainrule[lite]'")
+        found.append(where[0])
+    return found
+
+
+def check_output_dir(output: Path) -> None:
+    """Refuse to build over a file, or over a folder with files that are not a site's."""
+    if output.exists() and not output.is_dir():
+        raise SiteError(f"--output {output}: is a file")
+    if output.is_dir() and any(output.iterdir()) and not (output / "jupyter-lite.json").is_file():
+        raise SiteError(f"--output {output}: a folder with other files in it (not a site "
+                        "built before); give a new or empty folder")
+
+
+def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
+               clear_outputs: bool = False, wheel: Path | None = None,
+               log: Callable[[str], None] = print) -> Site:
+    """Build ``notebooks`` (files or folders) into the static site ``output``.
+
+    ``cdn``: load Pyodide and its packages from Pyodide's CDN instead of the site.
+    ``clear_outputs``: serve the notebooks without their stored outputs. ``wheel``:
+    chainrule's wheel to serve (default: built from the source tree imported).
+    """
+    output = Path(output).resolve()
+    paths = notebook_paths(notebooks)
+    check_output_dir(output)
+    front_ends = front_end_paths()
+    pyodide_dir = npm_core(log=log) if cdn else vendored_pyodide(log=log)
+    lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="chainrule-lite-") as tmp_name:
+        lite = Path(tmp_name)
+        wheels = lite / "wheels"
+        log("chainrule's wheel and the pure-Python wheels it needs in Pyodide:")
+        own = Path(wheel) if wheel else project_wheel(wheels)
+        if wheel:
+            wheels.mkdir()
+            shutil.copy2(own, wheels / own.name)
+        provided = {normalized(n) for n in lock["packages"]} | set(KERNEL_PACKAGES)
+        deps = closure([own], provided, wheels, log=log, extra=ALWAYS[1:])
+        contents = lite / "files"
+        contents.mkdir()
+        for path in paths:
+            nb = site_notebook(path, lock, clear_outputs)
+            missing = [r for r in pyodide_requirements(nb, lock)
+                       if normalized(r) not in {normalized(n) for n in lock["packages"]}]
+            if missing:        # pragma: no cover - pyodide_requirements reads the same lock
+                raise SiteError(f"{path.name} imports {', '.join(missing)}, not in this Pyodide")
+            nbformat.write(nb, contents / path.name)
+        if not cdn:
+            shutil.copytree(pyodide_dir, lite / "static" / "pyodide")
+        settings: dict = {"disablePyPIFallback": True}
+        if cdn:
+            settings["pyodideUrl"] = CDN_PYODIDE
+        (lite / "jupyter-lite.json").write_text(json.dumps({
+            "jupyter-lite-schema-version": 0,
+            "jupyter-config-data": {"appName": "chainrule", "litePluginSettings": {KERNEL_SETTINGS: settings}},
+        }, indent=1), encoding="utf-8")
+        (lite / "jupyter_lite_config.json").write_text(json.dumps({
+            "LiteBuildConfig": {
+                "contents": [str(contents)],
+                "output_dir": str(output),
+                "ignore_sys_prefix": ["federated_extensions"],
+                "federated_extensions": [str(p) for p in front_ends],
+                "no_sourcemaps": True,
+                "apps": ["lab", "notebooks", "tree", "repl"],
+            },
+            "PipliteAddon": {"piplite_urls": [str(p) for p in [own, *deps]]},
+        }, indent=1), encoding="utf-8")
+        log(f"jupyter lite build -> {output}")
+        proc = subprocess.run([sys.executable, "-m", "jupyterlite_core", "build",
+                               "--lite-dir", str(lite)], cwd=lite, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SiteError("jupyter lite build failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+    files = [p for p in output.rglob("*") if p.is_file()]
+    site = Site(output, [p.name for p in paths], len(files), sum(p.stat().st_size for p in files),
+                vendored=not cdn)
+    where = "Pyodide and every package served by the site itself" if site.vendored else \
+        f"Pyodide loaded from {CDN_PYODIDE}"
+    log(f"built {output}: {len(paths)} notebooks, {site.files} files, "
+        f"{site.size_bytes / 1e6:.1f} MB; {where}")
+    log(f"try it: python -m http.server -d {output} 8000, then open "
+        "http://127.0.0.1:8000/lab/index.html")
+    return site
