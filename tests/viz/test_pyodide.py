@@ -196,12 +196,14 @@ def in_pyodide(browser: Any, site: tuple[str, list[str]]) -> Iterator[dict[str, 
     base, wheels = site
     page = browser.new_page()
     elsewhere = keep_offline(page, LOCAL)
+    seen: list[str] = []                 # every request, the worker's too (keep_offline sees them)
+    page.on("request", lambda request: seen.append(request.url))
     page.goto(base + "index.html")
     report = page.evaluate("([p, w]) => runInWorker(p, w)", [PROGRAM, wheels])
     assert "error" not in report, report.get("error")
     report["main_thread_compile"] = page.evaluate("compileOnMainThread()")
     report["result"] = json.loads(report["result"])
-    report["elsewhere"] = elsewhere
+    report["elsewhere"], report["seen"] = elsewhere, seen
     report["page"] = page
     try:
         yield report
@@ -236,6 +238,9 @@ def test_pyodide_runs_graphviz_in_the_browser_without_wasmtime_or_png(in_pyodide
     assert set(data) == {"image/svg+xml", "text/plain"} and data["image/svg+xml"].startswith("<")
     assert out["stepper_html"].startswith('<img src="data:image/svg+xml;base64,')
     assert in_pyodide["elsewhere"] == []
+    # the guard watched the worker's own fetches (Pyodide's core and packages, the wheels)
+    assert any(url.endswith("/pyodide.asm.wasm") for url in in_pyodide["seen"])
+    assert any("/wheels/chainrule-" in url for url in in_pyodide["seen"])
     print(f"\nPyodide start {in_pyodide['start_ms']:.0f} ms, micropip install "
           f"{in_pyodide['install_ms']:.0f} ms, program {in_pyodide['run_ms']:.0f} ms; times (s): "
           f"{out['times']}; {out['big_nodes']} nodes in the big graph; main thread compile: "
