@@ -5,8 +5,9 @@ caption for each, and a still picture for clients that run no JavaScript. It sho
 
 - in a notebook, as the stepper's three outputs (:func:`viz.browser.stepper.notebook_outputs`): the
   still as ``image/png`` (every client keeps it: untrusted notebooks, GitHub, nbconvert
-  exports, sanitisers), the captions as plain text with the "run this cell, or trust the
-  notebook" line, and a JavaScript output that builds the player and hides both;
+  exports, sanitisers; SVG where no PNG can be made, as in Pyodide), the captions as plain
+  text with the "run this cell, or trust the notebook" line, and a JavaScript output that
+  builds the player and hides both;
 - as one self-contained HTML page (:meth:`Animation.save_html`, the stepper's
   :func:`viz.browser.stepper.page_html` skeleton: no network, frames as ``data:`` URIs) whose static
   form (the still and the captions) is what shows with JavaScript off.
@@ -135,7 +136,7 @@ class Animation:
         self._frames = [_png_of(f, dpi, colors) for f in frames]
         self.key_frames = self._key_frames(still)
         self.alt = alt or self._default_alt()
-        self._still: bytes | None = None
+        self._still: tuple[str, bytes] | None = None
 
     # ---- what it holds ------------------------------------------------------------------
     @property
@@ -182,16 +183,32 @@ class Animation:
         return f"{self.title}: frames {listed} of {self.count}, side by side, each with its caption."
 
     # ---- the still ------------------------------------------------------------------------
-    def still_png(self) -> bytes:
-        """The fallback picture as PNG: the chosen frame, or the grid of key frames (cached)."""
+    def still_picture(self) -> tuple[str, bytes]:
+        """The fallback picture as ``(media type, bytes)``: the chosen frame, or the grid of
+        key frames (cached). PNG, except where no PNG can be made
+        (:func:`viz.drawing.render.can_make_png` false: Pyodide) and the frames are SVG: then
+        the SVG frame, or a grid drawn as SVG."""
         if self._still is None:
             if len(self.key_frames) == 1:
-                self._still = self._as_png(self.key_frames[0])
+                kind, data = self._frames[self.key_frames[0]]
+                self._still = (kind, data) if kind == "image/png" else _render.still_picture(
+                    data.decode("utf-8"), 1.0)
+            elif _render.can_make_png() or all(self._frames[k][0] == "image/png"
+                                               for k in self.key_frames):
+                self._still = ("image/png", self._grid())
             else:
-                self._still = self._grid()
+                self._still = ("image/svg+xml", self._svg_grid().encode("utf-8"))
         return self._still
 
-    final_png = still_png        # the name viz.browser.stepper.notebook_outputs asks for
+    final_picture = still_picture    # the name viz.browser.stepper.notebook_outputs asks for
+
+    def still_png(self) -> bytes:
+        """The fallback picture as PNG (:meth:`still_picture`); raises ``RuntimeError`` saying
+        why where it can only be SVG."""
+        kind, data = self.still_picture()
+        if kind != "image/png":
+            _render.require_png()
+        return data
 
     def _as_png(self, k: int) -> bytes:
         kind, data = self._frames[k]
@@ -223,9 +240,35 @@ class Animation:
         figure.savefig(buffer, format="png", dpi=100)
         return _quantize(buffer.getvalue(), self._colors)     # as the frames were
 
+    def _svg_grid(self) -> str:
+        """:meth:`_grid` as SVG, for SVG frames where nothing rasterises them: each key frame
+        (an ``<image>`` of the frame's SVG) under its caption, as many a row as fit a
+        notebook column."""
+        picks = self.key_frames
+        width, height = _pixel_size(*self._frames[picks[0]])
+        column = _render.NOTEBOOK_WIDTH_PX
+        cols = max(1, min(len(picks), int(column // width)))
+        scale = min(1.0, column / (cols * width))
+        cell_w, frame_h, line_h = width * scale, height * scale, 13
+        cells, total_h = [], 0.0
+        for i, k in enumerate(picks):
+            lines = textwrap.wrap(f"frame {k + 1} of {self.count}: {self.captions[k]}",
+                                  max(30, int(cell_w / 6.5)))
+            row, col = divmod(i, cols)
+            top = row * (frame_h + line_h * 3 + 8)
+            text = "".join(f'<tspan x="{col * cell_w:.1f}" dy="{line_h}">{escape(t)}</tspan>'
+                           for t in lines[:3])
+            cells.append(f'<text y="{top:.1f}" font-size="11" font-family="sans-serif">{text}</text>'
+                         f'<image x="{col * cell_w:.1f}" y="{top + line_h * 3 + 4:.1f}" '
+                         f'width="{cell_w:.1f}" height="{frame_h:.1f}" href="{self.frame_uri(k)}"/>')
+            total_h = top + frame_h + line_h * 3 + 8
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * cell_w:.0f}px" '
+                f'height="{total_h:.0f}px" viewBox="0 0 {cols * cell_w:.1f} {total_h:.1f}">'
+                f'<rect width="100%" height="100%" fill="#ffffff"/>{"".join(cells)}</svg>')
+
     def shown_width(self) -> float:
         """The width (CSS px) the still is shown at: its pixel width, at most a column."""
-        return min(float(_pixel_size("image/png", self.still_png())[0]), _render.NOTEBOOK_WIDTH_PX)
+        return min(float(_pixel_size(*self.still_picture())[0]), _render.NOTEBOOK_WIDTH_PX)
 
     # ---- HTML ---------------------------------------------------------------------------
     def _width(self) -> int:
@@ -233,11 +276,12 @@ class Animation:
 
     def static_html(self, hint: str = RUN_HINT) -> str:
         """The form shown without JavaScript: one line, the still, the captions as text."""
-        data = base64.b64encode(self.still_png()).decode("ascii")
+        kind, still = self.still_picture()
+        data = base64.b64encode(still).decode("ascii")
         return ('<div class="cr-static">'
                 f'<p class="cr-hint"><b>{escape(hint)} the {self.count} frames.</b> '
                 f"{escape(self._still_says())}</p>\n"
-                f'<img src="data:image/png;base64,{data}" alt="{escape(self.alt)}" '
+                f'<img src="data:{kind};base64,{data}" alt="{escape(self.alt)}" '
                 f'width="{round(self.shown_width())}">\n'
                 f"<details><summary>The {self.count} frames as text</summary>"
                 f"<pre>{escape(self.text)}</pre></details></div>")
@@ -309,8 +353,9 @@ class Animation:
     def _repr_html_(self) -> str:
         return self.fragment()
 
-    def _repr_png_(self) -> bytes:
-        return self.still_png()
+    def _repr_png_(self) -> bytes | None:
+        kind, data = self.still_picture()
+        return data if kind == "image/png" else None
 
 
 def animate(figure: Any, update: Callable[[int], Any], captions: Sequence[str], *,

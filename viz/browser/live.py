@@ -47,6 +47,7 @@ Install: ``pip install "chainrule[live]"`` (anywidget, ipywidgets, JupyterLab).
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from pathlib import Path
@@ -224,11 +225,18 @@ class LiveView(anywidget.AnyWidget):
         step once (one step while paused), speed (a wait between steps). :meth:`wait` joins
         the thread (and raises what ``step_fn`` raised); :meth:`stop` ends it after the
         current step. At the end the view calls :meth:`finish`. Do not train the same model
-        in another cell meanwhile."""
+        in another cell meanwhile. Pyodide (JupyterLite) has no threads: there it raises
+        ``RuntimeError`` pointing to :meth:`fit` and :meth:`update`, which train in the cell."""
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps must be a positive int; got {steps!r}")
         if not callable(step_fn):
             raise TypeError(f"step_fn must be a function step_fn(k) -> loss; got {type(step_fn).__name__}")
+        if sys.platform == "emscripten":
+            raise RuntimeError(
+                "view.run() trains in a background thread, and Pyodide (Python in the browser, "
+                "e.g. JupyterLite) cannot start threads: train in the cell instead, with "
+                "view.fit(loss_fn, optimizer, (X, y), epochs=...) or nn.fit(model, ..., "
+                "on_step=view), or your own loop calling view.update(loss=...) each step")
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this view is already training (view.wait() or view.stop() first)")
         self.driver, self._stop, self._error = "thread", False, None

@@ -275,7 +275,9 @@ class LiveRecord:
                           + (f": loss {format_number(recorded[k]['loss'], '.4g')}"
                              if recorded[k]["loss"] is not None else "") for k in picks],
                          title=title, interval_ms=300, colors=None)
-        anim._still = _quantize(anim._as_png(anim.count - 1), 64)   # a third of the bytes
+        kind, still = anim.still_picture()        # the last frame: PNG, or SVG in Pyodide
+        if kind == "image/png":
+            anim._still = (kind, _quantize(still, 64))    # a third of the bytes
         return anim
 
     def static_html(self, show: str = "weight") -> str:

@@ -212,6 +212,7 @@ class Stepper:
                            f"{steps_phrase(len(steps.frames))}, every value and gradient filled in")
         self.target_words = target_words
         self._png: bytes | None = None
+        self._picture: tuple[str, bytes] | None = None
 
     @property
     def count(self) -> int:
@@ -231,6 +232,20 @@ class Stepper:
                                            scale=scale)
         return self._png
 
+    def final_picture(self) -> tuple[str, bytes]:
+        """The last frame as the still picture for clients without JavaScript, as ``(media
+        type, bytes)``: :meth:`final_png` where a PNG can be made
+        (:func:`viz.drawing.render.can_make_png`), else (Pyodide) the frame's SVG sized to
+        :meth:`shown_width` and labelled with :attr:`alt` (cached)."""
+        if self._picture is None:
+            if _render.can_make_png():
+                self._picture = ("image/png", self.final_png())
+            else:
+                svg = render_frames(self.svg, self.steps, only_last=True)[0]
+                svg = _render.sized_svg(svg, *_render.fitted_size(svg), self.alt)
+                self._picture = ("image/svg+xml", svg.encode("utf-8"))
+        return self._picture
+
     def shown_width(self) -> float:
         """The width (CSS px) the graph is shown at in a default notebook column."""
         return _render.fitted_size(self.svg)[0]
@@ -246,9 +261,11 @@ class Stepper:
         return max(frame.equation.count("\n") + 1 for frame in self.steps.frames)
 
     def picture_html(self) -> str:
-        """The final frame as an ``<img>`` (PNG data URI) with alt text, at its shown width."""
-        data = base64.b64encode(self.final_png()).decode("ascii")
-        return (f'<img src="data:image/png;base64,{data}" alt="{escape(self.alt)}" '
+        """The final frame as an ``<img>`` (a PNG data URI, or SVG where no PNG can be made:
+        :meth:`final_picture`) with alt text, at its shown width."""
+        kind, picture = self.final_picture()
+        data = base64.b64encode(picture).decode("ascii")
+        return (f'<img src="data:{kind};base64,{data}" alt="{escape(self.alt)}" '
                 f'width="{round(self.shown_width())}">')
 
     def static_html(self, hint: str = RUN_HINT) -> str:
@@ -355,8 +372,9 @@ def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str
     another player built the same way, whose start-up script ``init_js`` replaces the
     stepper's: ``player`` names its script file and start function).
 
-    1. per stepper, its final frame as ``image/png``: every client shows it (untrusted
-       notebooks, GitHub, sanitised exports);
+    1. per stepper, its final frame as ``image/png`` (``final_picture()``): every client shows
+       it (untrusted notebooks, GitHub, sanitised exports); where no PNG can be made
+       (Pyodide), as ``image/svg+xml``;
     2. ``fallback`` (HTML of plain ``div``/``b``/``pre`` that every sanitiser keeps as is)
        with the run-or-trust line and the steps as text, in an element ``id="cr-fb-<uid>"``;
     3. ``application/javascript`` (run only where the notebook is trusted and JavaScript is
@@ -365,9 +383,13 @@ def notebook_outputs(steppers: list[Stepper], body: str, fallback: str, uid: str
     """
     outputs: list[Bundle] = []
     for stepper in steppers:
-        outputs.append(({"image/png": base64.b64encode(stepper.final_png()).decode("ascii"),
-                         "text/plain": stepper.alt},
-                        {"image/png": {"width": round(stepper.shown_width())}}))
+        kind, picture = stepper.final_picture()
+        if kind == "image/png":
+            outputs.append(({"image/png": base64.b64encode(picture).decode("ascii"),
+                             "text/plain": stepper.alt},
+                            {"image/png": {"width": round(stepper.shown_width())}}))
+        else:
+            outputs.append(({kind: picture.decode("utf-8"), "text/plain": stepper.alt}, {}))
     outputs.append(({"text/html": f'<div class="cr-fallback" id="cr-fb-{uid}">{fallback}</div>',
                      "text/plain": fallback_text(steppers)}, {}))
     script = mount_script(*player, body, f"cr-fb-{uid}", len(steppers))

@@ -55,7 +55,8 @@ class Graph:
             that place every node themselves use ``"nop2"``, which keeps the positions).
 
     In a notebook the graph shows as SVG and, for clients that do not render SVG (untrusted
-    notebooks, GitHub, sanitised HTML exports), as PNG; a wide graph is scaled to the output
+    notebooks, GitHub, sanitised HTML exports), as PNG where one can be made (not in
+    Pyodide: :func:`viz.drawing.render.can_make_png`); a wide graph is scaled to the output
     width (see :func:`viz.drawing.render.fit_width`), or shown top to bottom when a left-to-right
     layout could only fit with unreadable text (:meth:`for_width`). ``save("graph.svg")``
     keeps the layout asked for at full size.
@@ -82,7 +83,8 @@ class Graph:
         return self._svg
 
     def png(self) -> bytes:
-        """The drawing as PNG bytes, rasterised at twice its natural size (cached)."""
+        """The drawing as PNG bytes, rasterised at twice its natural size (cached). Raises
+        ``RuntimeError`` saying why where no PNG can be made (Pyodide)."""
         if self._png is None:
             self._png = _render.render(self.source, "png", self.engine)
         return self._png
@@ -145,15 +147,19 @@ class Graph:
     def _repr_svg_(self) -> str:
         return self.fitted_svg()
 
-    def _repr_png_(self) -> bytes:
-        return self.for_width().png()
+    def _repr_png_(self) -> bytes | None:
+        """The PNG for clients without SVG; ``None`` where no PNG can be made (Pyodide:
+        :func:`viz.drawing.render.can_make_png`), so the SVG is shown alone."""
+        return self.for_width().png() if _render.can_make_png() else None
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None
                           ) -> tuple[dict[str, Any], dict[str, Any]]:
+        data = {"image/svg+xml": self.fitted_svg()}
+        png = self._repr_png_()
+        if png is None:
+            return {**data, "text/plain": repr(self)}, {}
         width, _ = fitted_size(self.for_width().svg())
-        data = {"image/svg+xml": self.fitted_svg(),
-                "image/png": base64.b64encode(self._repr_png_()).decode("ascii"),
-                "text/plain": repr(self)}
+        data.update({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(self)})
         return data, {"image/png": {"width": round(width)}}
 
     def __repr__(self) -> str:

