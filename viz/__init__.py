@@ -19,7 +19,6 @@ import sys
 from typing import Any
 
 from .browser.animation import Animation, animate
-from .drawing import render as _render
 from .drawing.graph import Graph, GradientsNotComputedWarning, draw_graph
 from .tracing.compare import ModeComparison, compare_modes
 from .drawing.network import NetworkDiagram, draw_network
@@ -34,12 +33,10 @@ def draw_dot(root: Any, format: str = "svg", rankdir: str = "LR", **options: Any
     name the lecture uses, with every node drawn however many there are (as micrograd's:
     the lecture's ``draw_dot(loss)`` of an MLP on four examples draws 706 boxes, more than
     ``draw_graph``'s default ``max_nodes``). The result is a :class:`Graph`, SVG and PNG both
-    (``format`` is accepted for micrograd's calls; ``"png"`` raises ``RuntimeError`` saying
-    why where no PNG can be made, as in Pyodide); ``options`` are ``draw_graph``'s."""
+    (``format`` is accepted for micrograd's calls; where no PNG can be made, as in Pyodide,
+    the graph shows as SVG whichever is asked); ``options`` are ``draw_graph``'s."""
     if format not in ("svg", "png"):
         raise ValueError(f"draw_dot(format=...) is 'svg' or 'png' (a Graph has both); got {format!r}")
-    if format == "png":
-        _render.require_png()          # where none can be made (Pyodide): say why, now
     options.setdefault("max_nodes", sys.maxsize)
     return draw_graph(root, rankdir=rankdir, **options)
 

@@ -372,6 +372,21 @@ The notebooks' code runs with your permissions: grade untrusted submissions in a
 """
 
 
+LITE_HELP = """\
+Build notebooks into a static JupyterLite site: JupyterLab and Python (Pyodide 0.27.7) run in
+the student's browser, nothing to install. chainrule and every package the notebooks import
+are served by the site itself, and each notebook gets a first cell that installs them.
+
+  chainrule lite                      # the course in notebooks/, into lite/
+  python -m http.server -d lite       # then open http://127.0.0.1:8000/lab/index.html
+
+Copy the folder to any static host (a web server, GitHub Pages, a USB stick served locally).
+By default Pyodide is part of the site, so it runs with no network at all; the first build
+fetches Pyodide's core from npm and its built packages from PyPI once, checks each against
+Pyodide's sha256 lock, and keeps them in ~/.cache/chainrule. --cdn loads Pyodide from its CDN.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``chainrule``."""
     parser = _Parser(
@@ -442,7 +457,40 @@ def build_parser() -> argparse.ArgumentParser:
                             "notebook, its exercises and the inputs its checks use) to this "
                             "file, for --key")
     check.set_defaults(func=_check)
+
+    lite = sub.add_parser(
+        "lite", help="build notebooks into a static JupyterLite site: the course in the browser",
+        description=LITE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="chainrule lite [NOTEBOOK ...] [--output DIR] [--cdn] [--clear-outputs] [--wheel WHL]")
+    lite.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                      help="a .ipynb file, or a directory of them (default: notebooks/)")
+    lite.add_argument("-o", "--output", default="lite", metavar="DIR",
+                      help="the folder to write the site into (default: lite)")
+    lite.add_argument("--cdn", action="store_true",
+                      help="load Pyodide and its packages from Pyodide's CDN instead of "
+                           "serving them from the site (a site of ~40 MB less)")
+    lite.add_argument("--clear-outputs", action="store_true",
+                      help="serve the notebooks without their stored outputs")
+    lite.add_argument("--wheel", metavar="WHL",
+                      help="chainrule's wheel to serve (default: built from this source tree)")
+    lite.set_defaults(func=_lite)
     return parser
+
+
+def _lite(args: argparse.Namespace) -> int:
+    from .lite.pyodide_dist import PyodideFetchError
+    from .lite.site import SiteError, build_site
+    from .lite.wheels import WheelError
+
+    notebooks = [Path(p) for p in args.notebooks] or [Path("notebooks")]
+    try:
+        build_site(notebooks, Path(args.output), cdn=args.cdn, clear_outputs=args.clear_outputs,
+                   wheel=Path(args.wheel) if args.wheel else None)
+    except SiteError as err:
+        raise UsageError(str(err), "chainrule lite") from err
+    except (PyodideFetchError, WheelError) as err:
+        return _fail("chainrule lite", str(err), EXIT_FAILURE)
+    return 0
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:

@@ -72,6 +72,35 @@ def prune_lock(lock: dict, present: set[str]) -> tuple[dict, list[str]]:
     return pruned, sorted(set(packages) - kept)
 
 
+def lock_closure(lock: dict, names: set[str]) -> set[str]:
+    """The lock's package keys for ``names`` and, transitively, everything they depend on
+    (names not in the lock are ignored)."""
+    keys = {normalized(name): name for name in lock["packages"]}
+    todo = [keys[normalized(n)] for n in names if normalized(n) in keys]
+    found: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(keys[normalized(d)] for d in lock["packages"][name].get("depends", [])
+                        if normalized(d) in keys)
+    return found
+
+
+def copy_pruned(source: Path, target: Path, keep: set[str]) -> dict:
+    """Copy the Pyodide in ``source`` to ``target`` with only the packages ``keep`` (lock
+    keys, closed under dependencies: :func:`lock_closure`): the core files, their files and
+    a lock naming just them. Returns the written lock."""
+    lock = json.loads((source / "pyodide-lock.json").read_text(encoding="utf-8"))
+    pruned = dict(lock, packages={n: e for n, e in lock["packages"].items() if n in keep})
+    target.mkdir(parents=True)
+    for name in [*CORE_FILES, PROVENANCE, *(e["file_name"] for e in pruned["packages"].values())]:
+        if name != "pyodide-lock.json" and (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+    (target / "pyodide-lock.json").write_text(json.dumps(pruned, indent=1), encoding="utf-8")
+    return pruned
+
+
 def verified_wheels(archive: Path, lock: dict) -> dict[str, bytes]:
     """The files of ``archive``'s :data:`WHEEL_FOLDER` that ``lock`` names, each checked
     against the lock's sha256. A file the lock names with another hash is refused

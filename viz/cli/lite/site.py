@@ -25,8 +25,8 @@ from typing import Callable, Iterable
 
 import nbformat
 
-from .pyodide_dist import PYODIDE_VERSION, normalized, npm_core, vendored_pyodide
-from .wheels import closure, project_wheel
+from .pyodide_dist import PYODIDE_VERSION, copy_pruned, lock_closure, normalized, npm_core, vendored_pyodide
+from .wheels import closure, project_wheel, wheel_requirements
 
 CDN_PYODIDE = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/pyodide.js"
 KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -36,6 +36,18 @@ FRONT_ENDS = ("@jupyterlite/pyodide-kernel-extension", "@jupyter-widgets/jupyter
 KERNEL_PACKAGES = ("ipykernel", "piplite", "pyodide-kernel", "widgetsnbextension")
 """Packages the Pyodide kernel brings itself (its own wheels)."""
 ALWAYS = ("chainrule", "anywidget")
+"""What every notebook's install cell installs (anywidget: for ``viz.live``)."""
+KERNEL_NEEDS = ("micropip", "ssl", "sqlite3", "ipython", "comm")
+"""What the Pyodide kernel installs before the first cell runs (jupyterlite-pyodide-kernel
+0.5.2's worker: micropip from the lock, then ssl, sqlite3, comm and ipython)."""
+SETTINGS = {
+    # every cell in the page: a stepper's or live view's script mounts into its own output, which
+    # virtual scrolling would detach (and then "Run All" leaves cells unrendered)
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    # no news feed or update check (they would reach the network)
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+"""JupyterLab settings the site starts with (a student can change them)."""
 INSTALL_MARK = "# chainrule lite: install"
 
 
@@ -145,7 +157,8 @@ def front_end_paths() -> list[Path]:
 
     found = []
     for name in FRONT_ENDS:
-        where = [Path(d) / name for d in jupyter_path("labextensions") if (Path(d) / name / "package.json").is_file()]
+        where = [Path(d) / name for d in jupyter_path("labextensions")
+                 if (Path(d) / name / "package.json").is_file()]
         if not where:
             raise SiteError(f"the JupyterLab extension {name} is not installed here: "
                             "pip install 'chainrule[lite]'")
@@ -186,25 +199,26 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
             wheels.mkdir()
             shutil.copy2(own, wheels / own.name)
         provided = {normalized(n) for n in lock["packages"]} | set(KERNEL_PACKAGES)
-        deps = closure([own], provided, wheels, log=log, extra=ALWAYS[1:])
+        deps = closure([own], provided, wheels, log=log, extra=[*ALWAYS[1:], "comm"])
         contents = lite / "files"
         contents.mkdir()
+        # the Pyodide packages the site needs: the kernel's, the wheels', the notebooks'
+        needed = set(KERNEL_NEEDS) | {r.name for w in [own, *deps] for r in wheel_requirements(w)}
         for path in paths:
             nb = site_notebook(path, lock, clear_outputs)
-            missing = [r for r in pyodide_requirements(nb, lock)
-                       if normalized(r) not in {normalized(n) for n in lock["packages"]}]
-            if missing:        # pragma: no cover - pyodide_requirements reads the same lock
-                raise SiteError(f"{path.name} imports {', '.join(missing)}, not in this Pyodide")
+            needed |= set(pyodide_requirements(nb, lock))
             nbformat.write(nb, contents / path.name)
         if not cdn:
-            shutil.copytree(pyodide_dir, lite / "static" / "pyodide")
+            kept = copy_pruned(pyodide_dir, lite / "static" / "pyodide", lock_closure(lock, needed))
+            log(f"Pyodide {PYODIDE_VERSION} with {len(kept['packages'])} of its packages: "
+                f"{', '.join(sorted(kept['packages']))}")
         settings: dict = {"disablePyPIFallback": True}
         if cdn:
             settings["pyodideUrl"] = CDN_PYODIDE
+        config = {"appName": "chainrule", "litePluginSettings": {KERNEL_SETTINGS: settings}}
         (lite / "jupyter-lite.json").write_text(json.dumps({
-            "jupyter-lite-schema-version": 0,
-            "jupyter-config-data": {"appName": "chainrule", "litePluginSettings": {KERNEL_SETTINGS: settings}},
-        }, indent=1), encoding="utf-8")
+            "jupyter-lite-schema-version": 0, "jupyter-config-data": config}, indent=1), encoding="utf-8")
+        (lite / "overrides.json").write_text(json.dumps(SETTINGS, indent=1), encoding="utf-8")
         (lite / "jupyter_lite_config.json").write_text(json.dumps({
             "LiteBuildConfig": {
                 "contents": [str(contents)],
@@ -212,6 +226,7 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
                 "ignore_sys_prefix": ["federated_extensions"],
                 "federated_extensions": [str(p) for p in front_ends],
                 "no_sourcemaps": True,
+                "settings_overrides": [str(lite / "overrides.json")],
                 "apps": ["lab", "notebooks", "tree", "repl"],
             },
             "PipliteAddon": {"piplite_urls": [str(p) for p in [own, *deps]]},
@@ -226,7 +241,7 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
                 vendored=not cdn)
     where = "Pyodide and every package served by the site itself" if site.vendored else \
         f"Pyodide loaded from {CDN_PYODIDE}"
-    log(f"built {output}: {len(paths)} notebooks, {site.files} files, "
+    log(f"built {output}: {len(paths)} notebook{'' if len(paths) == 1 else 's'}, {site.files} files, "
         f"{site.size_bytes / 1e6:.1f} MB; {where}")
     log(f"try it: python -m http.server -d {output} 8000, then open "
         "http://127.0.0.1:8000/lab/index.html")
