@@ -3,9 +3,14 @@ no warning given yet (they warn once per process, which would otherwise couple t
 headless Chromium per module for the tests that open pages (the stepper, the docs site)."""
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
-from typing import Iterator
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -33,6 +38,32 @@ def browser() -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """Static files with the media types browsers insist on (``.wasm`` for streaming
+    compilation, ``.mjs`` as a module), and no request log on stderr."""
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".js": "text/javascript",
+                      ".mjs": "text/javascript", ".whl": "application/zip"}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """``folder`` served over HTTP on 127.0.0.1 (a free port) while the block runs; yields
+    its base URL, ``http://127.0.0.1:PORT/``."""
+    handler = functools.partial(_QuietFiles, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def keep_offline(page: object, allowed: str | tuple[str, ...]) -> list[str]:

@@ -12,13 +12,10 @@ then opened in headless Chromium with the network blocked.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
 import os
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +25,7 @@ import pytest
 
 from autograd_core import ALL_OPS
 
-from .conftest import keep_offline
+from .conftest import keep_offline, served
 
 # one worker builds this module's shared fixture once (pytest-xdist --dist loadgroup)
 pytestmark = [pytest.mark.xdist_group("docs"), pytest.mark.slow]
@@ -164,20 +161,6 @@ def test_course_shows_student_copies(site: Path) -> None:
 
 
 # ---- served over HTTP --------------------------------------------------------------------
-@contextmanager
-def served(folder: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None        # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_served_site_works_the_same(site: Path, browser: Any) -> None:
     with served(site) as base:
         allowed = (base, *LOCAL_SCHEMES)

@@ -13,10 +13,7 @@ names why it cannot be made, and nothing is fetched from anywhere but 127.0.0.1.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,7 +21,7 @@ import pytest
 
 import viz.drawing.render as render
 
-from ..conftest import keep_offline
+from ..conftest import keep_offline, served
 
 pytestmark = pytest.mark.slow
 
@@ -146,15 +143,6 @@ window.compileOnMainThread = async () => {
 """
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".js": "text/javascript",
-                      ".mjs": "text/javascript", ".whl": "application/zip"}
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     """The served folder's URL and the wheel URLs: Pyodide, this tree's wheel and the
@@ -176,16 +164,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[s
     (folder / "graphviz.wasm").symlink_to(PACKAGE_WASM_PATH)
     (folder / "worker.js").write_text(WORKER_JS, encoding="utf-8")
     (folder / "index.html").write_text(PAGE_HTML, encoding="utf-8")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with served(folder) as base:
         yield base, [f"{base}wheels/{w.name}" for w in wheels]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,206 @@
+"""The course as a student meets it in the browser: ``chainrule lite``'s static JupyterLite
+site, served from 127.0.0.1 with every other request aborted, in headless Chromium.
+
+The site is built with the notebooks' outputs cleared, so everything checked below was made by
+Python running in the page (Pyodide 0.27.7 in JupyterLite's web worker):
+
+- ``02_value_graphs`` runs top to bottom with Run ▸ Run All Cells: no cell fails, the graphs
+  are drawn (SVG, by Graphviz in the browser's WebAssembly engine), both steppers mount and
+  step with the arrow keys, every check cell shows a green box; a stored wrong answer typed
+  into exercise 02.1's answer cell turns its check red, naming the mistake;
+- a notebook driving ``viz.live`` shows the widget (anywidget's front-end ships in the site)
+  and its step counter reaches the last step;
+- nothing was fetched from anywhere but the site, and the guard saw the worker's own requests
+  (Pyodide's WebAssembly, chainrule's wheel).
+
+Screenshots are written next to the test's temporary folder (printed) to look at.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import nbformat
+import pytest
+
+from ..conftest import keep_offline, served
+from .jupyterlab import require
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = ROOT / "notebooks" / "02_value_graphs.ipynb"
+GREEN, RED = "rgb(27, 94, 32)", "rgb(183, 28, 28)"       # report.py's #1b5e20 and #b71c1c
+LOCAL = ("data:", "blob:", "about:")
+
+# one worker builds the site once (pytest-xdist --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lite")]
+
+LIVE_CELLS = [
+    "import numpy as np\nimport nn\nimport viz\n"
+    "X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = np.array([0., 1., 1., 0.])\n"
+    "model = nn.MLP(2, [4, 1], seed=3)\n"
+    "opt = nn.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)",
+    "view = viz.live(model, inputs=X[3], data=(X, y))\nview.show()\n"
+    "for _ in range(60):\n"
+    "    outs = [model(list(x)) for x in X]\n"
+    "    J = 0.5 * sum((o - t) ** 2 for o, t in zip(outs, y))\n"
+    "    opt.zero_grad(); J.backward(); opt.step()\n"
+    "    view.update(loss=J)\n"
+    "view.finish()\nprint(f'J = {J.data:.4f}')",
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site of notebook 02 and a live-view notebook, outputs cleared."""
+    require("jupyterlite_core", "jupyterlite_pyodide_kernel")
+    from viz.cli.lite.pyodide_dist import PyodideFetchError
+    from viz.cli.lite.site import build_site
+    from viz.cli.lite.wheels import WheelError
+
+    folder = tmp_path_factory.mktemp("lite")
+    live = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in LIVE_CELLS])
+    nbformat.write(live, folder / "live_view.ipynb")
+    try:
+        build_site([COURSE, folder / "live_view.ipynb"], folder / "site", clear_outputs=True,
+                   log=lambda _: None)
+    except (PyodideFetchError, WheelError) as exc:       # the registries cannot be reached
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Pyodide or wheels for the site: {exc}")
+    return folder / "site"
+
+
+def run_all(page: Any, timeout_s: float = 240) -> tuple[float, float]:
+    """Run ▸ Run All Cells, then wait until every code cell has its execution count; returns
+    the seconds until the first one had it and until all had."""
+    start = time.monotonic()
+    page.locator(".jp-Notebook").first.click()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    first = None
+    while time.monotonic() - start < timeout_s:
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        done = [p for p in prompts if re.fullmatch(r"\[\d+\]:", p.strip())]
+        if done and first is None:
+            first = time.monotonic() - start
+        if prompts and len(done) == len(prompts):
+            return first, time.monotonic() - start
+        time.sleep(0.5)
+    raise AssertionError(f"the notebook did not finish in {timeout_s:.0f} s: prompts {prompts}")
+
+
+def error_outputs(page: Any) -> list[str]:
+    """The text of every traceback shown."""
+    return [t for t in page.locator(".jp-OutputArea-output").all_inner_texts()
+            if "Traceback" in t or re.search(r"^\w+Error\b", t, re.M)]
+
+
+@pytest.fixture(scope="module")
+def opened(browser: Any, site: Path) -> Iterator[Any]:
+    """A function opening a notebook of the site in a fresh page: yields (page, requests made
+    off the site, every request URL, bytes received)."""
+    pages = []
+    with served(site) as base:
+        def open_notebook(name: str) -> tuple[Any, list[str], list[str], list[int]]:
+            # no service worker: its requests would bypass the page's routes (JupyterLite only
+            # needs it for the kernel to read the site's files, which these notebooks do not)
+            context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                          service_workers="block")
+            page = context.new_page()
+            elsewhere = keep_offline(page, (base, *LOCAL))
+            seen: list[str] = []
+            received = [0]
+            page.on("request", lambda r: seen.append(r.url))
+            page.on("response", lambda r: received.__setitem__(
+                0, received[0] + int(r.headers.get("content-length") or 0)))
+            pages.append(context)
+            page.goto(f"{base}lab/index.html?path={name}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            return page, elsewhere, seen, received
+        try:
+            yield open_notebook
+        finally:
+            for context in pages:
+                context.close()
+
+
+def shoot(page: Any, target: Any, path: Path) -> None:
+    target.scroll_into_view_if_needed()
+    page.screenshot(path=str(path))
+    print(f"\nscreenshot: {path}")
+
+
+def test_course_notebook_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
+    page, elsewhere, seen, received = opened(COURSE.name)
+    first, total = run_all(page)
+    print(f"\n{COURSE.name} in JupyterLite: first cell ran at {first:.1f} s, all at "
+          f"{total:.1f} s; {received[0] / 1e6:.1f} MB received")
+    assert error_outputs(page) == []
+    # graphs: SVG drawn in the browser (JupyterLab shows it as an <img>), the tanh node inside
+    graphs = page.locator(".jp-RenderedSVG img")
+    assert graphs.count() >= 2
+    first_graph = graphs.first
+    first_graph.evaluate("el => el.decode()")
+    assert first_graph.evaluate("el => el.naturalWidth") > 300
+    assert ">tanh</text>" in first_graph.evaluate("el => decodeURIComponent(el.src)")
+    shoot(page, first_graph, tmp_path / "graph.png")
+    # steppers: mounted by their script, stepped with the arrow keys
+    steppers = page.locator(".cr-stepper")
+    assert steppers.count() == 2
+    stepper = steppers.first
+    counter = stepper.locator(".cr-counter")
+    before = counter.inner_text()
+    stepper.locator(".cr-next").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    after = counter.inner_text()
+    assert before.startswith("step 0 of ") and after.startswith("step 2 of "), (before, after)
+    page.keyboard.press("ArrowLeft")
+    assert counter.inner_text().startswith("step 1 of ")
+    shoot(page, stepper, tmp_path / "stepper.png")
+    # check cells: every check of the solution copy is green
+    reports = page.locator(".chainrule-report")
+    colours = [r.evaluate("el => getComputedStyle(el).borderLeftColor") for r in reports.all()]
+    assert len(colours) >= 4 and set(colours) == {GREEN}, colours
+    # a stored wrong answer into 02.1's answer cell: its check turns red and names the mistake
+    wrong = next(c.metadata["chainrule"]["wrong_answers"][0]
+                 for c in nbformat.read(COURSE, as_version=4).cells
+                 if c.metadata.get("chainrule", {}).get("wrong_answers"))
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    answer = next(i for i in range(cells.count())
+                  if "def dl_dW1" in cells.nth(i).locator(".jp-InputArea-editor").inner_text())
+    check = next(i for i in range(answer + 1, cells.count())
+                 if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or ""))
+    editor = cells.nth(answer).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(wrong["source"])
+    page.keyboard.press("Shift+Enter")
+    cells.nth(check).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
+    report = cells.nth(check).locator(".chainrule-report").first
+    page.wait_for_function(
+        "([el, red]) => getComputedStyle(el).borderLeftColor === red",
+        arg=[report.element_handle(), RED], timeout=60_000)
+    assert "✗" in report.inner_text() or "not" in report.inner_text()
+    shoot(page, report, tmp_path / "check-red.png")
+    assert elsewhere == []
+    assert any(url.endswith("/static/pyodide/pyodide.asm.wasm") for url in seen)
+    assert any("/pypi/chainrule-" in url for url in seen)
+
+
+def test_live_view_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
+    page, elsewhere, _, _ = opened("live_view.ipynb")
+    run_all(page)
+    assert error_outputs(page) == []
+    step = page.locator(".cr-live-step")
+    page.wait_for_function("el => /step 60\\b/.test(el.textContent)", arg=step.element_handle(),
+                           timeout=30_000)
+    assert page.locator(".cr-live-edge").count() == 2 * 4 + 4 * 1
+    assert re.search(r"J = \d\.\d{4}", page.locator(".jp-OutputArea-output").last.inner_text())
+    shoot(page, page.locator(".cr-live-net"), tmp_path / "live.png")
+    assert elsewhere == []
