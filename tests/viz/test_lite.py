@@ -405,8 +405,23 @@ def test_site_notebook_without_code_gets_the_cell_at_the_end(tmp_path) -> None:
     assert install_cells(nb) == [1] and len(nb.cells) == 2
 
 
+def test_site_notebook_of_a_site_notebook_keeps_one_install_cell(tmp_path) -> None:
+    served = site_notebook(course_like(tmp_path), site_lock(), clear_outputs=False)
+    again = site_notebook(write_notebook(tmp_path / "again.ipynb", served), site_lock(), False)
+    assert install_cells(again) == [2]
+    assert len(again.cells) == len(served.cells)
+    nbformat.validate(again)
 
 
+def test_site_notebook_of_nbformat_4_4_stays_valid(tmp_path) -> None:
+    old = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": "import numpy", "metadata": {}, "outputs": [],
+         "execution_count": None}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(old))
+    nb = site_notebook(path, site_lock(), clear_outputs=False)
+    assert install_cells(nb) == [0]
+    nbformat.validate(nb)                     # no cell "id" in a 4.4 notebook (4.5 added them)
 
 
 def test_site_notebook_refuses_a_file_that_is_not_a_notebook(tmp_path) -> None:
