@@ -498,6 +498,7 @@ def no_build(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("case, expected", [
     ("missing", "nowhere.ipynb: no such file or folder"),
     ("suffix", "notes.txt: not a notebook"),
+    ("not json", "broken.ipynb: not a Jupyter notebook"),
     ("empty folder", "a folder with no notebooks"),
     ("output is a file", "is a file"),
     ("output not a site", "a folder with other files"),

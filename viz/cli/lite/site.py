@@ -197,6 +197,8 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
     output = Path(output).resolve()
     paths = notebook_paths(notebooks)
     check_output_dir(output)
+    for path in paths:            # a file that is not a notebook: said before any download
+        read_notebook(path)
     front_ends = front_end_paths()
     pyodide_dir = npm_core(log=log) if cdn else vendored_pyodide(log=log)
     lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
