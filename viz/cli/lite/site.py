@@ -106,16 +106,26 @@ def install_cell(requirements: Iterable[str]) -> nbformat.NotebookNode:
         f"    await piplite.install([{names}])")
 
 
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook in ``path``; :class:`SiteError` if it is not one."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:      # nbformat raises several kinds for a file that is not a notebook
+        raise SiteError(f"{path}: not a Jupyter notebook ({type(exc).__name__}: {exc})") from exc
+
+
 def site_notebook(path: Path, lock: dict, clear_outputs: bool) -> nbformat.NotebookNode:
     """``path`` as the site serves it: :func:`install_cell` before its first code cell
     (outputs cleared if asked)."""
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as exc:      # nbformat raises several kinds for a file that is not a notebook
-        raise SiteError(f"{path}: not a Jupyter notebook ({type(exc).__name__}: {exc})") from exc
+    nb = read_notebook(path)
+    nb.cells = [c for c in nb.cells               # a notebook from a site: its cell is replaced
+                if not (c.cell_type == "code" and c.source.startswith(INSTALL_MARK))]
     requirements = [*ALWAYS, *(r for r in pyodide_requirements(nb, lock) if r not in ALWAYS)]
     cell = install_cell(requirements)
-    cell.id = "chainrule-lite-install"
+    if nb.nbformat_minor >= 5:
+        cell.id = "chainrule-lite-install"
+    else:                                         # cell ids came with nbformat 4.5
+        del cell["id"]
     first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
     nb.cells.insert(first_code, cell)
     if clear_outputs:
@@ -187,6 +197,8 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
     output = Path(output).resolve()
     paths = notebook_paths(notebooks)
     check_output_dir(output)
+    for path in paths:            # a file that is not a notebook: said before any download
+        read_notebook(path)
     front_ends = front_end_paths()
     pyodide_dir = npm_core(log=log) if cdn else vendored_pyodide(log=log)
     lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
