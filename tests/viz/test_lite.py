@@ -547,3 +547,48 @@ def test_lite_help(capsys) -> None:
     assert main(["lite", "--help"]) == 0
     out = capsys.readouterr().out
     assert "http.server" in out and "--clear-outputs" in out
+
+
+# ---- the course's student copies (the default of chainrule lite) ---------------------------
+def test_student_course_is_the_handout(tmp_path) -> None:
+    pytest.importorskip("otter")
+    from viz.cli.lite.course import student_course
+
+    master = nbformat.read(ROOT / "notebooks" / "02_value_graphs.ipynb", as_version=4)
+    [copy_path] = student_course(tmp_path / "course", ["02_value"], log=lambda _: None)
+    assert copy_path == tmp_path / "course" / "02_value_graphs.ipynb"
+    assert sorted(p.name for p in (tmp_path / "course").iterdir()) == [copy_path.name]
+    copy = nbformat.read(copy_path, as_version=4)
+    answer = next(c for c in copy.cells if "def dl_dW1" in c.source)
+    solution = next(c for c in master.cells if "def dl_dW1" in c.source)
+    assert "# SOLUTION" in solution.source and "# SOLUTION" not in answer.source
+    assert "a = ..." in answer.source
+    assert not any(c.metadata.get("chainrule") for c in copy.cells)    # no stored wrong answers
+    assert all(not c.outputs for c in copy.cells if c.cell_type == "code")
+
+
+def test_student_course_refuses_an_unknown_name(tmp_path) -> None:
+    from viz.cli.lite.course import CourseError, student_course
+
+    with pytest.raises(CourseError, match="no course notebook matches 99_nothing"):
+        student_course(tmp_path, ["99_nothing"], log=lambda _: None)
+
+
+def test_lite_without_notebooks_builds_the_student_copies(tmp_path, monkeypatch, capsys) -> None:
+    """``chainrule lite`` alone: the course's student copies, in course order, into the site."""
+    import viz.cli.lite.course as course
+
+    built = {}
+
+    def fake_course(out, names=(), log=print):
+        out.mkdir(parents=True, exist_ok=True)
+        return [blank(out / "00_a.ipynb"), blank(out / "01_b.ipynb")]
+
+    def fake_build(notebooks, output, **options):
+        built.update(names=[Path(p).name for p in notebooks], exist=all(Path(p).is_file() for p in notebooks),
+                     output=output, options=options)
+    monkeypatch.setattr(course, "student_course", fake_course)
+    monkeypatch.setattr(site, "build_site", fake_build)
+    assert main(["lite", "-o", str(tmp_path / "site"), "--cdn"]) == 0
+    assert built["names"] == ["00_a.ipynb", "01_b.ipynb"] and built["exist"]
+    assert built["output"] == tmp_path / "site" and built["options"]["cdn"] is True

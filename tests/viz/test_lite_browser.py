@@ -4,10 +4,11 @@ site, served from 127.0.0.1 with every other request aborted, in headless Chromi
 The site is built with the notebooks' outputs cleared, so everything checked below was made by
 Python running in the page (Pyodide 0.27.7 in JupyterLite's web worker):
 
-- ``02_value_graphs`` runs top to bottom with Run ▸ Run All Cells: no cell fails, the graphs
-  are drawn (SVG, by Graphviz in the browser's WebAssembly engine), both steppers mount and
-  step with the arrow keys, every check cell shows a green box; a stored wrong answer typed
-  into exercise 02.1's answer cell turns its check red, naming the mistake;
+- the student copy of ``02_value_graphs`` (what ``chainrule lite`` serves by default) runs top
+  to bottom with Run ▸ Run All Cells: no cell fails, the graphs are drawn (SVG, by Graphviz in
+  the browser's WebAssembly engine), both steppers mount and step with the arrow keys, every
+  exercise's check shows a grey "not answered" box; the solution typed into exercise 02.1's
+  answer cell turns its check green, a stored wrong answer turns it red, naming the mistake;
 - a notebook driving ``viz.live`` shows the widget (anywidget's front-end ships in the site)
   and its step counter reaches the last step;
 - nothing was fetched from anywhere but the site, and the guard saw the worker's own requests
@@ -31,7 +32,8 @@ from .jupyterlab import require
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "notebooks" / "02_value_graphs.ipynb"
-GREEN, RED = "rgb(27, 94, 32)", "rgb(183, 28, 28)"       # report.py's #1b5e20 and #b71c1c
+# report.py's #1b5e20, #b71c1c and #455a64
+GREEN, RED, GREY = "rgb(27, 94, 32)", "rgb(183, 28, 28)", "rgb(69, 90, 100)"
 LOCAL = ("data:", "blob:", "about:")
 
 # one worker builds the site once (pytest-xdist --dist loadgroup)
@@ -54,8 +56,9 @@ LIVE_CELLS = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site of notebook 02 and a live-view notebook, outputs cleared."""
-    require("jupyterlite_core", "jupyterlite_pyodide_kernel")
+    """The site of notebook 02's student copy and a live-view notebook, no stored outputs."""
+    require("jupyterlite_core", "jupyterlite_pyodide_kernel", "otter")
+    from viz.cli.lite.course import student_course
     from viz.cli.lite.pyodide_dist import PyodideFetchError
     from viz.cli.lite.site import build_site
     from viz.cli.lite.wheels import WheelError
@@ -63,9 +66,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("lite")
     live = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in LIVE_CELLS])
     nbformat.write(live, folder / "live_view.ipynb")
+    student = student_course(folder / "course", [COURSE.stem], log=lambda _: None)
+    assert [p.name for p in student] == [COURSE.name]
     try:
-        build_site([COURSE, folder / "live_view.ipynb"], folder / "site", clear_outputs=True,
-                   log=lambda _: None)
+        build_site([*student, folder / "live_view.ipynb"], folder / "site", log=lambda _: None)
     except (PyodideFetchError, WheelError) as exc:       # the registries cannot be reached
         if os.environ.get("CI"):
             raise
@@ -161,33 +165,34 @@ def test_course_notebook_runs_in_the_browser(opened: Any, tmp_path: Path) -> Non
     page.keyboard.press("ArrowLeft")
     assert counter.inner_text().startswith("step 1 of ")
     shoot(page, stepper, tmp_path / "stepper.png")
-    # check cells: every check of the solution copy is green
+    # check cells: each exercise's check says "not answered" (grey), none is red
     reports = page.locator(".chainrule-report")
     colours = [r.evaluate("el => getComputedStyle(el).borderLeftColor") for r in reports.all()]
-    assert len(colours) >= 4 and set(colours) == {GREEN}, colours
-    # a stored wrong answer into 02.1's answer cell: its check turns red and names the mistake
-    wrong = next(c.metadata["chainrule"]["wrong_answers"][0]
-                 for c in nbformat.read(COURSE, as_version=4).cells
-                 if c.metadata.get("chainrule", {}).get("wrong_answers"))
+    assert colours.count(GREY) >= 4 and RED not in colours, colours
+    # exercise 02.1: the teacher's answer turns its check green, a stored wrong answer red
+    master = next(c for c in nbformat.read(COURSE, as_version=4).cells
+                  if c.metadata.get("chainrule", {}).get("wrong_answers"))
+    assert "def dl_dW1" in master.source
     cells = page.locator(".jp-Notebook .jp-Cell")
     answer = next(i for i in range(cells.count())
                   if "def dl_dW1" in cells.nth(i).locator(".jp-InputArea-editor").inner_text())
     check = next(i for i in range(answer + 1, cells.count())
                  if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or ""))
-    editor = cells.nth(answer).locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text(wrong["source"])
-    page.keyboard.press("Shift+Enter")
-    cells.nth(check).locator(".jp-InputPrompt").click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
-    report = cells.nth(check).locator(".chainrule-report").first
-    page.wait_for_function(
-        "([el, red]) => getComputedStyle(el).borderLeftColor === red",
-        arg=[report.element_handle(), RED], timeout=60_000)
-    assert "✗" in report.inner_text() or "not" in report.inner_text()
-    shoot(page, report, tmp_path / "check-red.png")
+    for source, colour, name in ((master.source, GREEN, "check-green.png"),
+                                 (master.metadata["chainrule"]["wrong_answers"][0]["source"], RED,
+                                  "check-red.png")):
+        cells.nth(answer).locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(source)
+        page.keyboard.press("Shift+Enter")
+        cells.nth(check).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+Enter")
+        report = cells.nth(check).locator(".chainrule-report").first
+        page.wait_for_function("([el, c]) => el.isConnected && getComputedStyle(el).borderLeftColor === c",
+                               arg=[report.element_handle(), colour], timeout=60_000)
+        shoot(page, report, tmp_path / name)
+    assert "no ReLU mask" in report.inner_text()          # the stored mistake, named
     assert elsewhere == []
     assert any(url.endswith("/static/pyodide/pyodide.asm.wasm") for url in seen)
     assert any("/pypi/chainrule-" in url for url in seen)

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, NoReturn, Sequence
 
@@ -377,7 +378,8 @@ Build notebooks into a static JupyterLite site: JupyterLab and Python (Pyodide 0
 the student's browser, nothing to install. chainrule and every package the notebooks import
 are served by the site itself, and each notebook gets a first cell that installs them.
 
-  chainrule lite                      # the course in notebooks/, into lite/
+  chainrule lite                      # the course (student copies), into lite/
+  chainrule lite notebooks/ -o key    # the course's notebooks as they are (solutions)
   python -m http.server -d lite       # then open http://127.0.0.1:8000/lab/index.html
 
 Copy the folder to any static host (a web server, GitHub Pages, a USB stick served locally).
@@ -463,7 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=LITE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="chainrule lite [NOTEBOOK ...] [--output DIR] [--cdn] [--clear-outputs] [--wheel WHL]")
     lite.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
-                      help="a .ipynb file, or a directory of them (default: notebooks/)")
+                      help="a .ipynb file, or a directory of them (default: the course's "
+                           "student copies, made from notebooks/ by otter assign)")
     lite.add_argument("-o", "--output", default="lite", metavar="DIR",
                       help="the folder to write the site into (default: lite)")
     lite.add_argument("--cdn", action="store_true",
@@ -479,14 +482,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _lite(args: argparse.Namespace) -> int:
     from .lite.pyodide_dist import PyodideFetchError
-    from .lite.site import SiteError, build_site
+    from .lite.site import SiteError, build_site, check_output_dir
     from .lite.wheels import WheelError
 
-    notebooks = [Path(p) for p in args.notebooks] or [Path("notebooks")]
+    from .lite.course import CourseError, student_course
+
     try:
-        build_site(notebooks, Path(args.output), cdn=args.cdn, clear_outputs=args.clear_outputs,
-                   wheel=Path(args.wheel) if args.wheel else None)
-    except SiteError as err:
+        with tempfile.TemporaryDirectory(prefix="chainrule-course-") as tmp:
+            if args.notebooks:
+                notebooks = [Path(p) for p in args.notebooks]
+            else:
+                check_output_dir(Path(args.output))     # before making the copies
+                print("the course's student copies:")
+                notebooks = student_course(Path(tmp))
+            build_site(notebooks, Path(args.output), cdn=args.cdn,
+                       clear_outputs=args.clear_outputs, wheel=Path(args.wheel) if args.wheel else None)
+    except (SiteError, CourseError) as err:
         raise UsageError(str(err), "chainrule lite") from err
     except (PyodideFetchError, WheelError) as err:
         return _fail("chainrule lite", str(err), EXIT_FAILURE)
