@@ -100,10 +100,32 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def lite_enabled(config: Any) -> bool:
+    """Whether ``extra.lite`` (``CHAINRULE_DOCS_LITE``) asks for the JupyterLite copy."""
+    value = (config.get("extra") or {}).get("lite")
+    return bool(value) and str(value).lower() not in ("0", "false", "no")
+
+
 def on_post_build(config: Any) -> None:
     work = _build.pop("work", None)
-    if work is not None:
-        shutil.rmtree(work, ignore_errors=True)
+    try:
+        if work is not None and lite_enabled(config):
+            build_lite(sorted((work / "course").glob("*.ipynb")), Path(config["site_dir"]) / "lite")
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def build_lite(copies: list[Path], output: Path) -> None:
+    """The course pages' notebooks (student copies with their outputs) as a JupyterLite site
+    in ``output`` (``chainrule lite``), which each course page links."""
+    try:
+        from viz.cli.lite.site import build_site
+    except ImportError as exc:  # pragma: no cover - the lite extra
+        raise PluginError("CHAINRULE_DOCS_LITE: the JupyterLite copy needs pip install "
+                          "'.[lite]'") from exc
+    log.info("the course in the browser: chainrule lite -> %s", output)
+    build_site(copies, output, log=log.info)
 
 
 # ---- every op -----------------------------------------------------------------------------

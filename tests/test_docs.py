@@ -52,7 +52,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                              "--site-dir", str(out)], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+                            env={**{k: v for k, v in os.environ.items() if k != "CHAINRULE_DOCS_LITE"},
+                                 "NO_MKDOCS_2_WARNING": "1"})
     seconds = time.perf_counter() - started
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
     print(f"\nmkdocs build --strict: {seconds:.1f} s")
@@ -173,6 +174,35 @@ def test_served_site_works_the_same(site: Path, browser: Any) -> None:
             before = stepper.locator(".cr-eq").inner_text()
             stepper.locator(".cr-next").click()
             assert stepper.locator(".cr-eq").inner_text() != before
+
+
+# ---- the course in the browser (CHAINRULE_DOCS_LITE=1) ------------------------------------
+def test_default_build_has_no_browser_copy(site: Path) -> None:
+    """Without CHAINRULE_DOCS_LITE the site has no lite/ folder and no page links one."""
+    assert not (site / "lite").exists()
+    assert "cr-run-lite" not in (site / COURSE_PAGE).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("setting, builds", [("1", True), ("true", True), (False, False),
+                                             ("false", False), ("0", False)])
+def test_post_build_makes_the_browser_copy_of_the_course_pages(tmp_path: Path, monkeypatch,
+                                                               setting, builds) -> None:
+    """``extra.lite`` on: the course pages' notebooks (the student copies the pages show) go
+    to ``chainrule lite``'s builder, into ``site/lite``; the work folder goes either way."""
+    import viz.cli.lite.site as lite_site
+
+    hooks = _hooks()
+    work = tmp_path / "work"
+    (work / "course").mkdir(parents=True)
+    for name in ("01_b.ipynb", "00_a.ipynb"):
+        (work / "course" / name).write_text("{}")
+    calls = []
+    monkeypatch.setattr(lite_site, "build_site", lambda notebooks, output, **kw: calls.append(
+        ([p.name for p in notebooks], output)))
+    hooks._build["work"] = work
+    hooks.on_post_build({"extra": {"lite": setting}, "site_dir": str(tmp_path / "site")})
+    assert calls == ([(["00_a.ipynb", "01_b.ipynb"], tmp_path / "site" / "lite")] if builds else [])
+    assert not work.exists()
 
 
 # ---- the course's student copies ---------------------------------------------------------
