@@ -592,3 +592,21 @@ def test_lite_without_notebooks_builds_the_student_copies(tmp_path, monkeypatch,
     assert main(["lite", "-o", str(tmp_path / "site"), "--cdn"]) == 0
     assert built["names"] == ["00_a.ipynb", "01_b.ipynb"] and built["exist"]
     assert built["output"] == tmp_path / "site" and built["options"]["cdn"] is True
+
+
+def test_install_cell_imports_matplotlib_quietly_when_the_notebook_uses_it(fake_piplite, monkeypatch) -> None:
+    """matplotlib's first import in a fresh browser says it builds the font cache (a red box in
+    the notebook's first cell that uses it): the install cell imports it with that quiet, and
+    leaves the matplotlib logger as it found it."""
+    import logging
+
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    levels = []
+    real = logging.Logger.setLevel
+    monkeypatch.setattr(logging.Logger, "setLevel", lambda self, level: (
+        levels.append((self.name, level)), real(self, level))[1])
+    run_cell_source(install_cell(["chainrule", "matplotlib"]).source)
+    assert fake_piplite == [["chainrule", "matplotlib"]] and "matplotlib" in sys.modules
+    assert levels[0] == ("matplotlib", logging.ERROR) and levels[-1] == ("matplotlib", logging.NOTSET)
+    assert logging.getLogger("matplotlib").level == logging.NOTSET
+    assert "import matplotlib" not in install_cell(["chainrule", "numpy"]).source

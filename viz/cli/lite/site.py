@@ -96,14 +96,23 @@ def pyodide_requirements(nb: nbformat.NotebookNode, lock: dict) -> list[str]:
 
 def install_cell(requirements: Iterable[str]) -> nbformat.NotebookNode:
     """The code cell that installs ``requirements`` from the site's own index in the browser
-    (``piplite``), and does nothing on CPython."""
+    (``piplite``), and does nothing on CPython. With matplotlib among them, it also imports
+    matplotlib once, quietly: its first import in a fresh browser builds the font cache and
+    says so on stderr, a red box that would otherwise appear in the notebook's first cell."""
+    requirements = list(requirements)
     names = ", ".join(json.dumps(r) for r in requirements)
-    return nbformat.v4.new_code_cell(
-        f"{INSTALL_MARK} chainrule and what this notebook imports, from this site\n"
-        "import sys\n"
-        'if sys.platform == "emscripten":    # Python in the browser (JupyterLite)\n'
-        "    import piplite\n"
-        f"    await piplite.install([{names}])")
+    source = (f"{INSTALL_MARK} chainrule and what this notebook imports, from this site\n"
+              "import sys\n"
+              'if sys.platform == "emscripten":    # Python in the browser (JupyterLite)\n'
+              "    import piplite\n"
+              f"    await piplite.install([{names}])")
+    if "matplotlib" in requirements:
+        source += ("\n    import logging                  # matplotlib's first import builds its "
+                   "font cache:\n"
+                   '    logging.getLogger("matplotlib").setLevel(logging.ERROR)    # no note about it\n'
+                   "    import matplotlib\n"
+                   '    logging.getLogger("matplotlib").setLevel(logging.NOTSET)')
+    return nbformat.v4.new_code_cell(source)
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
