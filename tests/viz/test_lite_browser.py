@@ -18,7 +18,6 @@ Screenshots are written next to the test's temporary folder (printed) to look at
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -28,54 +27,13 @@ import nbformat
 import pytest
 
 from ..conftest import keep_offline, served
-from .jupyterlab import require
-
-ROOT = Path(__file__).resolve().parents[2]
-COURSE = ROOT / "notebooks" / "02_value_graphs.ipynb"
+from .conftest import LITE_COURSE as COURSE
 # report.py's #1b5e20, #b71c1c and #455a64
 GREEN, RED, GREY = "rgb(27, 94, 32)", "rgb(183, 28, 28)", "rgb(69, 90, 100)"
 LOCAL = ("data:", "blob:", "about:")
 
-# one worker builds the site once (pytest-xdist --dist loadgroup)
+# one worker builds the site once (pytest-xdist --dist loadgroup; test_pyodide.py serves it too)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lite")]
-
-LIVE_CELLS = [
-    "import numpy as np\nimport nn\nimport viz\n"
-    "X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]]); y = np.array([0., 1., 1., 0.])\n"
-    "model = nn.MLP(2, [4, 1], seed=3)\n"
-    "opt = nn.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)",
-    "view = viz.live(model, inputs=X[3], data=(X, y))\nview.show()\n"
-    "for _ in range(60):\n"
-    "    outs = [model(list(x)) for x in X]\n"
-    "    J = 0.5 * sum((o - t) ** 2 for o, t in zip(outs, y))\n"
-    "    opt.zero_grad(); J.backward(); opt.step()\n"
-    "    view.update(loss=J)\n"
-    "view.finish()\nprint(f'J = {J.data:.4f}')",
-]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site of notebook 02's student copy and a live-view notebook, no stored outputs."""
-    require("jupyterlite_core", "jupyterlite_pyodide_kernel", "otter")
-    from viz.cli.lite.course import student_course
-    from viz.cli.lite.pyodide_dist import PyodideFetchError
-    from viz.cli.lite.site import build_site
-    from viz.cli.lite.wheels import WheelError
-
-    folder = tmp_path_factory.mktemp("lite")
-    live = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in LIVE_CELLS])
-    nbformat.write(live, folder / "live_view.ipynb")
-    student = student_course(folder / "course", [COURSE.stem], log=lambda _: None)
-    assert [p.name for p in student] == [COURSE.name]
-    try:
-        build_site([*student, folder / "live_view.ipynb"], folder / "site", log=lambda _: None)
-    except (PyodideFetchError, WheelError) as exc:       # the registries cannot be reached
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Pyodide or wheels for the site: {exc}")
-    return folder / "site"
-
 
 def run_all(page: Any, timeout_s: float = 240) -> tuple[float, float]:
     """Run ▸ Run All Cells, then wait until every code cell has its execution count; returns
@@ -103,11 +61,11 @@ def error_outputs(page: Any) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def opened(browser: Any, site: Path) -> Iterator[Any]:
+def opened(browser: Any, lite_site: Path) -> Iterator[Any]:
     """A function opening a notebook of the site in a fresh page: yields (page, requests made
     off the site, every request URL, bytes received)."""
     pages = []
-    with served(site) as base:
+    with served(lite_site) as base:
         def open_notebook(name: str) -> tuple[Any, list[str], list[str], list[int]]:
             # no service worker: its requests would bypass the page's routes (JupyterLite only
             # needs it for the kernel to read the site's files, which these notebooks do not)

