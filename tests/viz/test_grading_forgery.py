@@ -167,7 +167,8 @@ def test_deleted_exercises_are_missing(batch) -> None:
 
 def test_the_stored_outputs_are_reported_not_answered_and_the_edited_check_is_ignored(
         batch) -> None:
-    assert statuses(batch["results"]["nothing_but_stored_outputs"]) == ["not answered"] * 3
+    stored = batch["results"]["nothing_but_stored_outputs"]
+    assert statuses(stored) == ["not answered"] * 3, stored["exercises"]    # the why, if not
     edited = batch["results"]["edit_the_expected_value_in_the_check_cell"]
     assert statuses(edited) == ["FAILED"] * 3                      # judged by the teacher's
 
