@@ -13,7 +13,6 @@ the last, and the bytes the page received (``Content-Length`` of every response)
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, keep_offline, served  # noqa: E402
+from tests.viz.jupyterlab import run_all  # noqa: E402
 from viz.cli.lite.site import build_site  # noqa: E402
 
 NOTEBOOK = "02_value_graphs.ipynb"
@@ -43,22 +43,7 @@ def one_round(browser, base: str) -> tuple[float, float, float]:
         0, received[0] + int(r.headers.get("content-length") or 0)))
     page.goto(f"{base}lab/index.html?path={NOTEBOOK}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    start = time.monotonic()
-    page.locator(".jp-Notebook").first.click()
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    first = None
-    while True:
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        done = [p for p in prompts if re.fullmatch(r"\[\d+\]:", p.strip())]
-        if done and first is None:
-            first = time.monotonic() - start
-        if prompts and len(done) == len(prompts):
-            break
-        if time.monotonic() - start > 300:
-            raise RuntimeError("the notebook did not finish in 300 s")
-        time.sleep(0.2)
-    total = time.monotonic() - start
+    first, total = run_all(page, timeout_s=300)
     context.close()
     if elsewhere:
         raise RuntimeError(f"requests left the site: {elsewhere[:3]}")

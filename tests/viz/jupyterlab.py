@@ -8,6 +8,7 @@ Playwright (the ``browser`` fixture of ``tests/conftest.py``).
   addressed to 127.0.0.1 is aborted and reported (JupyterLab must not reach the network); the
   server's own connections and name lookups elsewhere are refused and listed by
   :meth:`Lab.network`;
+- :func:`run_all` runs a whole notebook from the Run menu (JupyterLite's page is the same),
 - :func:`run_cell` runs one cell with Shift+Enter, :func:`cell_running` tells whether a cell's
   execution indicator still shows ``[*]``.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -293,3 +295,22 @@ def errors(target: Any) -> str:
     """The text of any error output of the cell ('' when none)."""
     return "\n".join(target.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr'], "
                                     ".jp-OutputArea-output[data-mime-type*='error']").all_inner_texts())
+
+
+def run_all(page: Any, timeout_s: float = 240) -> tuple[float, float]:
+    """Run ▸ Run All Cells, then wait until every code cell has its execution count; returns
+    the seconds until the first one had it and until all had."""
+    start = time.monotonic()
+    page.locator(".jp-Notebook").first.click()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    first = None
+    while time.monotonic() - start < timeout_s:
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        done = [p for p in prompts if re.fullmatch(r"\[\d+\]:", p.strip())]
+        if done and first is None:
+            first = time.monotonic() - start
+        if prompts and len(done) == len(prompts):
+            return first, time.monotonic() - start
+        time.sleep(0.5)
+    raise AssertionError(f"the notebook did not finish in {timeout_s:.0f} s: prompts {prompts}")

@@ -19,7 +19,6 @@ Screenshots are written next to the test's temporary folder (printed) to look at
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,31 +27,13 @@ import pytest
 
 from ..conftest import keep_offline, served
 from .conftest import LITE_COURSE as COURSE
+from .jupyterlab import run_all
 # report.py's #1b5e20, #b71c1c and #455a64
 GREEN, RED, GREY = "rgb(27, 94, 32)", "rgb(183, 28, 28)", "rgb(69, 90, 100)"
 LOCAL = ("data:", "blob:", "about:")
 
 # one worker builds the site once (pytest-xdist --dist loadgroup; test_pyodide.py serves it too)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lite")]
-
-def run_all(page: Any, timeout_s: float = 240) -> tuple[float, float]:
-    """Run ▸ Run All Cells, then wait until every code cell has its execution count; returns
-    the seconds until the first one had it and until all had."""
-    start = time.monotonic()
-    page.locator(".jp-Notebook").first.click()
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    first = None
-    while time.monotonic() - start < timeout_s:
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        done = [p for p in prompts if re.fullmatch(r"\[\d+\]:", p.strip())]
-        if done and first is None:
-            first = time.monotonic() - start
-        if prompts and len(done) == len(prompts):
-            return first, time.monotonic() - start
-        time.sleep(0.5)
-    raise AssertionError(f"the notebook did not finish in {timeout_s:.0f} s: prompts {prompts}")
-
 
 def error_outputs(page: Any) -> list[str]:
     """The text of every traceback shown."""
