@@ -610,3 +610,17 @@ def test_install_cell_imports_matplotlib_quietly_when_the_notebook_uses_it(fake_
     assert levels[0] == ("matplotlib", logging.ERROR) and levels[-1] == ("matplotlib", logging.NOTSET)
     assert logging.getLogger("matplotlib").level == logging.NOTSET
     assert "import matplotlib" not in install_cell(["chainrule", "numpy"]).source
+
+
+def test_project_root_is_the_checkout_imported_or_the_current_folder(tmp_path, monkeypatch) -> None:
+    """``pip install .`` puts chainrule in site-packages: ``chainrule lite`` run in the checkout
+    still finds the notebooks and the source to build the wheel from; elsewhere, none."""
+    assert wheels.project_root() == ROOT                      # the tests import this checkout
+    monkeypatch.setattr(wheels, "__file__", str(tmp_path / "site-packages/viz/cli/lite/wheels.py"))
+    monkeypatch.chdir(tmp_path)
+    assert wheels.project_root() is None
+    (tmp_path / "viz").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "someone-else"\n')
+    assert wheels.project_root() is None                      # another project's checkout
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "chainrule"\n')
+    assert wheels.project_root() == tmp_path

@@ -25,8 +25,8 @@ def copier() -> ModuleType:
     root = project_root()
     script = root / "notebooks" / "make_student_copies.py" if root else None
     if script is None or not script.is_file():
-        raise CourseError("the course's notebooks are not here (chainrule is not imported from "
-                          "a source checkout): name the notebooks to build, "
+        raise CourseError("the course's notebooks are not here: run chainrule lite in a "
+                          "chainrule checkout, or name the notebooks to build, "
                           "chainrule lite NOTEBOOK ...")
     spec = importlib.util.spec_from_file_location("make_student_copies", script)
     module = importlib.util.module_from_spec(spec)

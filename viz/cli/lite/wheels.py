@@ -10,6 +10,7 @@ this environment's, and its kernel side must match it).
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import subprocess
 import sys
 import zipfile
@@ -41,19 +42,32 @@ def _run(command: list[str]) -> None:
                          f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
 
 
+def is_source_tree(folder: Path) -> bool:
+    """Whether ``folder`` is a chainrule checkout: its ``pyproject.toml`` names the project
+    ``chainrule``, beside the ``viz`` package."""
+    pyproject = folder / "pyproject.toml"
+    if not (pyproject.is_file() and (folder / "viz").is_dir()):
+        return False
+    return re.search(r'^name\s*=\s*"chainrule"\s*$', pyproject.read_text(encoding="utf-8"),
+                     re.MULTILINE) is not None
+
+
 def project_root() -> Path | None:
-    """The source tree chainrule is imported from (its ``pyproject.toml`` beside the
-    packages), or ``None`` for an installed copy."""
-    root = Path(__file__).resolve().parents[3]
-    return root if (root / "pyproject.toml").is_file() and (root / "viz").is_dir() else None
+    """The chainrule source tree to build from: the one chainrule is imported from (an
+    editable install), else the current folder when it is a checkout (``pip install .`` then
+    ``chainrule lite`` in it); ``None`` when neither is."""
+    for folder in (Path(__file__).resolve().parents[3], Path.cwd()):
+        if is_source_tree(folder):
+            return folder
+    return None
 
 
 def project_wheel(dest: Path) -> Path:
     """Build chainrule's wheel from its source tree into ``dest`` (``pip wheel --no-deps``)."""
     root = project_root()
     if root is None:
-        raise WheelError("chainrule is not imported from a source checkout; pass the wheel "
-                         "to use with --wheel")
+        raise WheelError("no chainrule source tree here (run chainrule lite in your checkout), "
+                         "or pass the wheel to serve with --wheel")
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("chainrule-*.whl"):
         old.unlink()
