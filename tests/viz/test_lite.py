@@ -624,3 +624,28 @@ def test_project_root_is_the_checkout_imported_or_the_current_folder(tmp_path, m
     assert wheels.project_root() is None                      # another project's checkout
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "chainrule"\n')
     assert wheels.project_root() == tmp_path
+
+
+def test_check_site_refuses_a_site_that_would_not_work(tmp_path) -> None:
+    """jupyterlite-core without jupyter_server writes no contents index and says nothing: the
+    student would see an empty file browser. The build refuses such a site, naming why."""
+    from viz.cli.lite.site import check_site
+
+    out = tmp_path / "site"
+    (out / "pypi").mkdir(parents=True)
+    (out / "pypi" / "chainrule-0.1.0-py3-none-any.whl").write_bytes(b"x")
+    with pytest.raises(SiteError, match=r"lists no a\.ipynb.*was not written.*jupyter_server"):
+        check_site(out, ["a.ipynb"], cdn=True)
+    (out / "api" / "contents").mkdir(parents=True)
+    (out / "api" / "contents" / "all.json").write_text(json.dumps({"content": [{"name": "b.ipynb"}]}))
+    with pytest.raises(SiteError, match=r"lists no a\.ipynb .*lacks them"):
+        check_site(out, ["a.ipynb", "b.ipynb"], cdn=True)
+    check_site(out, ["b.ipynb"], cdn=True)                      # listed, wheel there: fine
+    with pytest.raises(SiteError, match="no Pyodide"):
+        check_site(out, ["b.ipynb"], cdn=False)
+    (out / "static" / "pyodide").mkdir(parents=True)
+    (out / "static" / "pyodide" / "pyodide.asm.wasm").write_bytes(b"\0asm")
+    check_site(out, ["b.ipynb"], cdn=False)
+    (out / "pypi" / "chainrule-0.1.0-py3-none-any.whl").unlink()
+    with pytest.raises(SiteError, match="no chainrule wheel"):
+        check_site(out, ["b.ipynb"], cdn=False)

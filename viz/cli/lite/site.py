@@ -194,6 +194,24 @@ def check_output_dir(output: Path) -> None:
                         "built before); give a new or empty folder")
 
 
+def check_site(output: Path, notebooks: list[str], cdn: bool) -> None:
+    """Refuse a site that would not work: every notebook listed in the contents index (the
+    file browser; ``jupyterlite-core`` writes it only when ``jupyter_server`` is installed, and
+    otherwise says nothing), the package index with chainrule, and Pyodide when vendored."""
+    index = output / "api" / "contents" / "all.json"
+    listed = ({item["name"] for item in json.loads(index.read_text(encoding="utf-8"))["content"]}
+              if index.is_file() else set())
+    missing = [name for name in notebooks if name not in listed]
+    if missing:
+        raise SiteError(f"the site lists no {', '.join(missing)} ({index.relative_to(output)} "
+                        f"{'lacks them' if index.is_file() else 'was not written'}; jupyterlite "
+                        "indexes notebooks with jupyter_server: pip install 'chainrule[lite]')")
+    if not any((output / "pypi").glob("chainrule-*.whl")):
+        raise SiteError("the site's package index has no chainrule wheel")
+    if not cdn and not (output / "static" / "pyodide" / "pyodide.asm.wasm").is_file():
+        raise SiteError("the site has no Pyodide (static/pyodide)")
+
+
 def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
                clear_outputs: bool = False, wheel: Path | None = None,
                log: Callable[[str], None] = print) -> Site:
@@ -213,6 +231,7 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
     lock = json.loads((pyodide_dir / "pyodide-lock.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="chainrule-lite-") as tmp_name:
         lite = Path(tmp_name)
+        built = lite / "site"
         wheels = lite / "wheels"
         log("chainrule's wheel and the pure-Python wheels it needs in Pyodide:")
         own = Path(wheel) if wheel else project_wheel(wheels)
@@ -243,7 +262,7 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
         (lite / "jupyter_lite_config.json").write_text(json.dumps({
             "LiteBuildConfig": {
                 "contents": [str(contents)],
-                "output_dir": str(output),
+                "output_dir": str(built),
                 "ignore_sys_prefix": ["federated_extensions"],
                 "federated_extensions": [str(p) for p in front_ends],
                 "no_sourcemaps": True,
@@ -257,6 +276,11 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
                                "--lite-dir", str(lite)], cwd=lite, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SiteError("jupyter lite build failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+        check_site(built, [p.name for p in paths], cdn)
+        # only a site that works replaces the folder (a site built before, or nothing)
+        shutil.rmtree(output, ignore_errors=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(built), str(output))
     files = [p for p in output.rglob("*") if p.is_file()]
     site = Site(output, [p.name for p in paths], len(files), sum(p.stat().st_size for p in files),
                 vendored=not cdn)
