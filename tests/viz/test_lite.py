@@ -649,3 +649,14 @@ def test_check_site_refuses_a_site_that_would_not_work(tmp_path) -> None:
     (out / "pypi" / "chainrule-0.1.0-py3-none-any.whl").unlink()
     with pytest.raises(SiteError, match="no chainrule wheel"):
         check_site(out, ["b.ipynb"], cdn=False)
+
+
+def test_lite_config_never_falls_back_to_pypi_and_names_the_cdn_only_when_asked() -> None:
+    from viz.cli.lite.site import CDN_PYODIDE, KERNEL_SETTINGS, lite_config
+
+    vendored = lite_config(cdn=False)["jupyter-config-data"]["litePluginSettings"][KERNEL_SETTINGS]
+    cdn = lite_config(cdn=True)["jupyter-config-data"]["litePluginSettings"][KERNEL_SETTINGS]
+    assert vendored == {"disablePyPIFallback": True}
+    assert cdn == {"disablePyPIFallback": True, "pyodideUrl": CDN_PYODIDE}
+    # the same Pyodide as the vendored one, from Pyodide's own CDN
+    assert CDN_PYODIDE == f"https://cdn.jsdelivr.net/pyodide/v{pyodide_dist.PYODIDE_VERSION}/full/pyodide.js"

@@ -137,6 +137,24 @@ def test_course_notebook_runs_in_the_browser(opened: Any, tmp_path: Path) -> Non
     assert any("/pypi/chainrule-" in url for url in seen)
 
 
+def test_the_site_serves_pyodide_itself_and_never_asks_pypi(lite_site: Path) -> None:
+    """The built site's configuration: Pyodide from ``static/pyodide`` (checked against its
+    lock: the provenance file says so), ``%pip`` only from the site's own index."""
+    import json
+
+    config = json.loads((lite_site / "jupyter-lite.json").read_text(encoding="utf-8"))
+    kernel = config["jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.js"
+    assert kernel["disablePyPIFallback"] is True
+    assert all(url.startswith("./") for url in kernel["pipliteUrls"])
+    provenance = (lite_site / "static" / "pyodide" / "PROVENANCE.txt").read_text(encoding="utf-8")
+    assert "matching the sha256 in npm's pyodide-lock.json" in provenance
+    lock = json.loads((lite_site / "static" / "pyodide" / "pyodide-lock.json").read_text(encoding="utf-8"))
+    for entry in lock["packages"].values():          # every package the lock names is served
+        assert (lite_site / "static" / "pyodide" / entry["file_name"]).is_file(), entry["file_name"]
+
+
 def test_live_view_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
     page, elsewhere, _, _ = opened("live_view.ipynb")
     run_all(page)

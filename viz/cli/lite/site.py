@@ -185,6 +185,19 @@ def front_end_paths() -> list[Path]:
     return found
 
 
+def lite_config(cdn: bool) -> dict:
+    """The site's ``jupyter-lite.json`` before the build adds to it: the Pyodide kernel never
+    falls back to PyPI (``%pip`` installs only what the site serves), and with ``cdn`` loads
+    Pyodide :data:`PYODIDE_VERSION` from its CDN (the build points it at ``static/pyodide``
+    otherwise)."""
+    settings: dict = {"disablePyPIFallback": True}
+    if cdn:
+        settings["pyodideUrl"] = CDN_PYODIDE
+    return {"jupyter-lite-schema-version": 0,
+            "jupyter-config-data": {"appName": "chainrule",
+                                    "litePluginSettings": {KERNEL_SETTINGS: settings}}}
+
+
 def check_output_dir(output: Path) -> None:
     """Refuse to build over a file, or over a folder with files that are not a site's."""
     if output.exists() and not output.is_dir():
@@ -252,12 +265,8 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
             kept = copy_pruned(pyodide_dir, lite / "static" / "pyodide", lock_closure(lock, needed))
             log(f"Pyodide {PYODIDE_VERSION} with {len(kept['packages'])} of its packages: "
                 f"{', '.join(sorted(kept['packages']))}")
-        settings: dict = {"disablePyPIFallback": True}
-        if cdn:
-            settings["pyodideUrl"] = CDN_PYODIDE
-        config = {"appName": "chainrule", "litePluginSettings": {KERNEL_SETTINGS: settings}}
-        (lite / "jupyter-lite.json").write_text(json.dumps({
-            "jupyter-lite-schema-version": 0, "jupyter-config-data": config}, indent=1), encoding="utf-8")
+        (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(cdn), indent=1),
+                                                encoding="utf-8")
         (lite / "overrides.json").write_text(json.dumps(SETTINGS, indent=1), encoding="utf-8")
         (lite / "jupyter_lite_config.json").write_text(json.dumps({
             "LiteBuildConfig": {
