@@ -44,10 +44,10 @@ def error_outputs(page: Any) -> list[str]:
 @pytest.fixture(scope="module")
 def opened(browser: Any, lite_site: Path) -> Iterator[Any]:
     """A function opening a notebook of the site in a fresh page: yields (page, requests made
-    off the site, every request URL, bytes received)."""
+    off the site, every request URL, bytes received, responses that failed)."""
     pages = []
     with served(lite_site) as base:
-        def open_notebook(name: str) -> tuple[Any, list[str], list[str], list[int]]:
+        def open_notebook(name: str) -> tuple[Any, list[str], list[str], list[int], list[str]]:
             # no service worker: its requests would bypass the page's routes (JupyterLite only
             # needs it for the kernel to read the site's files, which these notebooks do not)
             context = browser.new_context(viewport={"width": 1280, "height": 1000},
@@ -55,14 +55,15 @@ def opened(browser: Any, lite_site: Path) -> Iterator[Any]:
             page = context.new_page()
             elsewhere = keep_offline(page, (base, *LOCAL))
             seen: list[str] = []
-            received = [0]
+            received, failed = [0], []       # failed: the site's own answers 4xx/5xx
             page.on("request", lambda r: seen.append(r.url))
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.on("response", lambda r: received.__setitem__(
                 0, received[0] + int(r.headers.get("content-length") or 0)))
             pages.append(context)
             page.goto(f"{base}lab/index.html?path={name}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            return page, elsewhere, seen, received
+            return page, elsewhere, seen, received, failed
         try:
             yield open_notebook
         finally:
@@ -77,7 +78,7 @@ def shoot(page: Any, target: Any, path: Path) -> None:
 
 
 def test_course_notebook_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
-    page, elsewhere, seen, received = opened(COURSE.name)
+    page, elsewhere, seen, received, failed = opened(COURSE.name)
     first, total = run_all(page)
     print(f"\n{COURSE.name} in JupyterLite: first cell ran at {first:.1f} s, all at "
           f"{total:.1f} s; {received[0] / 1e6:.1f} MB received")
@@ -132,7 +133,7 @@ def test_course_notebook_runs_in_the_browser(opened: Any, tmp_path: Path) -> Non
                                arg=[report.element_handle(), colour], timeout=60_000)
         shoot(page, report, tmp_path / name)
     assert "no ReLU mask" in report.inner_text()          # the stored mistake, named
-    assert elsewhere == []
+    assert elsewhere == [] and failed == []
     assert any(url.endswith("/static/pyodide/pyodide.asm.wasm") for url in seen)
     assert any("/pypi/chainrule-" in url for url in seen)
 
@@ -156,7 +157,7 @@ def test_the_site_serves_pyodide_itself_and_never_asks_pypi(lite_site: Path) -> 
 
 
 def test_live_view_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
-    page, elsewhere, _, _ = opened("live_view.ipynb")
+    page, elsewhere, _, _, failed = opened("live_view.ipynb")
     run_all(page)
     assert error_outputs(page) == []
     step = page.locator(".cr-live-step")
@@ -165,4 +166,4 @@ def test_live_view_runs_in_the_browser(opened: Any, tmp_path: Path) -> None:
     assert page.locator(".cr-live-edge").count() == 2 * 4 + 4 * 1
     assert re.search(r"J = \d\.\d{4}", page.locator(".jp-OutputArea-output").last.inner_text())
     shoot(page, page.locator(".cr-live-net"), tmp_path / "live.png")
-    assert elsewhere == []
+    assert elsewhere == [] and failed == []

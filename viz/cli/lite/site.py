@@ -286,6 +286,9 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
         if proc.returncode != 0:
             raise SiteError("jupyter lite build failed:\n" + (proc.stdout + proc.stderr)[-3000:])
         check_site(built, [p.name for p in paths], cdn)
+        if (built / "lab" / "favicon.ico").is_file() and not (built / "favicon.ico").exists():
+            # browsers ask the site's root for it: without it every page logs a 404
+            shutil.copy2(built / "lab" / "favicon.ico", built / "favicon.ico")
         # only a site that works replaces the folder (a site built before, or nothing)
         shutil.rmtree(output, ignore_errors=True)
         output.parent.mkdir(parents=True, exist_ok=True)
