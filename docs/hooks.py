@@ -22,7 +22,6 @@ import base64
 import copy
 import hashlib
 import html
-import importlib.util
 import json
 import logging
 import re
@@ -30,7 +29,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,6 @@ log = logging.getLogger("mkdocs.hooks.chainrule")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-MAKE_COPIES = NOTEBOOKS / "make_student_copies.py"
 CACHE = ROOT / ".cache" / "docs"
 COURSE_NAV = "The course"
 
@@ -203,13 +200,6 @@ def _source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def has_assignment(nb: dict[str, Any]) -> bool:
-    """Whether the notebook is an otter-grader master (a ``# ASSIGNMENT CONFIG`` raw cell)."""
-    return any(cell["cell_type"] == "raw"
-               and _source(cell).lstrip().upper().startswith("# ASSIGNMENT CONFIG")
-               for cell in nb["cells"])
-
-
 def _question_cells(master: dict[str, Any]) -> set[Any]:
     """Ids of the master's cells inside an exercise (``# BEGIN QUESTION`` ... ``# END QUESTION``):
     its prompt, answer and check cells."""
@@ -247,46 +237,25 @@ def with_outputs(student: dict[str, Any], master: dict[str, Any]) -> dict[str, A
     return student
 
 
-def _copier() -> Any:
-    """``notebooks/make_student_copies.py``, the teachers' command, as a module: the site's
-    student copies are made the same way (``otter assign``, answers' test metadata dropped)."""
-    spec = importlib.util.spec_from_file_location("make_student_copies", MAKE_COPIES)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"cannot load {MAKE_COPIES}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def student_copies(notebooks: list[Path], out: Path) -> list[Path]:
     """Each notebook as the course page shows it, written to ``out``: its student copy made by
-    ``notebooks/make_student_copies.py`` (``otter assign``), with outputs (see
+    ``notebooks/make_student_copies.py`` (``otter assign``; ``chainrule lite`` makes the same,
+    :func:`viz.cli.lite.course.student_copy`), given the master's outputs (see
     :func:`with_outputs`), or the notebook itself if it has no exercises."""
-    out.mkdir(parents=True, exist_ok=True)
-    copies, copier = [], None
+    from viz.cli.lite.course import CourseError, copier, student_copy
+
+    copies = []
     for path in notebooks:
-        master = json.loads(path.read_text(encoding="utf-8"))
-        target = out / path.name
-        if not has_assignment(master):
-            shutil.copyfile(path, target)
-            copies.append(target)
-            continue
-        log.info("otter assign %s", path.name)
-        with warnings.catch_warnings():     # otter's traitlets configuration warns
-            warnings.simplefilter("ignore", DeprecationWarning)
-            if copier is None:
-                try:
-                    copier = _copier()
-                    import otter.assign  # noqa: F401  (make_copies imports it when called)
-                except ImportError as exc:  # pragma: no cover - otter-grader: docs extra
-                    raise PluginError(f"{path.name} has exercises: otter-grader is needed to "
-                                      "make its student copy (pip install '.[docs]')") from exc
-            from otter.logging import level_context
-            with level_context(logging.ERROR):      # "no autograded tests": the checks are
-                student_path, _ = copier.make_copies(path, out / ".otter")   # cells here
-        student = json.loads(student_path.read_text(encoding="utf-8"))
-        target.write_text(json.dumps(with_outputs(student, master), indent=1), encoding="utf-8")
+        try:
+            target = student_copy(path, out, log=log.info, root=ROOT)
+        except CourseError as exc:  # pragma: no cover - otter-grader: docs extra
+            raise PluginError(f"{exc} (pip install '.[docs]')") from exc
         copies.append(target)
+        if not copier(ROOT).has_exercises(path):
+            continue                              # the notebook itself, byte for byte
+        student = json.loads(target.read_text(encoding="utf-8"))
+        master = json.loads(path.read_text(encoding="utf-8"))
+        target.write_text(json.dumps(with_outputs(student, master), indent=1), encoding="utf-8")
     return copies
 
 
