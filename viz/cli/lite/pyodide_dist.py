@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
+
+from packaging.utils import canonicalize_name
 
 from ...drawing.render import cache_dir
 
@@ -49,23 +50,18 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def normalized(name: str) -> str:
-    """A package name as PEP 503 compares them (the lock writes ``prompt-toolkit`` as a key
-    and ``prompt_toolkit`` as a dependency)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def prune_lock(lock: dict, present: set[str]) -> tuple[dict, list[str]]:
     """``lock`` with only the packages whose file is in ``present`` and whose dependencies,
-    transitively, are all kept; and the sorted names dropped."""
+    transitively, are all kept; and the sorted names dropped. Names are compared as PEP 503
+    does: the lock's key is ``prompt-toolkit``, IPython's dependency ``prompt_toolkit``."""
     packages = lock["packages"]
     kept = {name for name, entry in packages.items() if entry["file_name"] in present}
     changed = True
     while changed:                       # drop what depends on something dropped, to a fixed point
         changed = False
-        names = {normalized(name) for name in kept}
+        names = {canonicalize_name(name) for name in kept}
         for name in sorted(kept):
-            if any(normalized(dep) not in names for dep in packages[name].get("depends", [])):
+            if any(canonicalize_name(dep) not in names for dep in packages[name].get("depends", [])):
                 kept.discard(name)
                 changed = True
     pruned = dict(lock, packages={name: packages[name] for name in sorted(kept)})
@@ -75,15 +71,15 @@ def prune_lock(lock: dict, present: set[str]) -> tuple[dict, list[str]]:
 def lock_closure(lock: dict, names: set[str]) -> set[str]:
     """The lock's package keys for ``names`` and, transitively, everything they depend on
     (names not in the lock are ignored)."""
-    keys = {normalized(name): name for name in lock["packages"]}
-    todo = [keys[normalized(n)] for n in names if normalized(n) in keys]
+    keys = {canonicalize_name(name): name for name in lock["packages"]}
+    todo = [keys[canonicalize_name(n)] for n in names if canonicalize_name(n) in keys]
     found: set[str] = set()
     while todo:
         name = todo.pop()
         if name not in found:
             found.add(name)
-            todo.extend(keys[normalized(d)] for d in lock["packages"][name].get("depends", [])
-                        if normalized(d) in keys)
+            todo.extend(keys[canonicalize_name(d)] for d in lock["packages"][name].get("depends", [])
+                        if canonicalize_name(d) in keys)
     return found
 
 

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 import nbformat
 
-from .pyodide_dist import PYODIDE_VERSION, copy_pruned, lock_closure, normalized, npm_core, vendored_pyodide
+from .pyodide_dist import PYODIDE_VERSION, copy_pruned, lock_closure, npm_core, vendored_pyodide
 from .wheels import closure, project_wheel, wheel_requirements
 
 CDN_PYODIDE = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/pyodide.js"
@@ -251,7 +251,7 @@ def build_site(notebooks: Iterable[Path], output: Path, *, cdn: bool = False,
         if wheel:
             wheels.mkdir()
             shutil.copy2(own, wheels / own.name)
-        provided = {normalized(n) for n in lock["packages"]} | set(KERNEL_PACKAGES)
+        provided = set(lock["packages"]) | set(KERNEL_PACKAGES)      # closure() normalises names
         deps = closure([own], provided, wheels, log=log, extra=[*ALWAYS[1:], "comm"])
         contents = lite / "files"
         contents.mkdir()
