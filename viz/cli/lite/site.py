@@ -67,8 +67,9 @@ class Site:
 
 
 def imported_modules(nb: nbformat.NotebookNode) -> set[str]:
-    """The top-level module names the code cells import (cells that do not parse, e.g.
-    with magics, are read line by line)."""
+    """The top-level module names the code cells import (absolute imports anywhere in a
+    cell; IPython's ``%``/``!`` lines are left out first, and a cell that still does not parse
+    is skipped)."""
     names: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type != "code":
