@@ -29,11 +29,6 @@ from viz.cli.lite.site import build_site  # noqa: E402
 NOTEBOOK = "02_value_graphs.ipynb"
 
 
-def folder_size(folder: Path) -> tuple[int, float]:
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files) / 1e6
-
-
 def one_round(browser, base: str) -> tuple[float, float, float]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, service_workers="block")
     page = context.new_page()
@@ -59,13 +54,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         start = time.monotonic()
-        build_site([ROOT / "notebooks"], tmp / "site", clear_outputs=True, log=lambda _: None)
+        site = build_site([ROOT / "notebooks"], tmp / "site", clear_outputs=True, log=lambda _: None)
         built = time.monotonic() - start
-        build_site([ROOT / "notebooks"], tmp / "cdn", cdn=True, log=lambda _: None)
-        files, mb = folder_size(tmp / "site")
-        cdn_files, cdn_mb = folder_size(tmp / "cdn")
-        print(f"site (Pyodide vendored): {files} files, {mb:.1f} MB, built in {built:.0f} s "
-              f"(Pyodide and wheels cached); with --cdn: {cdn_files} files, {cdn_mb:.1f} MB")
+        cdn = build_site([ROOT / "notebooks"], tmp / "cdn", cdn=True, log=lambda _: None)
+        print(f"site (Pyodide vendored): {site.files} files, {site.size_bytes / 1e6:.1f} MB, built "
+              f"in {built:.0f} s (Pyodide and wheels cached); with --cdn: {cdn.files} files, "
+              f"{cdn.size_bytes / 1e6:.1f} MB")
         rounds = []
         with served(tmp / "site") as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
